@@ -1,0 +1,65 @@
+// proc_owners.h: find which processes hold given socket inodes by walking
+// /proc/<pid>/fd.
+//
+// Plain C++ with no N-API inside. Man pages: proc(5) (/proc/<pid>/fd links
+// read "socket:[<inode>]", /proc/<pid>/comm, /proc/<pid>/cmdline),
+// getdents64(2), readlinkat(2), openat(2).
+//
+// The walk runs on several threads that take pids in ascending order from a
+// shared counter and join into one open-addressing inode table sized from the
+// request; it stops as soon as every wanted inode has an owner.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tcpcensus {
+
+struct OwnerOptions {
+  unsigned threads = 0;       // 0 = number of usable cores, at most kMaxThreads
+  std::vector<int32_t> pids;  // empty = every process in /proc
+  std::string proc_root = "/proc";
+  // Optional: the walk stores how many processes it has finished here, and
+  // the number it will look at in *progress_total, so a caller on another
+  // thread can show progress.
+  std::atomic<uint64_t>* progress_done = nullptr;
+  std::atomic<uint64_t>* progress_total = nullptr;
+};
+
+constexpr unsigned kMaxThreads = 8;
+
+struct ProcessInfo {
+  int32_t pid = 0;
+  std::string comm;     // /proc/<pid>/comm without the newline
+  std::string cmdline;  // /proc/<pid>/cmdline, NULs turned into spaces
+  uint64_t sockets = 0; // rows of the request this process owns
+};
+
+struct OwnerResult {
+  // One entry per input row: the owning pid, or 0 when the inode is 0 (held
+  // by no process) or no readable process holds it.
+  std::vector<int32_t> owner;
+  // Every process that owns at least one row, ascending by pid.
+  std::vector<ProcessInfo> processes;
+  uint64_t wanted = 0;        // distinct non-zero inodes asked for
+  uint64_t found = 0;         // distinct inodes given an owner
+  uint64_t shared = 0;        // found inodes seen in more than one process
+  uint64_t unreadable = 0;    // processes whose fd table was EACCES/EPERM
+  uint64_t vanished = 0;      // processes that exited during the walk
+  uint64_t walked = 0;        // processes whose fd table was read
+  uint64_t candidates = 0;    // processes the walk could have looked at
+  bool complete = false;      // false when it stopped early (all found)
+};
+
+// The default for OwnerOptions::threads == 0.
+unsigned DefaultThreads();
+
+// Finds owners for inodes[0..n). Throws SysError when /proc itself cannot be
+// read or a thread cannot be started.
+void FindOwners(const uint32_t* inodes, size_t n, const OwnerOptions& opts,
+                OwnerResult* out);
+
+}  // namespace tcpcensus

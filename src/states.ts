@@ -1,0 +1,129 @@
+/**
+ * TCP state names, numbers and masks. Names are netstat's spelling; input
+ * also takes ss's spellings and groups (ss(8) "STATE-FILTER") in any case.
+ * Numbers are the kernel's (include/net/tcp_states.h), as sock_diag(7)
+ * reports them.
+ */
+import { OptionError } from './errors';
+
+export const STATE_NAMES = [
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+] as const;
+
+export type StateName = (typeof STATE_NAMES)[number];
+
+/** Kernel state number of a name: ESTABLISHED = 1 ... CLOSING = 11. */
+export function stateNumber(name: StateName): number {
+  return STATE_NAMES.indexOf(name) + 1;
+}
+
+/** Name of a kernel state number (1..11). */
+export function stateName(n: number): StateName {
+  const name = STATE_NAMES[n - 1];
+  if (name === undefined) throw new RangeError(`no TCP state ${n}`);
+  return name;
+}
+
+const bit = (s: StateName) => 1 << stateNumber(s);
+const maskOf = (names: readonly StateName[]) => names.reduce((m, s) => m | bit(s), 0);
+
+/** Every state, CLOSE (bound, inactive) included. */
+export const ALL_MASK = maskOf(STATE_NAMES);
+/** What `ss -a` shows and tcpcensus asks for by default: every state but CLOSE. */
+export const DEFAULT_MASK = ALL_MASK & ~bit('CLOSE');
+
+// The groups mean what they mean in ss(8) (iproute2 misc/ss.c: SS_CONN and
+// the scan_state() table): "connected" leaves out LISTEN, CLOSE and the two
+// minisocket states, "synchronized" also SYN_SENT, "bucket" is the
+// minisockets, "big" the rest.
+const CONNECTED = ALL_MASK & ~maskOf(['LISTEN', 'CLOSE', 'TIME_WAIT', 'SYN_RECV']);
+const BUCKET = maskOf(['SYN_RECV', 'TIME_WAIT']);
+export const STATE_GROUPS: Record<string, number> = {
+  all: ALL_MASK,
+  connected: CONNECTED,
+  synchronized: CONNECTED & ~bit('SYN_SENT'),
+  bucket: BUCKET,
+  big: ALL_MASK & ~BUCKET,
+};
+
+// Spellings folded to upper case without '-' and '_', so "close-wait",
+// "CLOSE_WAIT" and "closewait" all land on one key.
+const ALIASES: Record<string, StateName> = {
+  ESTABLISHED: 'ESTABLISHED',
+  ESTAB: 'ESTABLISHED',
+  SYNSENT: 'SYN_SENT',
+  SYNRECV: 'SYN_RECV',
+  FINWAIT1: 'FIN_WAIT1',
+  FINWAIT2: 'FIN_WAIT2',
+  TIMEWAIT: 'TIME_WAIT',
+  CLOSE: 'CLOSE',
+  CLOSED: 'CLOSE',
+  UNCONN: 'CLOSE',
+  UNCONNECTED: 'CLOSE',
+  CLOSEWAIT: 'CLOSE_WAIT',
+  LASTACK: 'LAST_ACK',
+  LISTEN: 'LISTEN',
+  LISTENING: 'LISTEN',
+  CLOSING: 'CLOSING',
+};
+
+const VALID_HINT =
+  `valid states: ${STATE_NAMES.join(', ')} (or ss spellings such as close-wait, estab), ` +
+  `groups: ${Object.keys(STATE_GROUPS).join(', ')}`;
+
+/**
+ * Parses state names and groups into a mask. Each entry may itself be a
+ * comma-separated list. An empty list or undefined gives the default mask.
+ */
+export function parseStates(input: readonly string[] | undefined, fallback = DEFAULT_MASK): number {
+  if (input === undefined) return fallback;
+  if (!Array.isArray(input)) throw new OptionError(`states must be an array of state names; ${VALID_HINT}`);
+  let mask = 0;
+  for (const entry of input) {
+    if (typeof entry !== 'string') throw new OptionError(`state must be a string; ${VALID_HINT}`);
+    for (const part of entry.split(',')) {
+      const word = part.trim();
+      if (word === '') continue;
+      const group = STATE_GROUPS[word.toLowerCase()];
+      if (group !== undefined) {
+        mask |= group;
+        continue;
+      }
+      const name = ALIASES[word.toUpperCase().replace(/[-_]/g, '')];
+      if (name === undefined) throw new OptionError(`unknown state "${word}"; ${VALID_HINT}`);
+      mask |= bit(name);
+    }
+  }
+  if (mask === 0) throw new OptionError(`no state given; ${VALID_HINT}`);
+  return mask;
+}
+
+/** The names in a mask, in state-number order. */
+export function maskNames(mask: number): StateName[] {
+  return STATE_NAMES.filter((s) => (mask & bit(s)) !== 0);
+}
+
+/** One line on what a state means, for the report and `explain`. */
+export const STATE_MEANINGS: Record<StateName, string> = {
+  ESTABLISHED: 'open connection, data flowing both ways',
+  SYN_SENT: 'this side sent SYN and waits for the peer to answer (peer down or filtered if many)',
+  SYN_RECV: 'peer sent SYN, this side answered and waits for the final ACK (SYN flood or slow accept if many)',
+  FIN_WAIT1: 'this side closed and its FIN is not yet acknowledged (peer not reading if many)',
+  FIN_WAIT2: 'this side closed, the peer acknowledged and has not closed yet',
+  TIME_WAIT: 'this side closed first; the socket lingers 60 s to absorb late packets (normal under churn)',
+  CLOSE: 'bound but neither listening nor connected',
+  CLOSE_WAIT: 'the peer closed and the application never called close(): a leak in the owning process',
+  LAST_ACK: 'the application closed after the peer did; waiting for the last ACK',
+  LISTEN: 'waiting for incoming connections',
+  CLOSING: 'both sides closed at once; waiting for the FIN to be acknowledged',
+};

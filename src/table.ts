@@ -1,0 +1,133 @@
+/**
+ * SocketTable: the columnar result of a snapshot. The columns are the typed
+ * arrays the addon filled (no copy); rows become objects only when asked for,
+ * one at a time, so a table of a million sockets holds a few dozen objects.
+ */
+import { formatAddress } from './address';
+import type { RawProcess, RawTable } from './native';
+import { stateName, type StateName } from './states';
+
+export type Family = 'ipv4' | 'ipv6';
+
+export interface SocketRow {
+  state: StateName;
+  family: Family;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  recvQ: number;
+  sendQ: number;
+  uid: number;
+  inode: number;
+  /** Owning pid; null when the table was taken with processes or the socket has none. */
+  pid?: number | null;
+  command?: string | null;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  /** /proc/<pid>/comm */
+  command: string;
+  /** /proc/<pid>/cmdline with NULs as spaces */
+  cmdline: string;
+  /** Rows of this table the process owns. */
+  sockets: number;
+}
+
+/** What the /proc walk saw; present when the table was taken with processes. */
+export interface OwnerSummary {
+  /** Owning pid per row, 0 for none. */
+  pid: Int32Array;
+  /** Owning processes by pid. */
+  processes: Map<number, ProcessInfo>;
+  /** Sockets held by more than one process (counted once, for the lowest pid). */
+  shared: number;
+  /** Processes whose fd table could not be read (EACCES: not root). */
+  unreadableProcesses: number;
+  /** Processes that exited during the walk. */
+  vanishedProcesses: number;
+  /** Processes whose fd table was read. */
+  walkedProcesses: number;
+  /** False when the walk stopped early because every socket had an owner. */
+  complete: boolean;
+}
+
+export interface SocketColumns {
+  state: Uint8Array;
+  /** 4 or 6 */
+  family: Uint8Array;
+  /** 16 bytes per row, network order; IPv4 uses the first 4. */
+  localAddr: Uint8Array;
+  remoteAddr: Uint8Array;
+  localPort: Uint16Array;
+  remotePort: Uint16Array;
+  recvQ: Uint32Array;
+  sendQ: Uint32Array;
+  uid: Uint32Array;
+  inode: Uint32Array;
+  ifindex: Uint32Array;
+  /** The kernel's socket cookie, unique per socket. */
+  cookie: BigUint64Array;
+}
+
+export function toProcessInfo(p: RawProcess): ProcessInfo {
+  return { pid: p.pid, command: p.comm, cmdline: p.cmdline, sockets: p.sockets };
+}
+
+export class SocketTable implements Iterable<SocketRow> {
+  readonly length: number;
+  readonly columns: SocketColumns;
+  readonly owners: OwnerSummary | undefined;
+
+  constructor(raw: RawTable) {
+    this.length = raw.size;
+    const { owners, size: _size, ...columns } = raw;
+    this.columns = columns;
+    if (owners) {
+      const processes = new Map<number, ProcessInfo>();
+      for (const p of owners.processes) processes.set(p.pid, toProcessInfo(p));
+      this.owners = {
+        pid: owners.owner,
+        processes,
+        shared: owners.shared,
+        unreadableProcesses: owners.unreadable,
+        vanishedProcesses: owners.vanished,
+        walkedProcesses: owners.walked,
+        complete: owners.complete,
+      };
+    } else {
+      this.owners = undefined;
+    }
+  }
+
+  row(i: number): SocketRow {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError(`row ${i} is outside 0..${this.length - 1}`);
+    }
+    const c = this.columns;
+    const fam = c.family[i]!;
+    const row: SocketRow = {
+      state: stateName(c.state[i]!),
+      family: fam === 6 ? 'ipv6' : 'ipv4',
+      localAddress: formatAddress(fam, c.localAddr, i),
+      localPort: c.localPort[i]!,
+      remoteAddress: formatAddress(fam, c.remoteAddr, i),
+      remotePort: c.remotePort[i]!,
+      recvQ: c.recvQ[i]!,
+      sendQ: c.sendQ[i]!,
+      uid: c.uid[i]!,
+      inode: c.inode[i]!,
+    };
+    if (this.owners) {
+      const pid = this.owners.pid[i]!;
+      row.pid = pid === 0 ? null : pid;
+      row.command = pid === 0 ? null : (this.owners.processes.get(pid)?.command ?? null);
+    }
+    return row;
+  }
+
+  *[Symbol.iterator](): Iterator<SocketRow> {
+    for (let i = 0; i < this.length; i++) yield this.row(i);
+  }
+}

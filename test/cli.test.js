@@ -1,0 +1,46 @@
+// The CLI, run for real: the default report against real owners.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./helpers');
+
+let holder;
+before(async () => { holder = await h.startHolder('tc-hold-cli', 9000 % 977); });
+after(async () => { if (holder) await holder.stop(); });
+
+test('tcpcensus prints the state histogram and the top CLOSE_WAIT holders', async () => {
+  const { code, stdout, stderr } = await h.runCli([]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /^TCP sockets by state/);
+  const cw = /^\s+(\d+)\s+CLOSE_WAIT\s+#+$/m.exec(stdout);
+  assert.ok(cw, stdout);
+  assert.ok(Number(cw[1]) >= 9000 % 977);
+  assert.match(stdout, /^\s+\d+\s+total\s+\(IPv4 \d+, IPv6 \d+\)$/m);
+  assert.match(stdout, /^Top processes holding CLOSE_WAIT/m);
+  assert.match(stdout, /CLOSE_WAIT: the peer closed and the application never called close\(\)/);
+  const line = new RegExp(`^\\s+${9000 % 977}\\s+${holder.info.pid}\\s+tc-hold-cli\\s+tc-hold-cli$`, 'm');
+  assert.match(stdout, line);
+  assert.match(stdout, /^\s+\d+ held by no process/m);
+});
+
+test('the report histogram equals ss counted by state', async () => {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const before = h.ssCounts();
+    const { stdout } = await h.runCli([]);
+    const after = h.ssCounts();
+    if (JSON.stringify(before) !== JSON.stringify(after)) continue;
+    const hist = stdout.split('\n\n')[0];
+    const mine = {};
+    for (const m of hist.matchAll(/^\s+(\d+)\s+([A-Z_0-9]+)\s+#+$/gm)) mine[m[2]] = Number(m[1]);
+    delete before.CLOSE;
+    assert.deepEqual(mine, before);
+    return;
+  }
+  assert.fail('the host never held still');
+});
+
+test('an unknown command exits 2 with a one-line message', async () => {
+  const { code, stderr } = await h.runCli(['--bogus']);
+  assert.equal(code, 2);
+  assert.match(stderr, /unknown option '--bogus'/);
+});

@@ -1,0 +1,151 @@
+// Shared test helpers: start fixture processes, read `ss` as an oracle, and
+// clean up. Real sockets, real processes; nothing here is mocked.
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+
+const children = new Set();
+function killAll() {
+  for (const c of children) {
+    try { c.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+}
+process.on('exit', killAll);
+
+/** Starts a fixture and resolves with its first stdout line parsed as JSON. */
+function startFixture(cmd, args, { timeoutMs = 30000, spawnOpts = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOpts });
+    children.add(child);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not ready in ${timeoutMs} ms\n${stderr}`)), timeoutMs);
+    const rl = readline.createInterface({ input: child.stdout });
+    rl.once('line', (line) => {
+      clearTimeout(timer);
+      const info = JSON.parse(line);
+      resolve({
+        child,
+        info,
+        stop: () => new Promise((res) => {
+          if (child.exitCode !== null || child.signalCode !== null) return res();
+          child.once('exit', () => { children.delete(child); res(); });
+          child.stdin.end();
+          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        }),
+      });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited with ${code}\n${stderr}`));
+    });
+  });
+}
+
+/** The make_states.py fixture: every TCP state on loopback. */
+function startStates(args = ['--close'], opts) {
+  return startFixture(PYTHON, [path.join(__dirname, 'fixtures', 'make_states.py'), ...args], opts);
+}
+
+/** A python3 -c script as a fixture: it prints one JSON line, then holds until stdin closes. */
+function startStatesLike(code) {
+  return startFixture(PYTHON, ['-c', code]);
+}
+
+/** A node child holding closeWait CLOSE_WAIT and timeWait TIME_WAIT sockets. */
+function startHolder(title, closeWait, timeWait = 0, family = '4') {
+  return startFixture(process.execPath, [path.join(__dirname, 'fixtures', 'holder.js'), title, String(closeWait), String(timeWait), family]);
+}
+
+const SS_STATES = {
+  ESTAB: 'ESTABLISHED', 'SYN-SENT': 'SYN_SENT', 'SYN-RECV': 'SYN_RECV', 'FIN-WAIT-1': 'FIN_WAIT1',
+  'FIN-WAIT-2': 'FIN_WAIT2', 'TIME-WAIT': 'TIME_WAIT', UNCONN: 'CLOSE', 'CLOSE-WAIT': 'CLOSE_WAIT',
+  'LAST-ACK': 'LAST_ACK', LISTEN: 'LISTEN', CLOSING: 'CLOSING',
+};
+
+// "127.0.0.1:80", "[::1]:80", "[::ffff:127.0.0.1]:80", "*:80", "0.0.0.0:*"
+function splitEndpoint(s) {
+  const i = s.lastIndexOf(':');
+  let host = s.slice(0, i);
+  const port = s.slice(i + 1) === '*' ? 0 : Number(s.slice(i + 1));
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return { host, port };
+}
+
+/**
+ * Runs `ss -tanH <extra...>` with -e and -p and returns one object per socket:
+ * {state, family, localAddress, localPort, remoteAddress, remotePort, recvQ,
+ *  sendQ, uid, inode, users: [{command, pid, fd}]}.
+ * Wildcard addresses ("*" and "[::]") are left as ss prints them in `host`;
+ * callers normalise with normalHost().
+ */
+function ss(extra = []) {
+  const out = execFileSync('ss', ['-tanHep', ...extra], { maxBuffer: 1 << 30 }).toString();
+  const rows = [];
+  for (const line of out.split('\n')) {
+    if (!line.trim()) continue;
+    const f = line.trim().split(/\s+/);
+    // With a single-state filter ss leaves out the State column.
+    if (/^\d+$/.test(f[0])) f.unshift(null);
+    const local = splitEndpoint(f[3]);
+    const peer = splitEndpoint(f[4]);
+    const rest = f.slice(5).join(' ');
+    const users = [...rest.matchAll(/\("([^"]*)",pid=(\d+),fd=(\d+)\)/g)].map((m) => ({ command: m[1], pid: Number(m[2]), fd: Number(m[3]) }));
+    const uid = /\buid:(\d+)/.exec(rest);
+    const ino = /\bino:(\d+)/.exec(rest);
+    rows.push({
+      state: f[0] === null ? null : SS_STATES[f[0]] ?? f[0],
+      localHost: local.host,
+      localPort: local.port,
+      remoteHost: peer.host,
+      remotePort: peer.port,
+      recvQ: Number(f[1]),
+      sendQ: Number(f[2]),
+      uid: uid ? Number(uid[1]) : 0,
+      inode: ino ? Number(ino[1]) : 0,
+      users,
+    });
+  }
+  return rows;
+}
+
+/** ss prints wildcards as "*" or "::"/"0.0.0.0"; tcpcensus prints the address. */
+function sameHost(ssHost, ours, family) {
+  if (ssHost === '*') return family === 'ipv6' ? ours === '::' : ours === '0.0.0.0';
+  return ssHost === ours;
+}
+
+/** Counts by state of `ss -tanH <extra>`. */
+function ssCounts(extra = []) {
+  const out = execFileSync('ss', ['-tanH', ...extra], { maxBuffer: 1 << 30 }).toString();
+  const counts = {};
+  for (const line of out.split('\n')) {
+    const s = line.split(/\s+/)[0];
+    if (/^\d+$/.test(s)) throw new Error('ssCounts needs the State column: give it no single-state filter');
+    if (!s) continue;
+    const name = SS_STATES[s] ?? s;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Runs the built CLI and returns {code, stdout, stderr}. */
+function runCli(args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(opts.prefix ? opts.prefix[0] : process.execPath,
+      [...(opts.prefix ? opts.prefix.slice(1).concat([process.execPath]) : []), CLI, ...args],
+      { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+module.exports = { ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts, sameHost, runCli, killAll, SS_STATES };

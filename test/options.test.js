@@ -1,0 +1,58 @@
+// Bad input to every option gets an OptionError that names the valid values,
+// from both the async (rejected promise) and the sync forms.
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const tc = require('..');
+
+const CASES = [
+  // [function name, options, message pattern]
+  ['countStates', { states: ['bogus'] }, /unknown state "bogus"; valid states: ESTABLISHED, SYN_SENT.*CLOSING.*groups: all, connected/],
+  ['countStates', { states: 'CLOSE_WAIT' }, /states must be an array/],
+  ['countStates', { states: [] }, /no state given/],
+  ['countStates', { states: [42] }, /state must be a string/],
+  ['countStates', { family: 'ipv5' }, /unknown family "ipv5"; valid families: ipv4, ipv6, all/],
+  ['countStates', 'CLOSE_WAIT', /options must be an object/],
+  ['topProcesses', { limit: 0 }, /limit must be a positive integer, got 0/],
+  ['topProcesses', { limit: -3 }, /limit must be a positive integer/],
+  ['topProcesses', { limit: 2.5 }, /limit must be a positive integer/],
+  ['topProcesses', { limit: '10' }, /limit must be a positive integer, got "10"/],
+  ['topProcesses', { threads: 0 }, /threads must be an integer from 1 to 8/],
+  ['topProcesses', { threads: 9 }, /threads must be an integer from 1 to 8/],
+  ['topProcesses', { states: ['close_wat'] }, /unknown state "close_wat"/],
+  ['topProcesses', { family: 4 }, /unknown family "4"/],
+  ['snapshot', { processes: 'yes' }, /processes must be true or false/],
+  ['snapshot', { threads: 'two' }, /threads must be an integer/],
+  ['snapshot', { states: ['LISTEN', 'nope'] }, /unknown state "nope"/],
+];
+
+for (const [fn, opts, pattern] of CASES) {
+  test(`${fn}(${JSON.stringify(opts)}) is refused`, async () => {
+    await assert.rejects(tc[fn](opts), (err) => {
+      assert.ok(err instanceof tc.OptionError, `${err} is an OptionError`);
+      assert.equal(err.code, 'ERR_TCPCENSUS_OPTION');
+      assert.match(err.message, pattern);
+      return true;
+    });
+    assert.throws(() => tc[`${fn}Sync`](opts), (err) => err instanceof tc.OptionError && pattern.test(err.message));
+  });
+}
+
+test('state names are accepted in netstat and ss spellings, any case, comma-separated, and as ss groups', async () => {
+  const names = (states) => Object.keys(tc.countStatesSync({ states }).states);
+  assert.deepEqual(names(['close-wait']), ['CLOSE_WAIT']);
+  assert.deepEqual(names(['CLOSE_WAIT']), ['CLOSE_WAIT']);
+  assert.deepEqual(names(['estab,syn-recv', 'Fin-Wait-1']), ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT1']);
+  assert.deepEqual(names(['listening', 'time-wait', 'closed']), ['TIME_WAIT', 'CLOSE', 'LISTEN']);
+  assert.deepEqual(names(['bucket']), ['SYN_RECV', 'TIME_WAIT']);
+  assert.deepEqual(names(['connected']), ['ESTABLISHED', 'SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
+  assert.deepEqual(names(['synchronized']), ['ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
+  assert.equal(names(['all']).length, 11);
+  assert.deepEqual(names(undefined), tc.STATE_NAMES.filter((s) => s !== 'CLOSE'));
+});
+
+test('SocketTable.row refuses rows outside the table', () => {
+  const t = tc.snapshotSync({ states: ['LISTEN'] });
+  assert.throws(() => t.row(t.length), RangeError);
+  assert.throws(() => t.row(-1), RangeError);
+});

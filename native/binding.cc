@@ -11,6 +11,7 @@
 #include <napi.h>
 #include <string.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,10 +29,19 @@ struct CountRequest {
   DumpRequest dump;
 };
 
+// Progress of a /proc walk, shared by the worker (which writes it) and the
+// JS handle (which reads it on the main thread).
+struct Progress {
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> total{0};
+};
+using ProgressHandle = Napi::External<std::shared_ptr<Progress>>;
+
 struct SampleRequest {
   DumpRequest dump;
   bool owners = false;
   OwnerOptions owner_opts;
+  std::shared_ptr<Progress> progress;  // keeps the counters alive for the worker
 };
 
 struct SampleResult {
@@ -133,6 +143,13 @@ SampleRequest ParseSample(const Napi::Object& o) {
     if (req.owner_opts.pids.empty()) {
       throw Napi::RangeError::New(o.Env(), "pids must not be empty");
     }
+  }
+  Napi::Value progress = o.Get("progress");
+  if (!progress.IsUndefined()) {
+    if (!progress.IsExternal()) throw Napi::TypeError::New(o.Env(), "progress must come from newProgress()");
+    req.progress = *progress.As<ProgressHandle>().Data();
+    req.owner_opts.progress_done = &req.progress->done;
+    req.owner_opts.progress_total = &req.progress->total;
   }
   return req;
 }
@@ -304,7 +321,26 @@ Napi::Value SampleSync(const Napi::CallbackInfo& info) {
   return RunSync(info.Env(), req, RunSample, ConvertSample);
 }
 
+Napi::Value NewProgress(const Napi::CallbackInfo& info) {
+  return ProgressHandle::New(info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
+                             [](Napi::Env, std::shared_ptr<Progress>* p) { delete p; });
+}
+
+// [processes walked, processes to walk] of the walk using this handle.
+Napi::Value ReadProgress(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    throw Napi::TypeError::New(info.Env(), "expected a handle from newProgress()");
+  }
+  const Progress& p = **info[0].As<ProgressHandle>().Data();
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out[0u] = static_cast<double>(p.done.load(std::memory_order_relaxed));
+  out[1u] = static_cast<double>(p.total.load(std::memory_order_relaxed));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("newProgress", Napi::Function::New(env, NewProgress, "newProgress"));
+  exports.Set("readProgress", Napi::Function::New(env, ReadProgress, "readProgress"));
   exports.Set("count", Napi::Function::New(env, Count, "count"));
   exports.Set("countSync", Napi::Function::New(env, CountSync, "countSync"));
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));

@@ -2,38 +2,61 @@
  * The public library: countStates, topProcesses and snapshot, each with an
  * async form (the kernel work runs on the libuv pool) and a Sync form.
  * Each call is split into "check the options and build the native request"
- * and "shape the native result", shared by both forms.
+ * and "shape the native result", shared by both forms, so the two can never
+ * disagree.
  */
 import { performance } from 'node:perf_hooks';
 import { OptionError } from './errors';
-import { FAMILY_IPV4, FAMILY_IPV6, native, type RawCounts, type RawSampleOptions, type RawTable } from './native';
+import { compileFilter, filterFamilies, parseFilter } from './filter';
+import { FAMILY_IPV4, FAMILY_IPV6, native, type RawSampleOptions, type RawTable } from './native';
 import { DEFAULT_MASK, maskNames, parseStates, stateNumber, type StateName } from './states';
+import { formatAddress } from './address';
 import { SocketTable } from './table';
+import { userNames, userNamesSync } from './users';
 
 export type FamilyOption = 'ipv4' | 'ipv6' | 'all';
+export type TopBy = 'process' | 'command' | 'remote' | 'remote-host' | 'local-port' | 'user';
+export const TOP_BY: readonly TopBy[] = ['process', 'command', 'remote', 'remote-host', 'local-port', 'user'];
 
-export interface CountOptions {
-  /** State names or groups (netstat or ss spelling). Default: every state but CLOSE. */
+/** Which sockets: all of these are AND-combined and, but for pids, run in the kernel. */
+export interface FilterOptions {
+  /** State names or groups (netstat or ss spelling). */
   states?: string[];
   family?: FamilyOption;
+  /** Local port or range: 80, "80", "1000-2000". */
+  sport?: number | string;
+  /** Remote port or range. */
+  dport?: number | string;
+  /** Local address or prefix: "127.0.0.1", "10.0.0.0/8", "fe80::/10". */
+  src?: string;
+  /** Remote address or prefix. */
+  dst?: string;
+  /** Only sockets these processes hold; walks only their fd tables. */
+  pids?: number[];
 }
 
-export interface TopOptions {
+export interface WalkOptions {
+  /** Threads for the /proc walk, 1..8; default the number of cores. */
+  threads?: number;
+  /** Called about every 100 ms during the /proc walk (async forms only). */
+  onProgress?: (walked: number, total: number) => void;
+}
+
+/** Default states: every state but CLOSE. */
+export type CountOptions = FilterOptions & WalkOptions;
+
+export interface TopOptions extends FilterOptions, WalkOptions {
   /** Default ['CLOSE_WAIT']. */
   states?: string[];
   /** Rows to return, default 10. */
   limit?: number;
-  family?: FamilyOption;
-  /** Threads for the /proc walk, 1..8; default the number of cores. */
-  threads?: number;
+  /** Grouping, default 'process'. */
+  by?: TopBy;
 }
 
-export interface SnapshotOptions {
-  states?: string[];
-  family?: FamilyOption;
+export interface SnapshotOptions extends FilterOptions, WalkOptions {
   /** Also find the owning process of each socket (walks /proc). */
   processes?: boolean;
-  threads?: number;
 }
 
 export interface StateCounts {
@@ -45,28 +68,48 @@ export interface StateCounts {
   tookMs: number;
 }
 
-export interface ProcessRow {
-  /** The pid as text. */
+export interface TopRow {
+  /** What the row groups by, as text: a pid, a command, "addr:port", an address, a port, a user. */
   key: string;
-  pid: number;
-  command: string;
-  cmdline: string;
   count: number;
+  /** by process */
+  pid?: number;
+  /** by process, by command */
+  command?: string;
+  /** by process */
+  cmdline?: string;
+  /** by command: how many processes */
+  pids?: number;
+  /** by user */
+  uid?: number;
+  user?: string | null;
+  /** by remote, remote-host */
+  remoteAddress?: string;
+  /** by remote */
+  remotePort?: number;
+  /** by local-port */
+  localPort?: number;
 }
+
+/** Kept for the shape of by-process rows. */
+export type ProcessRow = Required<Pick<TopRow, 'key' | 'pid' | 'command' | 'cmdline' | 'count'>>;
 
 export interface TopReport {
   states: StateName[];
-  by: 'process';
+  by: TopBy;
   total: number;
-  /** Held by a process that was read. */
-  owned: number;
+  /**
+   * Held by a process that was read. null for groupings that need no owner
+   * (remote, remote-host, local-port, user): those skip the /proc walk.
+   */
+  owned: number | null;
   /** Held by no process (inode 0): TIME_WAIT, orphans, request sockets. */
   unowned: number;
-  /** Held, but the owner could not be read or is gone. */
-  unattributed: number;
-  unreadableProcesses: number;
-  shared: number;
-  rows: ProcessRow[];
+  /** Held, but the owner could not be read or is gone (null without a walk). */
+  unattributed: number | null;
+  unreadableProcesses: number | null;
+  shared: number | null;
+  rows: TopRow[];
   tookMs: number;
 }
 
@@ -84,11 +127,9 @@ function checkObject(opts: unknown): Record<string, unknown> {
   return opts as Record<string, unknown>;
 }
 
-function parseFamily(v: unknown): number {
-  if (v === undefined) return FAMILIES.all;
-  if (typeof v === 'string' && Object.prototype.hasOwnProperty.call(FAMILIES, v)) {
-    return FAMILIES[v as FamilyOption];
-  }
+function parseFamily(v: unknown): FamilyOption {
+  if (v === undefined) return 'all';
+  if (typeof v === 'string' && Object.prototype.hasOwnProperty.call(FAMILIES, v)) return v as FamilyOption;
   throw new OptionError(`unknown family "${String(v)}"; valid families: ${Object.keys(FAMILIES).join(', ')}`);
 }
 
@@ -104,6 +145,20 @@ function parseThreads(v: unknown): number {
   throw new OptionError(`threads must be an integer from 1 to ${native.maxThreads}, got ${JSON.stringify(v)}`);
 }
 
+function parseBy(v: unknown): TopBy {
+  if (v === undefined) return 'process';
+  if (typeof v === 'string' && (TOP_BY as readonly string[]).includes(v)) return v as TopBy;
+  throw new OptionError(`unknown grouping "${String(v)}"; valid: ${TOP_BY.join(', ')}`);
+}
+
+function parsePids(v: unknown): Int32Array | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((p) => Number.isInteger(p) && p > 0 && p <= 0x7fffffff)) {
+    throw new OptionError(`pids must be a non-empty array of process ids, got ${JSON.stringify(v)}`);
+  }
+  return Int32Array.from(v as number[]);
+}
+
 function statesOption(v: unknown, fallback: number): number {
   if (v !== undefined && !Array.isArray(v)) {
     throw new OptionError('states must be an array of state names, e.g. ["CLOSE_WAIT"]');
@@ -111,16 +166,105 @@ function statesOption(v: unknown, fallback: number): number {
   return parseStates(v as string[] | undefined, fallback);
 }
 
+function onProgressOption(v: unknown): ((walked: number, total: number) => void) | undefined {
+  if (v === undefined || typeof v === 'function') return v as ((walked: number, total: number) => void) | undefined;
+  throw new OptionError('onProgress must be a function');
+}
+
 const elapsed = (start: number) => Math.round((performance.now() - start) * 10) / 10;
+
+/** The parts of a request every call shares. */
+interface Request {
+  raw: RawSampleOptions;
+  pids: Int32Array | undefined;
+  onProgress: ((walked: number, total: number) => void) | undefined;
+}
+
+function buildRequest(o: Record<string, unknown>, defaultStates: number, owners: boolean): Request {
+  const family = parseFamily(o.family);
+  const spec = parseFilter(o);
+  for (const f of filterFamilies(spec)) {
+    if (family === 'ipv4' && f === 'ipv6') throw new OptionError('an IPv6 src/dst filter cannot match with family ipv4 (-4)');
+  }
+  const pids = parsePids(o.pids);
+  const raw: RawSampleOptions = {
+    families: FAMILIES[family],
+    states: statesOption(o.states, defaultStates),
+    owners: owners || pids !== undefined,
+    threads: parseThreads(o.threads),
+  };
+  const bytecode = compileFilter(spec);
+  if (bytecode) raw.bytecode = bytecode;
+  if (pids) raw.pids = pids;
+  return { raw, pids, onProgress: onProgressOption(o.onProgress) };
+}
+
+async function runAsync(req: Request): Promise<RawTable> {
+  const raw = { ...req.raw };
+  let timer: NodeJS.Timeout | undefined;
+  if (req.onProgress && raw.owners) {
+    const handle = native.newProgress();
+    raw.progress = handle;
+    const report = req.onProgress;
+    timer = setInterval(() => {
+      const [walked, total] = native.readProgress(handle);
+      if (total > 0) report(walked, total);
+    }, 100);
+  }
+  try {
+    return keepPids(req, await native.sample(raw));
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+function runSync(req: Request): RawTable {
+  return keepPids(req, native.sampleSync(req.raw));
+}
+
+// With pids, only the rows those processes own are kept (the kernel cannot
+// filter by owner). The walk only read those processes, so this is small.
+function keepPids(req: Request, t: RawTable): RawTable {
+  if (!req.pids) return t;
+  const owner = t.owners!.owner;
+  const keep: number[] = [];
+  for (let i = 0; i < t.size; i++) if (owner[i] !== 0) keep.push(i);
+  const pick = <A extends { length: number; [i: number]: number | bigint }>(a: A, width = 1): A => {
+    const Ctor = a.constructor as new (n: number) => A;
+    const out = new Ctor(keep.length * width);
+    keep.forEach((row, j) => {
+      for (let k = 0; k < width; k++) out[j * width + k] = a[row * width + k]!;
+    });
+    return out;
+  };
+  return {
+    size: keep.length,
+    state: pick(t.state),
+    family: pick(t.family),
+    localAddr: pick(t.localAddr, 16),
+    remoteAddr: pick(t.remoteAddr, 16),
+    localPort: pick(t.localPort),
+    remotePort: pick(t.remotePort),
+    recvQ: pick(t.recvQ),
+    sendQ: pick(t.sendQ),
+    uid: pick(t.uid),
+    inode: pick(t.inode),
+    ifindex: pick(t.ifindex),
+    cookie: pick(t.cookie),
+    owners: { ...t.owners!, owner: pick(owner) },
+  };
+}
 
 // ---- countStates ----
 
-function countRequest(options: CountOptions | undefined) {
-  const o = checkObject(options);
-  return { families: parseFamily(o.family), states: statesOption(o.states, DEFAULT_MASK) };
+function countFromTable(t: RawTable): { ipv4: Float64Array; ipv6: Float64Array } {
+  const ipv4 = new Float64Array(16);
+  const ipv6 = new Float64Array(16);
+  for (let i = 0; i < t.size; i++) (t.family[i] === 6 ? ipv6 : ipv4)[t.state[i]!]!++;
+  return { ipv4, ipv6 };
 }
 
-function countResult(mask: number, raw: RawCounts, start: number): StateCounts {
+function countResult(mask: number, raw: { ipv4: Float64Array; ipv6: Float64Array }, start: number): StateCounts {
   const states: Record<string, number> = {};
   let ipv4 = 0;
   let ipv6 = 0;
@@ -135,96 +279,137 @@ function countResult(mask: number, raw: RawCounts, start: number): StateCounts {
   return { total: ipv4 + ipv6, states, families: { ipv4, ipv6 }, source: 'netlink', tookMs: elapsed(start) };
 }
 
-/** Counts TCP sockets by state. Never touches /proc. */
+/** Counts TCP sockets by state. Touches /proc only when pids is given. */
 export async function countStates(options?: CountOptions): Promise<StateCounts> {
   const start = performance.now();
-  const req = countRequest(options);
-  return countResult(req.states, await native.count(req), start);
+  const req = buildRequest(checkObject(options), DEFAULT_MASK, false);
+  const counts = req.pids ? countFromTable(await runAsync(req)) : await native.count(req.raw);
+  return countResult(req.raw.states, counts, start);
 }
 
 export function countStatesSync(options?: CountOptions): StateCounts {
   const start = performance.now();
-  const req = countRequest(options);
-  return countResult(req.states, native.countSync(req), start);
+  const req = buildRequest(checkObject(options), DEFAULT_MASK, false);
+  const counts = req.pids ? countFromTable(runSync(req)) : native.countSync(req.raw);
+  return countResult(req.raw.states, counts, start);
 }
 
 // ---- topProcesses ----
 
 const CLOSE_WAIT_MASK = 1 << stateNumber('CLOSE_WAIT');
+const NEEDS_OWNERS: ReadonlySet<TopBy> = new Set(['process', 'command']);
 
 function topRequest(options: TopOptions | undefined) {
   const o = checkObject(options);
-  const req: RawSampleOptions = {
-    families: parseFamily(o.family),
-    states: statesOption(o.states, CLOSE_WAIT_MASK),
-    owners: true,
-    threads: parseThreads(o.threads),
-  };
-  return { req, limit: parseLimit(o.limit) };
+  const by = parseBy(o.by);
+  const req = buildRequest(o, CLOSE_WAIT_MASK, NEEDS_OWNERS.has(by));
+  return { req, by, limit: parseLimit(o.limit) };
 }
 
-function topResult(mask: number, limit: number, raw: RawTable, start: number): TopReport {
-  const owners = raw.owners!;
-  let unowned = 0;
-  let owned = 0;
-  const { inode } = raw;
-  const { owner } = owners;
-  for (let i = 0; i < raw.size; i++) {
-    if (inode[i] === 0) unowned++;
-    else if (owner[i] !== 0) owned++;
+function endpoint(family: number, bytes: Uint8Array, row: number, port?: number): string {
+  const addr = formatAddress(family, bytes, row);
+  if (port === undefined) return addr;
+  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+// Groups rows by a numeric or text key; returns [key, count, first row].
+function groupRows<K>(t: RawTable, keyOf: (i: number) => K): Array<[K, number, number]> {
+  const groups = new Map<K, [number, number]>();
+  for (let i = 0; i < t.size; i++) {
+    const k = keyOf(i);
+    const g = groups.get(k);
+    if (g) g[0]++;
+    else groups.set(k, [1, i]);
   }
-  const rows = owners.processes
-    .slice()
-    .sort((a, b) => b.sockets - a.sockets || a.pid - b.pid)
-    .slice(0, limit)
-    .map((p) => ({ key: String(p.pid), pid: p.pid, command: p.comm, cmdline: p.cmdline, count: p.sockets }));
+  return [...groups].map(([k, [n, first]]) => [k, n, first]);
+}
+
+function topRows(by: TopBy, t: RawTable, users: Map<number, string> | undefined): TopRow[] {
+  switch (by) {
+    case 'process':
+      return t.owners!.processes.map((p) => ({ key: String(p.pid), pid: p.pid, command: p.comm, cmdline: p.cmdline, count: p.sockets }));
+    case 'command': {
+      const byCommand = new Map<string, TopRow>();
+      for (const p of t.owners!.processes) {
+        const row = byCommand.get(p.comm) ?? { key: p.comm, command: p.comm, pids: 0, count: 0 };
+        row.pids! += 1;
+        row.count += p.sockets;
+        byCommand.set(p.comm, row);
+      }
+      return [...byCommand.values()];
+    }
+    case 'remote':
+      return groupRows(t, (i) => endpoint(t.family[i]!, t.remoteAddr, i, t.remotePort[i]!)).map(([key, count, i]) => ({
+        key, count, remoteAddress: formatAddress(t.family[i]!, t.remoteAddr, i), remotePort: t.remotePort[i]!,
+      }));
+    case 'remote-host':
+      return groupRows(t, (i) => endpoint(t.family[i]!, t.remoteAddr, i)).map(([key, count]) => ({ key, count, remoteAddress: key }));
+    case 'local-port':
+      return groupRows(t, (i) => t.localPort[i]!).map(([port, count]) => ({ key: String(port), count, localPort: port }));
+    case 'user':
+      return groupRows(t, (i) => t.uid[i]!).map(([uid, count]) => {
+        const user = users!.get(uid) ?? null;
+        return { key: user ?? String(uid), count, uid, user };
+      });
+  }
+}
+
+function topResult(mask: number, by: TopBy, limit: number, t: RawTable, users: Map<number, string> | undefined, start: number): TopReport {
+  let unowned = 0;
+  for (let i = 0; i < t.size; i++) if (t.inode[i] === 0) unowned++;
+  let owned: number | null = null;
+  const w = t.owners;
+  if (w) {
+    owned = 0;
+    for (let i = 0; i < t.size; i++) if (w.owner[i] !== 0) owned++;
+  }
+  const rows = topRows(by, t, users)
+    .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, limit);
   return {
     states: maskNames(mask),
-    by: 'process',
-    total: raw.size,
+    by,
+    total: t.size,
     owned,
     unowned,
-    unattributed: raw.size - owned - unowned,
-    unreadableProcesses: owners.unreadable,
-    shared: owners.shared,
+    unattributed: owned === null ? null : t.size - owned - unowned,
+    unreadableProcesses: w ? w.unreadable : null,
+    shared: w ? w.shared : null,
     rows,
     tookMs: elapsed(start),
   };
 }
 
-/** The processes holding the most sockets in the given states (default CLOSE_WAIT). */
+/** The processes (or commands, peers, ports, users) holding the most sockets in the given states. */
 export async function topProcesses(options?: TopOptions): Promise<TopReport> {
   const start = performance.now();
-  const { req, limit } = topRequest(options);
-  return topResult(req.states, limit, await native.sample(req), start);
+  const { req, by, limit } = topRequest(options);
+  const [t, users] = await Promise.all([runAsync(req), by === 'user' ? userNames() : undefined]);
+  return topResult(req.raw.states, by, limit, t, users, start);
 }
 
 export function topProcessesSync(options?: TopOptions): TopReport {
   const start = performance.now();
-  const { req, limit } = topRequest(options);
-  return topResult(req.states, limit, native.sampleSync(req), start);
+  const { req, by, limit } = topRequest(options);
+  const t = runSync(req);
+  return topResult(req.raw.states, by, limit, t, by === 'user' ? userNamesSync() : undefined, start);
 }
 
 // ---- snapshot ----
 
-function snapshotRequest(options: SnapshotOptions | undefined): RawSampleOptions {
+function snapshotRequest(options: SnapshotOptions | undefined): Request {
   const o = checkObject(options);
   if (o.processes !== undefined && typeof o.processes !== 'boolean') {
     throw new OptionError('processes must be true or false');
   }
-  return {
-    families: parseFamily(o.family),
-    states: statesOption(o.states, DEFAULT_MASK),
-    owners: o.processes === true,
-    threads: parseThreads(o.threads),
-  };
+  return buildRequest(o, DEFAULT_MASK, o.processes === true);
 }
 
 /** Every matching socket as a columnar table, optionally with owners. */
 export async function snapshot(options?: SnapshotOptions): Promise<SocketTable> {
-  return new SocketTable(await native.sample(snapshotRequest(options)));
+  return new SocketTable(await runAsync(snapshotRequest(options)));
 }
 
 export function snapshotSync(options?: SnapshotOptions): SocketTable {
-  return new SocketTable(native.sampleSync(snapshotRequest(options)));
+  return new SocketTable(runSync(snapshotRequest(options)));
 }

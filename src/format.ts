@@ -1,9 +1,10 @@
 /**
  * Text rendering of library results for people: aligned columns, a bar per
- * state, colour only when asked for (the CLI decides: a TTY and no NO_COLOR).
+ * state, colour only when the CLI asks for it (a TTY and no NO_COLOR).
  */
-import type { StateCounts, TopReport } from './api';
-import { STATE_MEANINGS, type StateName } from './states';
+import type { StateCounts, TopReport, TopRow } from './api';
+import { STATE_DETAILS, STATE_MEANINGS, type StateName } from './states';
+import type { SocketRow } from './table';
 
 export interface Style {
   color: boolean;
@@ -39,30 +40,84 @@ export function renderStates(counts: StateCounts, st: Style): string {
   return lines.join('\n');
 }
 
+/** Columns of a top table, by grouping: [header, cell] after COUNT. */
+function topColumns(top: TopReport): Array<[string, (r: TopRow) => string, 'left' | 'right']> {
+  switch (top.by) {
+    case 'process':
+      return [['PID', (r) => String(r.pid), 'right'], ['COMMAND', (r) => r.command ?? '', 'left'], ['CMDLINE', (r) => r.cmdline ?? '', 'left']];
+    case 'command':
+      return [['PROCS', (r) => String(r.pids), 'right'], ['COMMAND', (r) => r.command ?? '', 'left']];
+    case 'remote':
+      return [['PEER', (r) => r.key, 'left']];
+    case 'remote-host':
+      return [['PEER ADDRESS', (r) => r.key, 'left']];
+    case 'local-port':
+      return [['LOCAL PORT', (r) => r.key, 'right']];
+    case 'user':
+      return [['UID', (r) => String(r.uid), 'right'], ['USER', (r) => r.user ?? '?', 'left']];
+  }
+}
+
+const BY_TITLE: Record<TopReport['by'], string> = {
+  process: 'processes',
+  command: 'commands',
+  remote: 'peers',
+  'remote-host': 'peer addresses',
+  'local-port': 'local ports',
+  user: 'users',
+};
+
 export function renderTop(top: TopReport, st: Style): string {
   const states = top.states.join(', ');
-  const lines = [bold(st, `Top processes holding ${states}`) + dim(st, `  (${top.total} sockets, ${top.tookMs} ms)`)];
+  const lines = [bold(st, `Top ${BY_TITLE[top.by]} holding ${states}`) + dim(st, `  (${top.total} sockets, ${top.tookMs} ms)`)];
   if (top.states.length === 1) lines.push(dim(st, `  ${top.states[0]}: ${STATE_MEANINGS[top.states[0] as StateName]}`));
   if (top.rows.length > 0) {
+    const cols = topColumns(top);
     const countW = Math.max(5, ...top.rows.map((r) => String(r.count).length));
-    const pidW = Math.max(3, ...top.rows.map((r) => String(r.pid).length));
-    const cmdW = Math.max(7, ...top.rows.map((r) => r.command.length));
-    lines.push(dim(st, `  ${'COUNT'.padStart(countW)}  ${'PID'.padStart(pidW)}  ${'COMMAND'.padEnd(cmdW)}  CMDLINE`));
-    for (const r of top.rows) {
-      const head = `  ${String(r.count).padStart(countW)}  ${String(r.pid).padStart(pidW)}  ${r.command.padEnd(cmdW)}  `;
-      const room = Math.max(20, st.width - head.length);
-      const cmd = r.cmdline.length > room ? r.cmdline.slice(0, room - 1) + '…' : r.cmdline;
-      lines.push(head + cmd);
-    }
+    const widths = cols.map(([h, cell]) => Math.max(h.length, ...top.rows.map((r) => cell(r).length)));
+    const fmt = (cells: string[], i: number) => {
+      const [, , align] = cols[i]!;
+      const last = i === cols.length - 1 && align === 'left';
+      return last ? cells[i]! : align === 'right' ? cells[i]!.padStart(widths[i]!) : cells[i]!.padEnd(widths[i]!);
+    };
+    const line = (count: string, cells: string[]) => {
+      const text = `  ${count.padStart(countW)}  ${cells.map((_, i) => fmt(cells, i)).join('  ')}`;
+      return text.length > st.width ? text.slice(0, Math.max(20, st.width - 1)) + '…' : text;
+    };
+    lines.push(dim(st, line('COUNT', cols.map(([h]) => h))));
+    for (const r of top.rows) lines.push(line(String(r.count), cols.map(([, cell]) => cell(r))));
   } else if (top.total === 0) {
     lines.push(`  no ${states} sockets`);
   }
   lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)`);
-  if (top.unattributed > 0) {
+  if (top.unattributed) {
     lines.push(`  ${top.unattributed} held by a process that could not be read or has exited`);
   }
-  if (top.unreadableProcesses > 0) {
+  if (top.unreadableProcesses) {
     lines.push(`  ${top.unreadableProcesses} processes could not be read; run as root to see all owners`);
   }
   return lines.join('\n');
+}
+
+const endpointText = (addr: string, port: number, family: string) =>
+  `${family === 'ipv6' ? `[${addr}]` : addr}:${port === 0 && (addr === '0.0.0.0' || addr === '::') ? '*' : port}`;
+
+/** Column widths for `list`: wide enough for most rows; longer ones push the line. */
+export function listHeader(processes: boolean): string {
+  return `${'State'.padEnd(11)} ${'Recv-Q'.padStart(6)} ${'Send-Q'.padStart(6)} ${'Local Address:Port'.padEnd(28)} ${'Peer Address:Port'.padEnd(28)}` +
+    (processes ? ` ${'PID'.padStart(7)} Command` : '');
+}
+
+export function listLine(r: SocketRow, processes: boolean): string {
+  const base = `${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${String(r.sendQ).padStart(6)} ` +
+    `${endpointText(r.localAddress, r.localPort, r.family).padEnd(28)} ${endpointText(r.remoteAddress, r.remotePort, r.family).padEnd(28)}`;
+  if (!processes) return base.trimEnd();
+  return `${base} ${(r.pid == null ? '-' : String(r.pid)).padStart(7)} ${r.command ?? '-'}`;
+}
+
+export function renderExplain(states: StateName[]): string {
+  return states.map((s) => {
+    const d = STATE_DETAILS[s];
+    return `${s}\n  ${d.meaning}\n  Waiting: ${d.waiting}\n  Many of them: ${d.whenMany}`;
+  }).join('\n\n');
 }

@@ -22,6 +22,13 @@ export interface RawSampleOptions extends RawDumpOptions {
   owners?: boolean;
   threads?: number;
   pids?: Int32Array;
+  /** A handle from newProgress(), to watch the /proc walk. */
+  progress?: ProgressHandle;
+}
+
+/** Opaque handle to a walk's progress counters. */
+export interface ProgressHandle {
+  readonly __progress: unique symbol;
 }
 
 export interface RawCounts {
@@ -74,6 +81,8 @@ interface RawBinding {
   countSync(opts: RawDumpOptions): RawCounts;
   sample(opts: RawSampleOptions): Promise<RawTable>;
   sampleSync(opts: RawSampleOptions): RawTable;
+  newProgress(): ProgressHandle;
+  readProgress(handle: ProgressHandle): [done: number, total: number];
   defaultThreads: number;
   maxThreads: number;
 }
@@ -108,6 +117,8 @@ export const native = {
   countSync: sync(raw.countSync),
   sample: async(raw.sample),
   sampleSync: sync(raw.sampleSync),
+  newProgress: () => raw.newProgress(),
+  readProgress: (h: ProgressHandle) => raw.readProgress(h),
   defaultThreads: raw.defaultThreads,
   maxThreads: raw.maxThreads,
 };

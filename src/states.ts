@@ -127,3 +127,70 @@ export const STATE_MEANINGS: Record<StateName, string> = {
   LISTEN: 'waiting for incoming connections',
   CLOSING: 'both sides closed at once; waiting for the FIN to be acknowledged',
 };
+
+export interface StateDetail {
+  /** What the state is. */
+  meaning: string;
+  /** Which side is waiting, and for what. */
+  waiting: string;
+  /** What a large count of it usually says about the owning application. */
+  whenMany: string;
+}
+
+export const STATE_DETAILS: Record<StateName, StateDetail> = {
+  ESTABLISHED: {
+    meaning: 'An open connection; data can flow both ways.',
+    waiting: 'Nobody: both sides are connected.',
+    whenMany: 'Busy service or a connection pool; a steady climb with no traffic growth means connections are opened and never closed (pool leak).',
+  },
+  SYN_SENT: {
+    meaning: 'This side sent a SYN (connect()) and waits for the answer.',
+    waiting: 'The local connect() waits for the peer\'s SYN-ACK; the kernel retries the SYN.',
+    whenMany: 'The peer is down, overloaded or a firewall drops SYNs; look at --by remote.',
+  },
+  SYN_RECV: {
+    meaning: 'A SYN arrived, this side answered SYN-ACK and waits for the final ACK.',
+    waiting: 'The listener waits for the client\'s ACK (or, with TCP_DEFER_ACCEPT, its first data).',
+    whenMany: 'A SYN flood, or clients that vanish mid-handshake; check --by remote-host and syncookies.',
+  },
+  FIN_WAIT1: {
+    meaning: 'This side closed; its FIN is sent but not yet acknowledged.',
+    waiting: 'The local side waits for the peer to ACK its FIN, often behind unsent data.',
+    whenMany: 'Peers that stopped reading (zero window) or vanished; the kernel holds the data until it gives up.',
+  },
+  FIN_WAIT2: {
+    meaning: 'This side closed and the peer acknowledged; the peer has not closed yet.',
+    waiting: 'The local side waits for the peer\'s FIN.',
+    whenMany: 'Peers that never close their end (their CLOSE_WAIT leak); orphans expire after tcp_fin_timeout.',
+  },
+  TIME_WAIT: {
+    meaning: 'This side closed first; the socket lingers for 60 s to absorb late packets.',
+    waiting: 'Nobody: the kernel waits out 2*MSL.',
+    whenMany: 'Normal under connection churn; tens of thousands mean short-lived connections that could be kept alive or pooled.',
+  },
+  CLOSE: {
+    meaning: 'Bound to an address but neither listening nor connected.',
+    waiting: 'The application, which has not called listen() or connect() yet.',
+    whenMany: 'Sockets created and bound but never used or closed: a leak of unused sockets.',
+  },
+  CLOSE_WAIT: {
+    meaning: 'The peer closed its end; this side has not called close().',
+    waiting: 'The kernel waits for the local application to close the socket; it never times out.',
+    whenMany: 'A leak in the owning process: it stopped reading or forgot to close after the peer hung up. Restarting it frees them; fix the missing close().',
+  },
+  LAST_ACK: {
+    meaning: 'The peer closed, then this side closed; its FIN waits for the last ACK.',
+    waiting: 'The local side waits for the peer to ACK its FIN.',
+    whenMany: 'Peers that vanished after closing; usually short-lived.',
+  },
+  LISTEN: {
+    meaning: 'Waiting for incoming connections.',
+    waiting: 'The server waits for clients; Recv-Q is the accept queue, Send-Q its limit.',
+    whenMany: 'Many listening ports or SO_REUSEPORT workers; a full Recv-Q means the application does not accept() fast enough.',
+  },
+  CLOSING: {
+    meaning: 'Both sides closed at about the same time; this side\'s FIN is not yet acknowledged.',
+    waiting: 'The local side waits for the ACK of its FIN.',
+    whenMany: 'Rare; lost ACKs or peers that vanished during a simultaneous close.',
+  },
+};

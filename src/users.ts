@@ -1,0 +1,34 @@
+/**
+ * uid -> user name from /etc/passwd (passwd(5)), read once per call. The
+ * async form reads the file off the event loop; an unreadable file means
+ * names are unknown, never an error.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+
+function parse(text: string): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 3) continue;
+    const uid = Number(f[2]);
+    if (Number.isInteger(uid) && !names.has(uid)) names.set(uid, f[0]!);
+  }
+  return names;
+}
+
+export async function userNames(): Promise<Map<number, string>> {
+  try {
+    return parse(await readFile('/etc/passwd', 'utf8'));
+  } catch {
+    return new Map();
+  }
+}
+
+export function userNamesSync(): Map<number, string> {
+  try {
+    return parse(readFileSync('/etc/passwd', 'utf8'));
+  } catch {
+    return new Map();
+  }
+}

@@ -144,6 +144,11 @@ SampleRequest ParseSample(const Napi::Object& o) {
       throw Napi::RangeError::New(o.Env(), "pids must not be empty");
     }
   }
+  Napi::Value proc_root = o.Get("procRoot");
+  if (!proc_root.IsUndefined()) {
+    if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
+    req.owner_opts.proc_root = proc_root.As<Napi::String>().Utf8Value();
+  }
   Napi::Value progress = o.Get("progress");
   if (!progress.IsUndefined()) {
     if (!progress.IsExternal()) throw Napi::TypeError::New(o.Env(), "progress must come from newProgress()");

@@ -38,6 +38,11 @@ export interface FilterOptions {
 export interface WalkOptions {
   /** Threads for the /proc walk, 1..8; default the number of cores. */
   threads?: number;
+  /**
+   * Where procfs is mounted, default "/proc": e.g. "/host/proc" when tcpcensus
+   * runs in a container that shares the host's network namespace.
+   */
+  procRoot?: string;
   /** Called about every 100 ms during the /proc walk (async forms only). */
   onProgress?: (walked: number, total: number) => void;
 }
@@ -196,6 +201,10 @@ function buildRequest(o: Record<string, unknown>, defaultStates: number, owners:
   const bytecode = compileFilter(spec);
   if (bytecode) raw.bytecode = bytecode;
   if (pids) raw.pids = pids;
+  if (o.procRoot !== undefined) {
+    if (typeof o.procRoot !== 'string' || o.procRoot === '') throw new OptionError('procRoot must be a directory path');
+    raw.procRoot = o.procRoot;
+  }
   return { raw, pids, onProgress: onProgressOption(o.onProgress) };
 }
 

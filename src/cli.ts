@@ -65,6 +65,7 @@ interface CommonFlags {
   pid?: string;
   json?: boolean;
   threads?: string;
+  proc?: string;
 }
 
 const collect = (v: string, prev: string[] | undefined) => (prev ?? []).concat(v);
@@ -73,13 +74,13 @@ const collect = (v: string, prev: string[] | undefined) => (prev ?? []).concat(v
 // library's error names the bad value.
 const numberOrText = (v: string): number | string => (/^\d+$/.test(v) ? Number(v) : v);
 
-function parsePidList(text: string): number[] {
+function parsePidList(text: string, procRoot = '/proc'): number[] {
   const pids = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (pids.length === 0 || !pids.every((p) => /^[1-9]\d{0,9}$/.test(p))) {
     throw new OptionError(`--pid takes process ids such as 1234 or 1234,5678, got "${text}"`);
   }
   for (const p of pids) {
-    if (!existsSync(`/proc/${p}`)) throw new OptionError(`--pid ${p}: no such process`);
+    if (!existsSync(`${procRoot}/${p}`)) throw new OptionError(`--pid ${p}: no such process`);
   }
   return pids.map(Number);
 }
@@ -93,7 +94,8 @@ function libOptions(f: CommonFlags, st: Style | undefined): FilterOptions & Walk
   if (f.dport !== undefined) o.dport = f.dport;
   if (f.src !== undefined) o.src = f.src;
   if (f.dst !== undefined) o.dst = f.dst;
-  if (f.pid !== undefined) o.pids = parsePidList(f.pid);
+  if (f.pid !== undefined) o.pids = parsePidList(f.pid, f.proc);
+  if (f.proc !== undefined) o.procRoot = f.proc;
   if (f.threads !== undefined) o.threads = numberOrText(f.threads) as number;
   if (st && !f.json) {
     const p = progress();
@@ -138,7 +140,9 @@ function addCommon(cmd: Command, stateHelp: string): Command {
     .option('--threads <n>', 'threads for the /proc walk (1-8, default: cores)');
 }
 
-const addPid = (cmd: Command) => cmd.option('--pid <pids>', 'only sockets these processes hold, e.g. 1234,5678 (walks only their fds)');
+const addPid = (cmd: Command) => cmd
+  .option('--pid <pids>', 'only sockets these processes hold, e.g. 1234,5678 (walks only their fds)')
+  .option('--proc <dir>', 'where procfs is mounted, e.g. /host/proc in a container (default /proc)');
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -22,6 +22,8 @@ export interface RawSampleOptions extends RawDumpOptions {
   owners?: boolean;
   threads?: number;
   pids?: Int32Array;
+  /** Where procfs is mounted (default /proc). */
+  procRoot?: string;
   /** A handle from newProgress(), to watch the /proc walk. */
   progress?: ProgressHandle;
 }

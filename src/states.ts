@@ -42,11 +42,10 @@ export const ALL_MASK = maskOf(STATE_NAMES);
 /** What `ss -a` shows and tcpcensus asks for by default: every state but CLOSE. */
 export const DEFAULT_MASK = ALL_MASK & ~bit('CLOSE');
 
-// The groups mean what they mean in ss(8) (iproute2 misc/ss.c: SS_CONN and
-// the scan_state() table): "connected" leaves out LISTEN, CLOSE and the two
-// minisocket states, "synchronized" also SYN_SENT, "bucket" is the
-// minisockets, "big" the rest.
-const CONNECTED = ALL_MASK & ~maskOf(['LISTEN', 'CLOSE', 'TIME_WAIT', 'SYN_RECV']);
+// The groups mean what they mean in ss(8) (iproute2 misc/ss.c scan_state()):
+// "connected" is every state but LISTEN and CLOSE, "synchronized" also leaves
+// out SYN_SENT, "bucket" is the minisockets (SYN_RECV, TIME_WAIT), "big" the rest.
+const CONNECTED = ALL_MASK & ~maskOf(['LISTEN', 'CLOSE']);
 const BUCKET = maskOf(['SYN_RECV', 'TIME_WAIT']);
 export const STATE_GROUPS: Record<string, number> = {
   all: ALL_MASK,

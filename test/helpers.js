@@ -57,9 +57,12 @@ function startStatesLike(code) {
   return startFixture(PYTHON, ['-c', code]);
 }
 
-/** A node child holding closeWait CLOSE_WAIT and timeWait TIME_WAIT sockets. */
-function startHolder(title, closeWait, timeWait = 0, family = '4') {
-  return startFixture(process.execPath, [path.join(__dirname, 'fixtures', 'holder.js'), title, String(closeWait), String(timeWait), family]);
+/** A node child holding closeWait CLOSE_WAIT and timeWait TIME_WAIT sockets (see fixtures/holder.js). */
+function startHolder(title, closeWait, timeWait = 0, host = '4', { clientHost, prefix } = {}) {
+  const args = [path.join(__dirname, 'fixtures', 'holder.js'), title, String(closeWait), String(timeWait), host];
+  if (clientHost) args.push(clientHost);
+  // prefix: a command to run node under, e.g. setpriv to another user.
+  return prefix ? startFixture(prefix[0], [...prefix.slice(1), process.execPath, ...args]) : startFixture(process.execPath, args);
 }
 
 const SS_STATES = {
@@ -134,6 +137,21 @@ function ssCounts(extra = []) {
   return counts;
 }
 
+/**
+ * ss and tcpcensus run one after the other, and sockets can come and go in
+ * between (a TIME_WAIT expiring). Runs oracle, ours, oracle again until the
+ * oracle held still, then returns both; fails after `tries`.
+ */
+async function stable(oracle, ours, tries = 10) {
+  for (let i = 0; i < tries; i++) {
+    const before = oracle();
+    const mine = await ours();
+    const after = oracle();
+    if (JSON.stringify(before) === JSON.stringify(after)) return { oracle: before, mine };
+  }
+  throw new Error(`the host never held still in ${tries} tries`);
+}
+
 /** Runs the built CLI and returns {code, stdout, stderr}. */
 function runCli(args, opts = {}) {
   return new Promise((resolve) => {
@@ -148,4 +166,7 @@ function runCli(args, opts = {}) {
   });
 }
 
-module.exports = { ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts, sameHost, runCli, killAll, SS_STATES };
+/** Runs node as user nobody. */
+const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+
+module.exports = { AS_NOBODY, stable, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts, sameHost, runCli, killAll, SS_STATES };

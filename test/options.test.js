@@ -45,8 +45,9 @@ test('state names are accepted in netstat and ss spellings, any case, comma-sepa
   assert.deepEqual(names(['estab,syn-recv', 'Fin-Wait-1']), ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT1']);
   assert.deepEqual(names(['listening', 'time-wait', 'closed']), ['TIME_WAIT', 'CLOSE', 'LISTEN']);
   assert.deepEqual(names(['bucket']), ['SYN_RECV', 'TIME_WAIT']);
-  assert.deepEqual(names(['connected']), ['ESTABLISHED', 'SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
-  assert.deepEqual(names(['synchronized']), ['ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
+  assert.deepEqual(names(['connected']), ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
+  assert.deepEqual(names(['synchronized']), ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
+  assert.deepEqual(names(['big']), ['ESTABLISHED', 'SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING']);
   assert.equal(names(['all']).length, 11);
   assert.deepEqual(names(undefined), tc.STATE_NAMES.filter((s) => s !== 'CLOSE'));
 });

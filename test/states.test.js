@@ -78,23 +78,9 @@ test('bound-inactive sockets appear as CLOSE only when CLOSE is asked for, held 
   assert.equal((await tc.countStates()).states.CLOSE, undefined);
 });
 
-// ss and countStates run one after the other; a state count can move between
-// them when something else on the host opens or closes a socket, so take ss
-// before and after and compare only when the host held still.
-async function stableCompare(ssArgs, opts) {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const before = h.ssCounts(ssArgs);
-    const counts = await tc.countStates(opts);
-    const after = h.ssCounts(ssArgs);
-    if (JSON.stringify(before) !== JSON.stringify(after)) continue;
-    return { oracle: before, counts };
-  }
-  throw new Error('the host never held still for 10 tries');
-}
-
 for (const [label, ssArgs, family] of [['all families', [], undefined], ['IPv4', ['-4'], 'ipv4'], ['IPv6', ['-6'], 'ipv6']]) {
   test(`countStates equals ss -tanH counted by state (${label})`, async () => {
-    const { oracle, counts } = await stableCompare(ssArgs, family ? { family } : undefined);
+    const { oracle, mine: counts } = await h.stable(() => h.ssCounts(ssArgs), () => tc.countStates(family ? { family } : undefined));
     for (const s of tc.STATE_NAMES) {
       if (s === 'CLOSE') continue;
       assert.equal(counts.states[s], oracle[s] ?? 0, `${s}: tcpcensus ${counts.states[s]}, ss ${oracle[s] ?? 0}`);

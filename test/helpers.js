@@ -48,8 +48,10 @@ function startFixture(cmd, args, { timeoutMs = 30000, spawnOpts = {} } = {}) {
 }
 
 /** The make_states.py fixture: every TCP state on loopback. */
-function startStates(args = ['--close'], opts) {
-  return startFixture(PYTHON, [path.join(__dirname, 'fixtures', 'make_states.py'), ...args], opts);
+// Its setup polls /proc/net/tcp*, which is slow on a host with many sockets:
+// give it time rather than fail a busy machine.
+function startStates(args = ['--close'], opts = { timeoutMs: 120000 }) {
+  return startFixture(PYTHON, [path.join(__dirname, 'fixtures', 'make_states.py'), '--timeout', '90', ...args], opts);
 }
 
 /** A python3 -c script as a fixture: it prints one JSON line, then holds until stdin closes. */

@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <exception>
+#include <system_error>
+#include <thread>
 
 namespace tcpcensus {
 
@@ -150,11 +153,50 @@ inline uint8_t UserState(uint8_t kernel_state) {
   return kernel_state < kStateSlots ? kernel_state : 0;
 }
 
-template <typename Visit>
-void DumpAll(const DumpRequest& req, Visit&& visit) {
-  std::vector<uint8_t> buf(kRecvBufferSize);
-  if (req.families & kFamilyIPv4) DumpFamily(AF_INET, req, buf, visit);
-  if (req.families & kFamilyIPv6) DumpFamily(AF_INET6, req, buf, visit);
+// The kernel walks its whole TCP hash table for each family's dump (both
+// families live in one table), so the two dumps run in parallel: the IPv6
+// one on a second thread into its own sink, merged afterwards. With one
+// family asked for, everything stays on the calling thread.
+template <typename Sink, typename Visit, typename Merge>
+void DumpAll(const DumpRequest& req, Sink* sink, Visit visit, Merge merge) {
+  const bool both = (req.families & kFamilyIPv4) && (req.families & kFamilyIPv6);
+  if (!both) {
+    std::vector<uint8_t> buf(kRecvBufferSize);
+    int family = (req.families & kFamilyIPv4) ? AF_INET : AF_INET6;
+    DumpFamily(family, req, buf, [&](const inet_diag_msg& m) { visit(sink, m); });
+    return;
+  }
+  Sink v6;
+  std::exception_ptr v6_error;
+  std::thread helper;
+  try {
+    helper = std::thread([&] {
+      try {
+        std::vector<uint8_t> buf(kRecvBufferSize);
+        DumpFamily(AF_INET6, req, buf, [&](const inet_diag_msg& m) { visit(&v6, m); });
+      } catch (...) {
+        v6_error = std::current_exception();
+      }
+    });
+  } catch (const std::system_error& e) {
+    throw SysError("pthread_create", e.code().value());
+  }
+  std::exception_ptr v4_error;
+  try {
+    std::vector<uint8_t> buf(kRecvBufferSize);
+    DumpFamily(AF_INET, req, buf, [&](const inet_diag_msg& m) { visit(sink, m); });
+  } catch (...) {
+    v4_error = std::current_exception();
+  }
+  helper.join();
+  if (v4_error) std::rethrow_exception(v4_error);
+  if (v6_error) std::rethrow_exception(v6_error);
+  merge(sink, v6);
+}
+
+template <typename T>
+void Append(std::vector<T>& to, const std::vector<T>& from) {
+  to.insert(to.end(), from.begin(), from.end());
 }
 
 }  // namespace
@@ -184,36 +226,68 @@ void SocketTable::reserve(size_t rows) {
 }
 
 void CountStates(const DumpRequest& req, StateCounts* out) {
-  DumpAll(req, [out](const inet_diag_msg& m) {
-    uint64_t* counts = m.idiag_family == AF_INET6 ? out->ipv6 : out->ipv4;
-    counts[UserState(m.idiag_state)]++;
-  });
+  DumpAll(
+      req, out,
+      [](StateCounts* c, const inet_diag_msg& m) {
+        uint64_t* counts = m.idiag_family == AF_INET6 ? c->ipv6 : c->ipv4;
+        counts[UserState(m.idiag_state)]++;
+      },
+      [](StateCounts* to, const StateCounts& from) {
+        for (size_t i = 0; i < kStateSlots; ++i) {
+          to->ipv4[i] += from.ipv4[i];
+          to->ipv6[i] += from.ipv6[i];
+        }
+      });
 }
 
+namespace {
+
+inline void AppendRow(SocketTable* t, const inet_diag_msg& m) {
+  // Columns grow geometrically, so appends are amortised bulk growth, not an
+  // allocation per socket.
+  if (t->size == t->state.capacity()) {
+    t->reserve(t->size < 4096 ? 4096 : t->size * 2);
+  }
+  t->state.push_back(UserState(m.idiag_state));
+  t->family.push_back(m.idiag_family == AF_INET6 ? 6 : 4);
+  const auto* src = reinterpret_cast<const uint8_t*>(m.id.idiag_src);
+  const auto* dst = reinterpret_cast<const uint8_t*>(m.id.idiag_dst);
+  t->local_addr.insert(t->local_addr.end(), src, src + 16);
+  t->remote_addr.insert(t->remote_addr.end(), dst, dst + 16);
+  t->local_port.push_back(ntohs(m.id.idiag_sport));
+  t->remote_port.push_back(ntohs(m.id.idiag_dport));
+  t->recv_q.push_back(m.idiag_rqueue);
+  t->send_q.push_back(m.idiag_wqueue);
+  t->uid.push_back(m.idiag_uid);
+  t->inode.push_back(m.idiag_inode);
+  t->ifindex.push_back(m.id.idiag_if);
+  t->cookie.push_back(static_cast<uint64_t>(m.id.idiag_cookie[0]) |
+                      (static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32));
+  t->size++;
+}
+
+void AppendTable(SocketTable* to, const SocketTable& from) {
+  if (from.size == 0) return;
+  to->reserve(to->size + from.size);
+  Append(to->state, from.state);
+  Append(to->family, from.family);
+  Append(to->local_addr, from.local_addr);
+  Append(to->remote_addr, from.remote_addr);
+  Append(to->local_port, from.local_port);
+  Append(to->remote_port, from.remote_port);
+  Append(to->recv_q, from.recv_q);
+  Append(to->send_q, from.send_q);
+  Append(to->uid, from.uid);
+  Append(to->inode, from.inode);
+  Append(to->ifindex, from.ifindex);
+  Append(to->cookie, from.cookie);
+  to->size += from.size;
+}
+
+}  // namespace
+
 void DumpSockets(const DumpRequest& req, SocketTable* t) {
-  DumpAll(req, [t](const inet_diag_msg& m) {
-    // Columns grow geometrically, so appends are amortised bulk growth, not an
-    // allocation per socket.
-    if (t->size == t->state.capacity()) {
-      t->reserve(t->size < 4096 ? 4096 : t->size * 2);
-    }
-    t->state.push_back(UserState(m.idiag_state));
-    t->family.push_back(m.idiag_family == AF_INET6 ? 6 : 4);
-    const auto* src = reinterpret_cast<const uint8_t*>(m.id.idiag_src);
-    const auto* dst = reinterpret_cast<const uint8_t*>(m.id.idiag_dst);
-    t->local_addr.insert(t->local_addr.end(), src, src + 16);
-    t->remote_addr.insert(t->remote_addr.end(), dst, dst + 16);
-    t->local_port.push_back(ntohs(m.id.idiag_sport));
-    t->remote_port.push_back(ntohs(m.id.idiag_dport));
-    t->recv_q.push_back(m.idiag_rqueue);
-    t->send_q.push_back(m.idiag_wqueue);
-    t->uid.push_back(m.idiag_uid);
-    t->inode.push_back(m.idiag_inode);
-    t->ifindex.push_back(m.id.idiag_if);
-    t->cookie.push_back(static_cast<uint64_t>(m.id.idiag_cookie[0]) |
-                        (static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32));
-    t->size++;
-  });
+  DumpAll(req, t, AppendRow, AppendTable);
 }
 
 }  // namespace tcpcensus

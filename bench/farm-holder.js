@@ -19,7 +19,7 @@
 //   CLOSE_WAIT for as long as the process lives.
 //
 // Protocol: JSON lines. stdout: {"ev":"listening"|"progress"|"ready"|"timewait"|"error",...}.
-// stdin: {"cmd":"targets","targets":[{host,port,n}]}, {"cmd":"timewait","id","n","host"}.
+// stdin: {"cmd":"targets","targets":[{host,port,n}]}, {"cmd":"timewait","id","n","chunk","hosts"}.
 // When stdin closes (the parent stopped the farm, or died) or on SIGTERM/SIGINT/
 // SIGHUP it resets every connection (SO_LINGER 0: RST, so teardown leaves no
 // TIME_WAIT, LAST_ACK or orphan behind) and exits.
@@ -220,10 +220,23 @@ async function closeWait(targets) {
 
 // --- TIME_WAIT on demand (any role) -----------------------------------------
 
-// A fresh listener per batch, so no earlier TIME_WAIT of ours has the same
-// 4-tuple (tcp_tw_reuse=2 lets loopback connects recycle TIME_WAIT tuples
-// older than 1 s, which would silently lower the count).
-async function timeWait({ id, n, host }) {
+// TIME_WAIT in chunks of `chunk` connections, each chunk to a fresh listener
+// on its own address (`hosts`, from the parent, never used twice by a
+// farm), made in one burst. Why: with net.ipv4.tcp_tw_reuse=2 (the default)
+// a loopback connect() may take over a TIME_WAIT of the same 4-tuple once it
+// is over 1 s old, which kills it silently; no destination of ours ever has
+// a TIME_WAIT that old when we connect to it.
+async function timeWait({ id, n, chunk, hosts }) {
+  let made = 0;
+  for (let k = 0; made < n; k++) {
+    const size = Math.min(chunk, n - made);
+    await timeWaitChunk(size, hosts[k]);
+    made += size;
+  }
+  send({ ev: 'timewait', id, made });
+}
+
+async function timeWaitChunk(n, host) {
   let serverClosed = 0;
   const allClosed = waiter();
   const server = net.createServer((s) => {
@@ -244,7 +257,6 @@ async function timeWait({ id, n, host }) {
   await w.promise;
   await allClosed.until(() => serverClosed >= n);
   await new Promise((resolve) => server.close(resolve));
-  send({ ev: 'timewait', id, made: n });
 }
 
 // --- control ----------------------------------------------------------------

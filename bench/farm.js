@@ -34,17 +34,21 @@
 // Ephemeral ports: every client connects from 127.0.0.1 with a kernel-chosen
 // port, and a port can be reused towards any other destination ip:port, so
 // the ~28k-port range (net.ipv4.ip_local_port_range) limits connections per
-// destination only. Each holder gets its own listeners (<= 17,500 connections
-// each, spread over several ports and 127.0.0.x addresses), and every
-// makeTimeWait() batch gets fresh listeners. No sysctl is changed. Nothing
-// is sent anywhere but 127.0.0.0/8.
+// destination only. Each holder gets its own listeners (<= 12,000
+// connections each, on 127.0.0.1..20 and random ports), and TIME_WAIT goes
+// to fresh listeners on fresh addresses (127.64.0.1 onwards, 250 each), so a
+// connect() never takes over one of our TIME_WAITs (tcp_tw_reuse=2 allows
+// that on loopback after 1 s). No sysctl is changed. Nothing is sent
+// anywhere but 127.0.0.0/8.
 //
 // Teardown: stop() closes each child's stdin; holders then reset every
 // connection (SO_LINGER 0, RST) and exit, so no TIME_WAIT, LAST_ACK or
-// orphan is left behind; idle processes (`cat` reading that pipe) exit on
-// EOF. Anything still alive after 10 s gets SIGKILL. The same happens when
-// this process exits or gets SIGINT, SIGTERM or SIGHUP, and the children also
-// exit on their own if this process dies, since their stdin then closes.
+// orphan is left behind; idle processes (subshells reading that pipe) exit
+// on EOF. If 10 s pass with no child exiting, the rest get SIGKILL. The
+// same happens when this process exits or gets SIGINT, SIGTERM or SIGHUP
+// (the children run in their own process groups, so a Ctrl-C reaches only
+// this process, which then tears down in order), and the children also exit
+// on their own if this process dies, since their stdin then closes.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -56,9 +60,9 @@ const HOLDER = path.join(__dirname, 'farm-holder.js');
 const PER_HOLDER = 17500; // sockets per holder; the fd limit is 20,000
 const PER_LISTENER = 12000; // connections per destination ip:port (the port range is ~28k)
 const HOSTS = 20; // listeners on 127.0.0.1 .. 127.0.0.20
-const TW_MAX_PER_BATCH = 20000; // TIME_WAIT per fresh listener and batch
+const TW_CHUNK = 250; // TIME_WAIT per fresh listener (and address), made in one burst
 const SETTLE_MS = 300; // the FIN's ACK is a delayed ACK (<= 200 ms): FIN_WAIT1 -> FIN_WAIT2
-const STOP_GRACE_MS = 10000;
+const STOP_GRACE_MS = 10000; // with no child exiting, before SIGKILL
 const DEFAULTS = { sockets: 200000, idle: 400, listen: 300, timeWait: 0, window: 256 };
 
 // --- the plan ----------------------------------------------------------------
@@ -170,6 +174,16 @@ function plan({ sockets, listen }) {
   return { peers, cws, listen: peers.reduce((a, p) => a + p.listeners.length, 0) };
 }
 
+/**
+ * The g-th TIME_WAIT destination address: 127.64.0.1 onwards, away from the
+ * listeners (127.0.0.x), one address per chunk, so no destination ever
+ * holds an old TIME_WAIT of ours (see farm-holder.js). 4M of them.
+ */
+function twHost(g) {
+  g %= 4161536; // 64 * 65024
+  return `127.${64 + (Math.floor(g / 65024) % 64)}.${Math.floor(g / 254) % 256}.${1 + (g % 254)}`;
+}
+
 // --- processes ---------------------------------------------------------------
 
 const liveFarms = new Set();
@@ -199,18 +213,23 @@ class Farm {
   constructor(opts) {
     this.opts = opts;
     this.children = new Set(); // every ChildProcess not yet reaped
-    this.holders = []; // {pid, title, role, counts, child}
-    this.idle = []; // pids of the idle processes
+    this.holders = []; // {pid, title, role, counts} (+ non-enumerable child)
+    this.idle = []; // pids of the idle processes (children of the idle shell)
+    this._idleShell = null;
     this.truth = null;
     this._twBatches = []; // {n, at}
     this._twId = 0;
+    // Next TIME_WAIT destination (see twHost); a random start keeps farms
+    // run one after the other (within 60 s) off each other's addresses.
+    this._twHosts = Math.floor(Math.random() * 4000000);
     this._twPending = new Map();
     this._stopping = null;
     this._tmp = null;
   }
 
+  /** Every process the farm started: holders, the idle shell, idle processes. */
   get pids() {
-    return [...this.holders.map((h) => h.pid), ...this.idle];
+    return [...this.holders.map((h) => h.pid), ...(this._idleShell ? [this._idleShell.pid] : []), ...this.idle];
   }
 
   _progress(ev) {
@@ -229,9 +248,13 @@ class Farm {
   _spawnHolder(cfg, handlers) {
     const child = spawn(process.execPath, [HOLDER, JSON.stringify({ ...cfg, window: this.opts.window })], {
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true, // Ctrl-C reaches only us; we stop the holders in order
     });
     this._track(child);
-    const rec = { pid: child.pid, title: cfg.title, role: cfg.role, counts: null, child, stderr: '' };
+    const rec = { pid: child.pid, title: cfg.title, role: cfg.role, counts: null };
+    // Not enumerable: farm.holders stays printable as JSON.
+    Object.defineProperty(rec, 'child', { value: child });
+    Object.defineProperty(rec, 'stderr', { value: '', writable: true });
     child.stderr.on('data', (d) => { rec.stderr = (rec.stderr + d).slice(-4000); });
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       let msg;
@@ -256,13 +279,39 @@ class Farm {
     return rec;
   }
 
-  _spawnIdle() {
-    // `cat` reading a pipe from us: a separate process with its own fd table
-    // (0: the pipe, 1-2: /dev/null, 3: /dev/null, 4: a temp file), which
-    // exits on EOF, i.e. when we close the pipe or die.
-    const child = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore', this._nullFd, this._tmpFd] });
+  /**
+   * Starts `n` idle processes: one `sh` forks them (a fork of dash, no exec:
+   * far cheaper than a spawn from node, which costs 10+ ms a process on
+   * this kind of VM). Each is a subshell with its own fd table (0: the pipe
+   * from us, 1-2: /dev/null, 3: /dev/null, 4: a temp file) blocked in
+   * `read` until that pipe reaches EOF: when we close it or die. The sh
+   * prints each pid, then waits for them all, so it reaps them.
+   */
+  _spawnIdle(n, onPid) {
+    const script = [
+      'n=$1; i=0',
+      'exec 5<&0',
+      'while [ "$i" -lt "$n" ]; do',
+      '  ( exec 0<&5 1>/dev/null 5<&-; read _ ) &',
+      '  echo $!',
+      '  i=$((i+1))',
+      'done',
+      'exec 5<&- 1>/dev/null',
+      'wait',
+    ].join('\n');
+    // The script goes in the environment, so ps shows a short command line.
+    const child = spawn('sh', ['-c', 'eval "$FARM_IDLE_SCRIPT"', 'farm-idle', String(n)], {
+      env: { ...process.env, FARM_IDLE_SCRIPT: script },
+      stdio: ['pipe', 'pipe', 'ignore', this._nullFd, this._tmpFd],
+      detached: true, // Ctrl-C reaches only us; we end them through the pipe
+    });
     this._track(child);
-    this.idle.push(child.pid);
+    this._idleShell = child;
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      const pid = Number(line);
+      if (pid > 0) { this.idle.push(pid); onPid(); }
+    });
+    return child;
   }
 
   async _build() {
@@ -306,34 +355,11 @@ class Farm {
       },
     });
 
-    // Spawn holders with the idle processes interleaved, so owners are spread
-    // through the pid range as in a real process table.
-    const holderCfgs = [
-      ...p.peers.map((x, i) => () => this._spawnHolder(
-        { title: x.title, role: 'peer', fin: x.fin, pairs: x.pairs, listeners: x.listeners }, handlers('peer', i))),
-      ...p.cws.map((x, i) => () => { x.rec = this._spawnHolder({ title: x.title, role: 'cw' }, handlers('cw', i)); }),
-    ];
-    const nIdle = o.idle;
-    const steps = holderCfgs.length + nIdle;
-    let hi = 0;
-    let ii = 0;
-    for (let k = 0; k < steps; k++) {
-      // Holders first in each stretch, so their startup overlaps the idle spawns.
-      if (hi < holderCfgs.length && (ii >= nIdle || hi * steps <= k * holderCfgs.length + holderCfgs.length)) holderCfgs[hi++]();
-      else { this._spawnIdle(); ii++; }
-      if (k % 64 === 63) {
-        this._progress({ phase: 'spawn', done: k + 1, total: steps });
-        await new Promise((r) => setImmediate(r)); // let holder messages in
-      }
-    }
-    this._progress({ phase: 'spawn', done: steps, total: steps });
-    fs.closeSync(this._nullFd);
-    fs.closeSync(this._tmpFd);
-    this._nullFd = this._tmpFd = null;
-
-    await Promise.race([allListening, failed]);
-    // Aim each cw holder at its peers' 'fin' listeners.
-    for (const h of p.cws) {
+    // A cw holder gets its targets once it runs and every peer listens.
+    let listening = false;
+    const sendTargets = (h) => {
+      if (!listening || !h.rec || h.sent) return;
+      h.sent = true;
       const targets = [];
       for (const seg of h.segments) {
         const fins = peerListening.get(seg.peer).filter((l) => l.role === 'fin');
@@ -342,7 +368,57 @@ class Farm {
         });
       }
       h.rec.child.stdin.write(JSON.stringify({ cmd: 'targets', targets }) + '\n');
+    };
+    allListening.then(() => { listening = true; p.cws.forEach(sendTargets); });
+
+    // Spawn the holders paced by the idle processes, peers and cw holders
+    // mixed, so their pids are spread through the crowd as in a real process
+    // table (a /proc walk that stops once every owner is found must not find
+    // them all at the start).
+    const peerSpawners = p.peers.map((x, i) => () => this._spawnHolder(
+      { title: x.title, role: 'peer', fin: x.fin, pairs: x.pairs, listeners: x.listeners }, handlers('peer', i)));
+    const cwSpawners = p.cws.map((x, i) => () => {
+      x.rec = this._spawnHolder({ title: x.title, role: 'cw' }, handlers('cw', i));
+      sendTargets(x);
+    });
+    const spawners = [];
+    for (let a = 0, b = 0; a < peerSpawners.length || b < cwSpawners.length;) {
+      // Keep the peers a little ahead: the cw holders connect to them.
+      if (b >= cwSpawners.length || (a < peerSpawners.length && a * cwSpawners.length <= (b + 1) * peerSpawners.length)) spawners.push(peerSpawners[a++]);
+      else spawners.push(cwSpawners[b++]);
     }
+    const H = spawners.length;
+    const nIdle = o.idle;
+    let hi = 0;
+    let wake = null;
+    const idleDone = new Promise((resolve) => {
+      if (nIdle === 0) { resolve(); return; }
+      this._spawnIdle(nIdle, () => {
+        if (wake) { const w = wake; wake = null; w(); }
+        if (this.idle.length % 64 === 0 || this.idle.length === nIdle) {
+          this._progress({ phase: 'spawn-idle', done: this.idle.length, total: nIdle });
+        }
+        if (this.idle.length === nIdle) resolve();
+      });
+      this._idleShell.once('exit', () => { if (this.idle.length < nIdle && !this._stopping) fail(new Error('the idle-process shell exited early')); });
+    });
+    while (hi < H) {
+      // Holder k goes once k/H of the idle processes exist.
+      if (this.idle.length >= Math.floor((hi * nIdle) / H)) {
+        spawners[hi++]();
+        this._progress({ phase: 'spawn', done: hi, total: H });
+        await new Promise((r) => setImmediate(r)); // let messages in between spawns
+      } else {
+        await Promise.race([new Promise((r) => { wake = r; }), failed]);
+      }
+    }
+    await Promise.race([idleDone, failed]);
+    fs.closeSync(this._nullFd);
+    fs.closeSync(this._tmpFd);
+    this._nullFd = this._tmpFd = null;
+    fs.unlinkSync(this._tmp); // the idle processes keep it open, as "(deleted)"
+    this._tmp = null;
+
     await Promise.race([allReady, failed]);
     // The CLOSE_WAIT side ACKs the FIN late (delayed ACK): let FIN_WAIT1 settle.
     await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -380,8 +456,9 @@ class Farm {
 
   /**
    * Makes n TIME_WAIT sockets now (the peers connect to fresh listeners of
-   * their own and close first). They live 60 s: truth.timeWait counts the
-   * batches made in the last 60 s. Resolves with the updated truth.
+   * their own, on fresh 127.64+.x.y addresses, and close first). They live
+   * 60 s: truth.timeWait counts the batches made in the last 60 s. Resolves
+   * with the updated truth.
    */
   async makeTimeWait(n) {
     if (!this.truth || this._stopping) throw new Error('the farm is not running');
@@ -391,16 +468,16 @@ class Farm {
     if (n > max) throw new RangeError(`makeTimeWait(${n}): over net.ipv4.tcp_max_tw_buckets (${max})`);
     if (n === 0) return this.truth;
     const peers = this.holders.filter((h) => h.role === 'peer');
-    // Batches of at most TW_MAX_PER_BATCH per fresh listener.
-    const parts = split(n, Math.max(peers.length, Math.ceil(n / TW_MAX_PER_BATCH)));
+    const parts = split(n, Math.min(peers.length, Math.ceil(n / TW_CHUNK)));
     const jobs = parts.map((k, i) => new Promise((resolve, reject) => {
       const id = ++this._twId;
       this._twPending.set(id, {
         got: (m) => { this._twPending.delete(id); resolve(m); },
         fail: (err) => { this._twPending.delete(id); reject(err); },
       });
-      const host = `127.0.0.${1 + ((this._twId + i) % HOSTS)}`;
-      peers[i % peers.length].child.stdin.write(JSON.stringify({ cmd: 'timewait', id, n: k, host }) + '\n');
+      const hosts = [];
+      for (let c = 0; c < Math.ceil(k / TW_CHUNK); c++) hosts.push(twHost(this._twHosts++));
+      peers[i].child.stdin.write(JSON.stringify({ cmd: 'timewait', id, n: k, chunk: TW_CHUNK, hosts }) + '\n');
     }));
     const made = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
     this._twBatches.push({ n: made, at: Date.now() });
@@ -411,7 +488,12 @@ class Farm {
 
   _killNow(sig) {
     for (const c of this.children) {
-      try { c.kill(sig); } catch { /* gone */ }
+      try {
+        // The idle shell leads its own process group (detached), with every
+        // idle process in it: signal the whole group.
+        if (c === this._idleShell) process.kill(-c.pid, sig);
+        else c.kill(sig);
+      } catch { /* gone */ }
     }
   }
 
@@ -426,7 +508,17 @@ class Farm {
       for (const c of this.children) {
         try { c.stdin.end(); } catch { /* gone */ }
       }
-      const timer = setTimeout(() => this._killNow('SIGKILL'), STOP_GRACE_MS);
+      // Resetting takes a while at a million sockets (~0.5 s per full
+      // holder, 2 cores): SIGKILL only when nothing has exited for a while,
+      // since a killed holder closes its sockets the slow way (FIN:
+      // TIME_WAIT and orphans for 60 s).
+      let timer = setTimeout(() => this._killNow('SIGKILL'), STOP_GRACE_MS);
+      for (const c of this.children) {
+        c.once('exit', () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => this._killNow('SIGKILL'), STOP_GRACE_MS);
+        });
+      }
       await Promise.all(gone);
       clearTimeout(timer);
       for (const fd of [this._nullFd, this._tmpFd]) {

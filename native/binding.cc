@@ -36,6 +36,16 @@ struct Progress {
   std::atomic<uint64_t> total{0};
 };
 using ProgressHandle = Napi::External<std::shared_ptr<Progress>>;
+// Marks our progress handles, so an External from elsewhere is refused
+// instead of being dereferenced as ours.
+constexpr napi_type_tag kProgressTag = {0x7463706365'6e7375ull, 0x70726f6772657373ull};  // "tcpcensu", "progress"
+
+std::shared_ptr<Progress> ProgressOf(Napi::Env env, Napi::Value v) {
+  if (!v.IsExternal() || !v.As<ProgressHandle>().CheckTypeTag(&kProgressTag)) {
+    throw Napi::TypeError::New(env, "progress must be a handle from newProgress()");
+  }
+  return *v.As<ProgressHandle>().Data();
+}
 
 struct SampleRequest {
   DumpRequest dump;
@@ -151,8 +161,7 @@ SampleRequest ParseSample(const Napi::Object& o) {
   }
   Napi::Value progress = o.Get("progress");
   if (!progress.IsUndefined()) {
-    if (!progress.IsExternal()) throw Napi::TypeError::New(o.Env(), "progress must come from newProgress()");
-    req.progress = *progress.As<ProgressHandle>().Data();
+    req.progress = ProgressOf(o.Env(), progress);
     req.owner_opts.progress_done = &req.progress->done;
     req.owner_opts.progress_total = &req.progress->total;
   }
@@ -269,7 +278,15 @@ class PromiseWorker : public Napi::AsyncWorker {
       SetError(failure_.message);
     }
   }
-  void OnOK() override { deferred_.Resolve(convert_(Env(), result_)); }
+  void OnOK() override {
+    // Converting can throw (an allocation refused): reject, never leave the
+    // promise pending.
+    try {
+      deferred_.Resolve(convert_(Env(), result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
   void OnError(const Napi::Error&) override {
     deferred_.Reject(ToJsError(Env(), failure_).Value());
   }
@@ -327,16 +344,18 @@ Napi::Value SampleSync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NewProgress(const Napi::CallbackInfo& info) {
-  return ProgressHandle::New(info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
-                             [](Napi::Env, std::shared_ptr<Progress>* p) { delete p; });
+  ProgressHandle handle = ProgressHandle::New(
+      info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
+      [](Napi::Env, std::shared_ptr<Progress>* p) { delete p; });
+  handle.TypeTag(&kProgressTag);
+  return handle;
 }
 
 // [processes walked, processes to walk] of the walk using this handle.
 Napi::Value ReadProgress(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsExternal()) {
-    throw Napi::TypeError::New(info.Env(), "expected a handle from newProgress()");
-  }
-  const Progress& p = **info[0].As<ProgressHandle>().Data();
+  if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "expected a handle from newProgress()");
+  const std::shared_ptr<Progress> handle = ProgressOf(info.Env(), info[0]);
+  const Progress& p = *handle;
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out[0u] = static_cast<double>(p.done.load(std::memory_order_relaxed));
   out[1u] = static_cast<double>(p.total.load(std::memory_order_relaxed));

@@ -157,14 +157,11 @@ bool ReadSmallFile(int proc_fd, const char* path, size_t max, std::string* out) 
   return true;
 }
 
-void ReadProcessNames(int proc_fd, ProcessInfo* p) {
-  char path[64];
-  snprintf(path, sizeof path, "%d/comm", p->pid);
-  if (ReadSmallFile(proc_fd, path, 64, &p->comm)) {
+void ReadProcessNames(int pid_fd, ProcessInfo* p) {
+  if (ReadSmallFile(pid_fd, "comm", 64, &p->comm)) {
     while (!p->comm.empty() && p->comm.back() == '\n') p->comm.pop_back();
   }
-  snprintf(path, sizeof path, "%d/cmdline", p->pid);
-  if (ReadSmallFile(proc_fd, path, 4096, &p->cmdline)) {
+  if (ReadSmallFile(pid_fd, "cmdline", 4096, &p->cmdline)) {
     while (!p->cmdline.empty() && p->cmdline.back() == '\0') p->cmdline.pop_back();
     std::replace(p->cmdline.begin(), p->cmdline.end(), '\0', ' ');
   }
@@ -188,6 +185,7 @@ struct WorkerResult {
   uint64_t walked = 0;
   int error = 0;              // an errno that ended this worker
   const char* syscall = nullptr;
+  std::exception_ptr exception;  // anything else that ended it (bad_alloc)
 };
 
 // Records that pid holds the socket in slot s: the lowest pid wins, and a
@@ -210,9 +208,17 @@ void Claim(Shared& sh, InodeTable::Slot* s, int32_t pid) {
   s->shared.store(1, std::memory_order_relaxed);
 }
 
-void Worker(Shared& sh, WorkerResult& res) {
+// Counts a finished pid for the progress line, however the pid ended.
+struct ProgressTick {
+  std::atomic<uint64_t>* done;
+  ~ProgressTick() {
+    if (done) done->fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+void WalkPids(Shared& sh, WorkerResult& res) {
   std::vector<char> dents(kDirentBuffer);
-  char path[64];
+  char path[32];
   char link[64];
   const size_t npids = sh.pids->size();
   // Pids are claimed in ascending order and a claimed pid is always walked to
@@ -221,17 +227,22 @@ void Worker(Shared& sh, WorkerResult& res) {
   while (!sh.stop.load(std::memory_order_relaxed)) {
     size_t i = sh.next.fetch_add(1, std::memory_order_relaxed);
     if (i >= npids) break;
+    ProgressTick tick{sh.progress_done};
     const int32_t pid = (*sh.pids)[i];
-    snprintf(path, sizeof path, "%d/fd", pid);
-    Fd dir(openat(sh.proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0) {
-      int err = errno;
-      if (err == ENOENT || err == ESRCH) {
+    // fd, comm and cmdline are read relative to one open /proc/<pid>, so they
+    // cannot come from a different process that reused the pid meanwhile.
+    snprintf(path, sizeof path, "%d", pid);
+    Fd piddir(openat(sh.proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    int open_err = piddir.get() < 0 ? errno : 0;
+    Fd dir(open_err ? -1 : openat(piddir.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!open_err && dir.get() < 0) open_err = errno;
+    if (open_err) {
+      if (open_err == ENOENT || open_err == ESRCH) {
         res.vanished++;
-      } else if (err == EACCES || err == EPERM) {
+      } else if (open_err == EACCES || open_err == EPERM) {
         res.unreadable++;
       } else {
-        res.error = err;
+        res.error = open_err;
         res.syscall = "openat";
         sh.stop.store(true);
         break;
@@ -239,10 +250,21 @@ void Worker(Shared& sh, WorkerResult& res) {
       continue;
     }
     bool matched = false;
+    int link_err = 0;
     int err = ForEachEntry(dir.get(), dents.data(), [&](const char* name) {
       if (name[0] < '0' || name[0] > '9') return true;  // "." and ".."
       ssize_t n = readlinkat(dir.get(), name, link, sizeof link);
-      // "socket:[N]"; anything else (files, pipes, a closed fd) is skipped.
+      if (n < 0) {
+        // EACCES/EPERM: the directory was listable but its links are not
+        // (root without CAP_SYS_PTRACE, a container's default): the whole
+        // process is unreadable, never silently half-read.
+        if (errno == EACCES || errno == EPERM) {
+          link_err = errno;
+          return false;
+        }
+        return true;  // ENOENT: the fd was closed meanwhile
+      }
+      // "socket:[N]"; anything else (files, pipes) is skipped.
       if (n < 10 || std::memcmp(link, "socket:[", 8) != 0) return true;
       uint64_t inode = 0;
       for (ssize_t k = 8; k < n && link[k] != ']'; ++k) {
@@ -255,6 +277,7 @@ void Worker(Shared& sh, WorkerResult& res) {
       }
       return true;
     });
+    if (link_err) err = link_err;
     if (err == 0) {
       res.walked++;
     } else if (err == ENOENT || err == ESRCH) {
@@ -270,10 +293,20 @@ void Worker(Shared& sh, WorkerResult& res) {
     if (matched) {
       ProcessInfo p;
       p.pid = pid;
-      ReadProcessNames(sh.proc_fd, &p);
+      ReadProcessNames(piddir.get(), &p);
       res.processes.push_back(std::move(p));
     }
-    if (sh.progress_done) sh.progress_done->fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// A thread must not let an exception escape (std::terminate would take Node
+// down): keep it for the caller to rethrow after every thread has joined.
+void Worker(Shared& sh, WorkerResult& res) {
+  try {
+    WalkPids(sh, res);
+  } catch (...) {
+    res.exception = std::current_exception();
+    sh.stop.store(true);
   }
 }
 
@@ -354,6 +387,7 @@ void FindOwners(const uint32_t* inodes, size_t n, const OwnerOptions& opts,
   out->complete = sh.next.load() >= pids.size() || sh.wanted == 0;
   std::vector<ProcessInfo> matched;
   for (auto& r : results) {
+    if (r.exception) std::rethrow_exception(r.exception);
     if (r.error) throw SysError(r.syscall, r.error);
     out->unreadable += r.unreadable;
     out->vanished += r.vanished;

@@ -43,7 +43,7 @@ export interface WalkOptions {
    * runs in a container that shares the host's network namespace.
    */
   procRoot?: string;
-  /** Called about every 100 ms during the /proc walk (async forms only). */
+  /** Called about every 100 ms during the /proc walk (async forms only; the Sync forms ignore it). */
   onProgress?: (walked: number, total: number) => void;
 }
 
@@ -315,22 +315,31 @@ function topRequest(options: TopOptions | undefined) {
   return { req, by, limit: parseLimit(o.limit) };
 }
 
-function endpoint(family: number, bytes: Uint8Array, row: number, port?: number): string {
-  const addr = formatAddress(family, bytes, row);
-  if (port === undefined) return addr;
-  return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+// Grouping keys built from the raw columns, so the per-socket work is
+// arithmetic, not address formatting: an IPv4 host is its 32-bit value, an
+// IPv6 host the 16 bytes as a short string. Only returned rows are formatted.
+function hostKey(t: RawTable, i: number): number | string {
+  const a = t.remoteAddr;
+  const o = i * 16;
+  if (t.family[i] === 4) return ((a[o]! << 24) >>> 0) + (a[o + 1]! << 16) + (a[o + 2]! << 8) + a[o + 3]!;
+  return String.fromCharCode(...a.subarray(o, o + 16));
 }
 
-// Groups rows by a numeric or text key; returns [key, count, first row].
-function groupRows<K>(t: RawTable, keyOf: (i: number) => K): Array<[K, number, number]> {
-  const groups = new Map<K, [number, number]>();
+function endpointKey(t: RawTable, i: number): number | string {
+  const h = hostKey(t, i);
+  return typeof h === 'number' ? h * 65536 + t.remotePort[i]! : `${h}:${t.remotePort[i]}`;
+}
+
+// Groups rows by a key; returns [count, first row] per group.
+function groupRows(t: RawTable, keyOf: (t: RawTable, i: number) => number | string): Array<[number, number]> {
+  const groups = new Map<number | string, [number, number]>();
   for (let i = 0; i < t.size; i++) {
-    const k = keyOf(i);
+    const k = keyOf(t, i);
     const g = groups.get(k);
     if (g) g[0]++;
     else groups.set(k, [1, i]);
   }
-  return [...groups].map(([k, [n, first]]) => [k, n, first]);
+  return [...groups.values()];
 }
 
 function topRows(by: TopBy, t: RawTable, users: Map<number, string> | undefined): TopRow[] {
@@ -348,15 +357,21 @@ function topRows(by: TopBy, t: RawTable, users: Map<number, string> | undefined)
       return [...byCommand.values()];
     }
     case 'remote':
-      return groupRows(t, (i) => endpoint(t.family[i]!, t.remoteAddr, i, t.remotePort[i]!)).map(([key, count, i]) => ({
-        key, count, remoteAddress: formatAddress(t.family[i]!, t.remoteAddr, i), remotePort: t.remotePort[i]!,
-      }));
+      return groupRows(t, endpointKey).map(([count, i]) => {
+        const addr = formatAddress(t.family[i]!, t.remoteAddr, i);
+        const port = t.remotePort[i]!;
+        return { key: t.family[i] === 6 ? `[${addr}]:${port}` : `${addr}:${port}`, count, remoteAddress: addr, remotePort: port };
+      });
     case 'remote-host':
-      return groupRows(t, (i) => endpoint(t.family[i]!, t.remoteAddr, i)).map(([key, count]) => ({ key, count, remoteAddress: key }));
+      return groupRows(t, hostKey).map(([count, i]) => {
+        const addr = formatAddress(t.family[i]!, t.remoteAddr, i);
+        return { key: addr, count, remoteAddress: addr };
+      });
     case 'local-port':
-      return groupRows(t, (i) => t.localPort[i]!).map(([port, count]) => ({ key: String(port), count, localPort: port }));
+      return groupRows(t, (x, i) => x.localPort[i]!).map(([count, i]) => ({ key: String(t.localPort[i]), count, localPort: t.localPort[i]! }));
     case 'user':
-      return groupRows(t, (i) => t.uid[i]!).map(([uid, count]) => {
+      return groupRows(t, (x, i) => x.uid[i]!).map(([count, i]) => {
+        const uid = t.uid[i]!;
         const user = users!.get(uid) ?? null;
         return { key: user ?? String(uid), count, uid, user };
       });

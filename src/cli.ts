@@ -121,10 +121,15 @@ function clearProgress(): void {
   progressShown = false;
 }
 
+// Said whenever processes could not be read, as root too: root without
+// CAP_SYS_PTRACE (a container's default) can list /proc/<pid>/fd but not
+// read its links.
 function rootHint(top: { unreadableProcesses: number | null }): void {
-  if (top.unreadableProcesses && process.getuid?.() !== 0) {
-    process.stderr.write(`tcpcensus: ${top.unreadableProcesses} processes could not be read (not root); root sees all owners\n`);
-  }
+  if (!top.unreadableProcesses) return;
+  const why = process.getuid?.() === 0
+    ? 'as root: CAP_SYS_PTRACE missing, or another security context'
+    : 'not root; root sees all owners';
+  process.stderr.write(`tcpcensus: ${top.unreadableProcesses} processes could not be read (${why})\n`);
 }
 
 function addCommon(cmd: Command, stateHelp: string): Command {

@@ -11,6 +11,7 @@
  * conditions are AND-combined, as `ss '( sport = :80 ) and ( dst 10/8 )'`.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { endianness } from 'node:os';
 import { OptionError } from './errors';
 
 const BC_S_GE = 2;
@@ -21,6 +22,8 @@ const BC_S_COND = 7;
 const BC_D_COND = 8;
 const AF_INET = 2;
 const AF_INET6 = 10;
+// The op offsets and port operands are host-order u16/int in the kernel.
+const LE = endianness() === 'LE';
 
 export interface PortRange {
   lo: number;
@@ -81,6 +84,9 @@ function ipv6Bytes(s: string): Uint8Array {
 export function parsePrefix(input: unknown, what: string): Prefix {
   if (typeof input !== 'string') throw new OptionError(`${what} must be an address or a prefix such as 10.0.0.0/8`);
   const text = input.trim();
+  if (text.includes('%')) {
+    throw new OptionError(`${what} "${text}": zone ids (%eth0) are not supported; give the address alone`);
+  }
   const m = /^\[?([^\]/]+)\]?(?:\/(\d{1,3}))?$/.exec(text);
   const addr = m?.[1] ?? '';
   const family = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : undefined;
@@ -115,7 +121,7 @@ export function compileFilter(spec: FilterSpec): Uint8Array | undefined {
   const pieces: Array<{ code: number; operand: Uint8Array }> = [];
   const port = (code: number, p: number) => {
     const operand = new Uint8Array(4);
-    new DataView(operand.buffer).setUint16(2, p, true); // the "no" field of a second op
+    new DataView(operand.buffer).setUint16(2, p, LE); // the "no" field of a second op
     pieces.push({ code, operand });
   };
   const host = (code: number, p: Prefix) => {
@@ -124,7 +130,7 @@ export function compileFilter(spec: FilterSpec): Uint8Array | undefined {
     const dv = new DataView(operand.buffer);
     dv.setUint8(0, p.family === 'ipv4' ? AF_INET : AF_INET6);
     dv.setUint8(1, p.bits);
-    dv.setInt32(4, -1, true); // any port
+    dv.setInt32(4, -1, LE); // any port
     operand.set(p.bytes, 8);
     pieces.push({ code, operand });
   };
@@ -148,7 +154,7 @@ export function compileFilter(spec: FilterSpec): Uint8Array | undefined {
     const size = 4 + p.operand.length;
     dv.setUint8(off, p.code);
     dv.setUint8(off + 1, size); // yes: the next op
-    dv.setUint16(off + 2, total - off + 4, true); // no: past the end, reject
+    dv.setUint16(off + 2, total - off + 4, LE); // no: past the end, reject
     out.set(p.operand, off + 4);
     off += size;
   }

@@ -94,7 +94,7 @@ export function renderTop(top: TopReport, st: Style): string {
     lines.push(`  ${top.unattributed} held by a process that could not be read or has exited`);
   }
   if (top.unreadableProcesses) {
-    lines.push(`  ${top.unreadableProcesses} processes could not be read; run as root to see all owners`);
+    lines.push(`  ${top.unreadableProcesses} processes could not be read (run as root with CAP_SYS_PTRACE to see all owners)`);
   }
   return lines.join('\n');
 }

@@ -82,7 +82,8 @@ const VALID_HINT =
 
 /**
  * Parses state names and groups into a mask. Each entry may itself be a
- * comma-separated list. An empty list or undefined gives the default mask.
+ * comma-separated list. undefined gives the fallback; a list that names no
+ * state is an error.
  */
 export function parseStates(input: readonly string[] | undefined, fallback = DEFAULT_MASK): number {
   if (input === undefined) return fallback;

@@ -20,7 +20,10 @@ export interface SocketRow {
   sendQ: number;
   uid: number;
   inode: number;
-  /** Owning pid; null when the table was taken with processes or the socket has none. */
+  /**
+   * Owning pid, present when the table was taken with processes: null when
+   * no readable process holds the socket.
+   */
   pid?: number | null;
   command?: string | null;
 }

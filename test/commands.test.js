@@ -245,7 +245,7 @@ test('--help on every command shows examples', async () => {
 test('not root: states still equal ss, and stderr says how many processes could not be read', async () => {
   const { value, stderr } = await json(['top', '-n', '100'], { prefix: h.AS_NOBODY });
   assert.ok(value.unreadableProcesses > 0);
-  assert.match(stderr, new RegExp(`tcpcensus: ${value.unreadableProcesses} processes could not be read \\(not root\\); root sees all owners`));
+  assert.match(stderr, new RegExp(`tcpcensus: ${value.unreadableProcesses} processes could not be read \\(not root; root sees all owners\\)`));
   // nobody can read its own holder, and nothing it cannot read is called owned.
   assert.equal(value.rows.find((r) => r.pid === H.nobody.info.pid).count, 6);
   assert.ok(!value.rows.some((r) => r.pid === H.a.info.pid));
@@ -253,6 +253,18 @@ test('not root: states still equal ss, and stderr says how many processes could 
   const { oracle, mine: states } = await h.stable(() => h.ssCounts(),
     async () => (await json(['states'], { prefix: h.AS_NOBODY })).value);
   for (const s of Object.keys(states.states)) assert.equal(states.states[s], oracle[s] ?? 0, s);
+});
+
+test('root without CAP_SYS_PTRACE: processes whose fd links cannot be read are counted, never silently walked', async () => {
+  const full = (await json(['top', '-n', '100'])).value;
+  const { value, stderr } = await json(['top', '-n', '100'], { prefix: ['setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptrace'] });
+  // Another user's process: its fd directory lists, its links do not.
+  assert.ok(!value.rows.some((r) => r.pid === H.nobody.info.pid));
+  assert.ok(value.unreadableProcesses > full.unreadableProcesses);
+  assert.ok(value.unattributed >= full.unattributed + 6);
+  assert.equal(value.total, value.owned + value.unowned + value.unattributed);
+  assert.match(stderr, /processes could not be read \(as root: CAP_SYS_PTRACE missing/);
+  assert.equal(full.rows.find((r) => r.pid === H.nobody.info.pid).count, 6);
 });
 
 test('colour only on a terminal and never with NO_COLOR', async () => {

@@ -60,9 +60,10 @@ export interface RawOwners {
   complete: boolean;
 }
 
-export interface RawTable {
-  size: number;
+/** The socket table's columns, one entry (16 bytes for addresses) per socket. */
+export interface RawColumns {
   state: Uint8Array;
+  /** 4 or 6 */
   family: Uint8Array;
   /** 16 bytes per row, network order; IPv4 uses the first 4. */
   localAddr: Uint8Array;
@@ -74,7 +75,12 @@ export interface RawTable {
   uid: Uint32Array;
   inode: Uint32Array;
   ifindex: Uint32Array;
+  /** The kernel's socket cookie, unique per socket. */
   cookie: BigUint64Array;
+}
+
+export interface RawTable extends RawColumns {
+  size: number;
   owners?: RawOwners;
 }
 

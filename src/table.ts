@@ -4,7 +4,7 @@
  * one at a time, so a table of a million sockets holds a few dozen objects.
  */
 import { formatAddress } from './address';
-import type { RawProcess, RawTable } from './native';
+import type { RawColumns, RawProcess, RawTable } from './native';
 import { stateName, type StateName } from './states';
 
 export type Family = 'ipv4' | 'ipv6';
@@ -56,23 +56,8 @@ export interface OwnerSummary {
   complete: boolean;
 }
 
-export interface SocketColumns {
-  state: Uint8Array;
-  /** 4 or 6 */
-  family: Uint8Array;
-  /** 16 bytes per row, network order; IPv4 uses the first 4. */
-  localAddr: Uint8Array;
-  remoteAddr: Uint8Array;
-  localPort: Uint16Array;
-  remotePort: Uint16Array;
-  recvQ: Uint32Array;
-  sendQ: Uint32Array;
-  uid: Uint32Array;
-  inode: Uint32Array;
-  ifindex: Uint32Array;
-  /** The kernel's socket cookie, unique per socket. */
-  cookie: BigUint64Array;
-}
+/** The columns: the typed arrays the addon filled, not copied. */
+export type SocketColumns = RawColumns;
 
 export function toProcessInfo(p: RawProcess): ProcessInfo {
   return { pid: p.pid, command: p.comm, cmdline: p.cmdline, sockets: p.sockets };

@@ -251,33 +251,62 @@ void WalkPids(Shared& sh, WorkerResult& res) {
     }
     bool matched = false;
     int link_err = 0;
-    int err = ForEachEntry(dir.get(), dents.data(), [&](const char* name) {
-      if (name[0] < '0' || name[0] > '9') return true;  // "." and ".."
-      ssize_t n = readlinkat(dir.get(), name, link, sizeof link);
-      if (n < 0) {
-        // EACCES/EPERM: the directory was listable but its links are not
-        // (root without CAP_SYS_PTRACE, a container's default): the whole
-        // process is unreadable, never silently half-read.
-        if (errno == EACCES || errno == EPERM) {
-          link_err = errno;
-          return false;
+    size_t fds_seen = 0;
+    // Walks one fd directory; returns 0 or the errno that ended it.
+    auto walk_fds = [&](int fd_dir) {
+      int e = ForEachEntry(fd_dir, dents.data(), [&](const char* name) {
+        if (name[0] < '0' || name[0] > '9') return true;  // "." and ".."
+        ++fds_seen;
+        ssize_t n = readlinkat(fd_dir, name, link, sizeof link);
+        if (n < 0) {
+          // EACCES/EPERM: the directory was listable but its links are not
+          // (root without CAP_SYS_PTRACE, a container's default): the whole
+          // process is unreadable, never silently half-read.
+          if (errno == EACCES || errno == EPERM) {
+            link_err = errno;
+            return false;
+          }
+          return true;  // ENOENT: the fd was closed meanwhile
         }
-        return true;  // ENOENT: the fd was closed meanwhile
+        // "socket:[N]"; anything else (files, pipes) is skipped.
+        if (n < 10 || std::memcmp(link, "socket:[", 8) != 0) return true;
+        uint64_t inode = 0;
+        for (ssize_t k = 8; k < n && link[k] != ']'; ++k) {
+          inode = inode * 10 + static_cast<unsigned>(link[k] - '0');
+        }
+        if (inode == 0 || inode > UINT32_MAX) return true;
+        if (InodeTable::Slot* s = sh.table->Find(static_cast<uint32_t>(inode))) {
+          Claim(sh, s, pid);
+          matched = true;
+        }
+        return true;
+      });
+      return link_err ? link_err : e;
+    };
+    int err = walk_fds(dir.get());
+    // A process whose main thread has exited shows an empty fd directory
+    // while its other threads still share the fd table: read it through a
+    // live thread instead (proc(5), /proc/<pid>/task/<tid>/fd).
+    if (err == 0 && fds_seen == 0) {
+      Fd tasks(openat(piddir.get(), "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      std::vector<int32_t> tids;
+      if (tasks.get() >= 0) {
+        std::vector<char> tbuf(4096);
+        (void)ForEachEntry(tasks.get(), tbuf.data(), [&](const char* name) {
+          int32_t tid;
+          if (ParsePid(name, &tid) && tid != pid) tids.push_back(tid);
+          return tids.size() < 64;
+        });
       }
-      // "socket:[N]"; anything else (files, pipes) is skipped.
-      if (n < 10 || std::memcmp(link, "socket:[", 8) != 0) return true;
-      uint64_t inode = 0;
-      for (ssize_t k = 8; k < n && link[k] != ']'; ++k) {
-        inode = inode * 10 + static_cast<unsigned>(link[k] - '0');
+      for (int32_t tid : tids) {
+        char tpath[48];
+        snprintf(tpath, sizeof tpath, "task/%d/fd", tid);
+        Fd tdir(openat(piddir.get(), tpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (tdir.get() < 0) continue;  // that thread is gone too: try the next
+        err = walk_fds(tdir.get());
+        break;
       }
-      if (inode == 0 || inode > UINT32_MAX) return true;
-      if (InodeTable::Slot* s = sh.table->Find(static_cast<uint32_t>(inode))) {
-        Claim(sh, s, pid);
-        matched = true;
-      }
-      return true;
-    });
-    if (link_err) err = link_err;
+    }
     if (err == 0) {
       res.walked++;
     } else if (err == ENOENT || err == ESRCH) {

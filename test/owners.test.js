@@ -117,3 +117,24 @@ test('threads: 1 and threads: 8 give the same answer', async () => {
   assert.deepEqual(one.rows, eight.rows);
   assert.equal(one.owned, eight.owned);
 });
+
+test('a process whose main thread exited is still found, through a live thread', async () => {
+  const os = require('node:os');
+  const path = require('node:path');
+  const { execFileSync } = require('node:child_process');
+  const bin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tcpcensus-')), 'leaderless');
+  execFileSync('cc', ['-O2', '-o', bin, path.join(__dirname, 'fixtures', 'leaderless.c'), '-lpthread']);
+  const fx = await h.startFixture(bin, []);
+  try {
+    const { pid, port } = fx.info;
+    // Wait until the main thread is gone: its fd directory then reads empty.
+    for (let i = 0; i < 100 && fs.readdirSync(`/proc/${pid}/fd`).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fs.readdirSync(`/proc/${pid}/fd`).length, 0, 'the main thread has exited');
+    const rows = [...await tc.snapshot({ states: ['LISTEN'], processes: true, sport: port })];
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].pid, pid);
+    assert.equal(rows[0].command, 'leaderless');
+  } finally {
+    await fx.stop();
+  }
+});

@@ -194,9 +194,22 @@ void DumpAll(const DumpRequest& req, Sink* sink, Visit visit, Merge merge) {
   merge(sink, v6);
 }
 
-template <typename T>
-void Append(std::vector<T>& to, const std::vector<T>& from) {
-  to.insert(to.end(), from.begin(), from.end());
+// Calls f(column of a, the same column of b, values per row) for every
+// column: the one list of columns that reserve() and the merge share.
+template <typename A, typename B, typename F>
+void ZipColumns(A& a, B& b, F&& f) {
+  f(a.state, b.state, 1);
+  f(a.family, b.family, 1);
+  f(a.local_addr, b.local_addr, 16);
+  f(a.remote_addr, b.remote_addr, 16);
+  f(a.local_port, b.local_port, 1);
+  f(a.remote_port, b.remote_port, 1);
+  f(a.recv_q, b.recv_q, 1);
+  f(a.send_q, b.send_q, 1);
+  f(a.uid, b.uid, 1);
+  f(a.inode, b.inode, 1);
+  f(a.ifindex, b.ifindex, 1);
+  f(a.cookie, b.cookie, 1);
 }
 
 }  // namespace
@@ -211,18 +224,7 @@ uint32_t KernelStateMask(uint32_t states) {
 }
 
 void SocketTable::reserve(size_t rows) {
-  state.reserve(rows);
-  family.reserve(rows);
-  local_addr.reserve(rows * 16);
-  remote_addr.reserve(rows * 16);
-  local_port.reserve(rows);
-  remote_port.reserve(rows);
-  recv_q.reserve(rows);
-  send_q.reserve(rows);
-  uid.reserve(rows);
-  inode.reserve(rows);
-  ifindex.reserve(rows);
-  cookie.reserve(rows);
+  ZipColumns(*this, *this, [rows](auto& column, auto&, size_t width) { column.reserve(rows * width); });
 }
 
 void CountStates(const DumpRequest& req, StateCounts* out) {
@@ -269,18 +271,9 @@ inline void AppendRow(SocketTable* t, const inet_diag_msg& m) {
 void AppendTable(SocketTable* to, const SocketTable& from) {
   if (from.size == 0) return;
   to->reserve(to->size + from.size);
-  Append(to->state, from.state);
-  Append(to->family, from.family);
-  Append(to->local_addr, from.local_addr);
-  Append(to->remote_addr, from.remote_addr);
-  Append(to->local_port, from.local_port);
-  Append(to->remote_port, from.remote_port);
-  Append(to->recv_q, from.recv_q);
-  Append(to->send_q, from.send_q);
-  Append(to->uid, from.uid);
-  Append(to->inode, from.inode);
-  Append(to->ifindex, from.ifindex);
-  Append(to->cookie, from.cookie);
+  ZipColumns(*to, from, [](auto& column, const auto& more, size_t) {
+    column.insert(column.end(), more.begin(), more.end());
+  });
   to->size += from.size;
 }
 

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { OptionError } from './errors';
 import { compileFilter, filterFamilies, parseFilter } from './filter';
-import { FAMILY_IPV4, FAMILY_IPV6, native, type RawSampleOptions, type RawTable } from './native';
+import { FAMILY_IPV4, FAMILY_IPV6, native, type RawCounts, type RawSampleOptions, type RawTable } from './native';
 import { DEFAULT_MASK, maskNames, parseStates, stateNumber, type StateName } from './states';
 import { formatAddress } from './address';
 import { SocketTable } from './table';
@@ -266,14 +266,14 @@ function keepPids(req: Request, t: RawTable): RawTable {
 
 // ---- countStates ----
 
-function countFromTable(t: RawTable): { ipv4: Float64Array; ipv6: Float64Array } {
+function countFromTable(t: RawTable): RawCounts {
   const ipv4 = new Float64Array(16);
   const ipv6 = new Float64Array(16);
   for (let i = 0; i < t.size; i++) (t.family[i] === 6 ? ipv6 : ipv4)[t.state[i]!]!++;
   return { ipv4, ipv6 };
 }
 
-function countResult(mask: number, raw: { ipv4: Float64Array; ipv6: Float64Array }, start: number): StateCounts {
+function countResult(mask: number, raw: RawCounts, start: number): StateCounts {
   const states: Record<string, number> = {};
   let ipv4 = 0;
   let ipv6 = 0;

@@ -4,8 +4,12 @@
       "target_name": "tcpcensus",
       "sources": [
         "native/binding.cc",
-        "native/sock_diag.cc",
-        "native/proc_owners.cc"
+        "native/common/sys_error.cc",
+        "native/sockets/netlink_parse.cc",
+        "native/sockets/sock_diag.cc",
+        "native/owners/proc_parse.cc",
+        "native/owners/proc_walk.cc",
+        "native/owners/owners.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # C++ exceptions are the one error mode: the sampling code throws SysError,

@@ -1,29 +1,49 @@
 // binding.cc: the only N-API file of tcpcensus.
 //
 // It checks arguments, copies them into plain structs, runs the sampling code
-// (sock_diag.*, proc_owners.*) either on the calling thread (the *Sync forms)
-// or on the libuv pool (AsyncWorker + Promise), and hands the columnar results
-// to JS as typed arrays over the C++ vectors, without copying them.
-// No JS value is touched off the main thread.
+// (sockets/, owners/) either on the calling thread (the *Sync forms) or on
+// the libuv pool (AsyncWorker + Promise), and hands the columnar results to
+// JS as typed arrays. No JS value is touched off the main thread, and no C++
+// exception reaches N-API: every one becomes a thrown or rejected JS error.
+//
+// Memory: an async result adopts the C++ vectors as external ArrayBuffers (no
+// copy; freed when the event loop next turns after V8 collects them). A Sync
+// result is copied into V8-owned ArrayBuffers instead, because external
+// memory is only released on an event-loop turn, which a loop of Sync calls
+// never gives: V8 collects its own buffers whenever it needs room. Where the
+// runtime refuses external buffers (Electron's sandbox) the async form copies
+// too.
 //
 // References: node-addon-api docs (AsyncWorker, TypedArrayOf, ArrayBuffer
 // with finalizer), sock_diag(7), proc(5).
 #include <napi.h>
-#include <string.h>
 
 #include <atomic>
+#include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "proc_owners.h"
-#include "sock_diag.h"
+#include "common/sys_error.h"
+#include "owners/owners.h"
+#include "sockets/sock_diag.h"
 
 namespace tcpcensus {
 namespace {
 
 constexpr uint32_t kValidStates = 0xFFEu;  // bits 1..11
+
+// ---- test failpoints ----
+// Set from the tests (binding.__failNext) to prove that a failure in each
+// stage becomes a JS error and never takes the process down. One shot each.
+enum Failpoint : int { kFailNone = 0, kFailRun = 1, kFailConvert = 2, kFailExternal = 3 };
+std::atomic<int> g_fail_next{kFailNone};
+bool Fires(Failpoint f) {
+  int want = f;
+  return g_fail_next.compare_exchange_strong(want, kFailNone);
+}
 
 struct CountRequest {
   DumpRequest dump;
@@ -63,8 +83,11 @@ struct SampleResult {
 // What a failed call carries to JS besides its message.
 struct Failure {
   std::string message;
-  std::string syscall;
+  std::string code;      // errno name, or ERR_TCPCENSUS_*
+  std::string syscall;   // set for a failed system call
+  std::string path;
   int err = 0;
+  int pid = 0;
 };
 
 Failure FailureOf(const std::exception& e) {
@@ -72,37 +95,59 @@ Failure FailureOf(const std::exception& e) {
   f.message = e.what();
   if (auto* se = dynamic_cast<const SysError*>(&e)) {
     f.syscall = se->syscall();
+    f.path = se->path();
     f.err = se->err();
+    f.pid = se->pid();
+    f.code = ErrnoName(se->err());
+  } else if (dynamic_cast<const LimitError*>(&e) != nullptr) {
+    f.code = "ERR_TCPCENSUS_MAX_SOCKETS";
+  } else if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
+    f.message = "out of memory while sampling sockets";
+    f.code = "ERR_TCPCENSUS_NO_MEMORY";
+  } else {
+    f.code = "ERR_TCPCENSUS_INTERNAL";
   }
   return f;
 }
 
 Napi::Error ToJsError(Napi::Env env, const Failure& f) {
   Napi::Error error = Napi::Error::New(env, f.message);
+  Napi::Object o = error.Value();
+  o.Set("code", f.code);
   if (f.err != 0) {
-    Napi::Object o = error.Value();
     o.Set("syscall", f.syscall);
     o.Set("errno", f.err);
-    const char* name = strerrorname_np(f.err);
-    o.Set("code", name ? name : "EUNKNOWN");
+    if (!f.path.empty()) o.Set("path", f.path);
+    if (f.pid != 0) o.Set("pid", f.pid);
   }
   return error;
 }
 
+// Any exception escaping a conversion on the main thread, as a JS error.
+// Napi::Error is itself a std::exception: keep it as it is.
+Napi::Value AsJsError(Napi::Env env, const std::exception& e) {
+  if (auto* ne = dynamic_cast<const Napi::Error*>(&e)) return ne->Value();
+  return ToJsError(env, FailureOf(e)).Value();
+}
+
 // ---- argument parsing: JS -> plain structs (main thread only) ----
 
-uint32_t GetUint(const Napi::Object& o, const char* key, uint32_t def, uint32_t max) {
+double GetNumber(const Napi::Object& o, const char* key, double def, double max) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined()) return def;
   if (!v.IsNumber()) {
     throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
   }
   double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) {
     throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer from 0 to " +
-                                             std::to_string(max));
+                                             std::to_string(static_cast<uint64_t>(max)));
   }
-  return static_cast<uint32_t>(d);
+  return d;
+}
+
+uint32_t GetUint(const Napi::Object& o, const char* key, uint32_t def, uint32_t max) {
+  return static_cast<uint32_t>(GetNumber(o, key, def, max));
 }
 
 DumpRequest ParseDump(const Napi::Object& o) {
@@ -113,6 +158,7 @@ DumpRequest ParseDump(const Napi::Object& o) {
   if (req.states == 0 || (req.states & ~kValidStates)) {
     throw Napi::RangeError::New(o.Env(), "states must be a non-empty mask of bits 1..11");
   }
+  req.max_rows = static_cast<size_t>(GetNumber(o, "maxSockets", 0, 9007199254740991.0));
   Napi::Value bc = o.Get("bytecode");
   if (!bc.IsUndefined() && !bc.IsNull()) {
     if (!bc.IsTypedArray() || bc.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
@@ -170,32 +216,58 @@ SampleRequest ParseSample(const Napi::Object& o) {
 
 // ---- the work itself (any thread) ----
 
+void RunCount(CountRequest& req, StateCounts* out) {
+  if (Fires(kFailRun)) throw std::bad_alloc();
+  CountStates(req.dump, out);
+}
+
 void RunSample(SampleRequest& req, SampleResult* res) {
+  if (Fires(kFailRun)) throw std::bad_alloc();
   DumpSockets(req.dump, &res->table);
   if (req.owners) {
-    FindOwners(res->table.inode.data(), res->table.size, req.owner_opts, &res->owners);
+    FindOwners(res->table.inode, req.owner_opts, &res->owners);
     res->has_owners = true;
   }
 }
 
 // ---- results: plain structs -> JS (main thread only) ----
 
-// Wraps a vector in a typed array without copying; the vector is freed when
-// the ArrayBuffer is collected.
+enum class Ownership { kAdopt, kCopy };
+
 template <typename T>
-Napi::TypedArrayOf<T> Adopt(Napi::Env env, std::vector<T>&& v) {
-  const size_t length = v.size();
-  if (length == 0) {
-    return Napi::TypedArrayOf<T>::New(env, 0);
-  }
-  auto* holder = new std::vector<T>(std::move(v));
-  Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(
-      env, holder->data(), length * sizeof(T),
-      [](Napi::Env, void*, std::vector<T>* h) { delete h; }, holder);
-  return Napi::TypedArrayOf<T>::New(env, length, buf, 0);
+Napi::TypedArrayOf<T> CopyOut(Napi::Env env, const std::vector<T>& v) {
+  auto out = Napi::TypedArrayOf<T>::New(env, v.size());
+  if (!v.empty()) std::memcpy(out.Data(), v.data(), v.size() * sizeof(T));
+  return out;
 }
 
-Napi::Value CountsToJs(Napi::Env env, const StateCounts& c) {
+// A vector as a typed array: adopted without a copy (freed by a finalizer
+// once V8 collects the buffer), or copied into V8-owned memory. Adoption
+// falls back to a copy when the runtime refuses external buffers.
+template <typename T>
+Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership how) {
+  if (how == Ownership::kCopy || v.empty()) return CopyOut(env, v);
+  auto holder = std::make_unique<std::vector<T>>(std::move(v));
+  const size_t length = holder->size();
+  napi_value buffer = nullptr;
+  napi_status status = Fires(kFailExternal)
+                           ? napi_no_external_buffers_allowed
+                           : napi_create_external_arraybuffer(
+                                 env, holder->data(), length * sizeof(T),
+                                 [](napi_env, void*, void* hint) {
+                                   delete static_cast<std::vector<T>*>(hint);
+                                 },
+                                 holder.get(), &buffer);
+  if (status != napi_ok) {
+    // Refused (or failed): the holder is still ours; copy and let it go.
+    return CopyOut(env, *holder);
+  }
+  holder.release();  // the finalizer owns it now
+  return Napi::TypedArrayOf<T>::New(env, length, Napi::ArrayBuffer(env, buffer), 0);
+}
+
+Napi::Value CountsToJs(Napi::Env env, StateCounts& c, Ownership) {
+  if (Fires(kFailConvert)) throw std::bad_alloc();
   Napi::Object o = Napi::Object::New(env);
   auto v4 = Napi::Float64Array::New(env, kStateSlots);
   auto v6 = Napi::Float64Array::New(env, kStateSlots);
@@ -208,57 +280,75 @@ Napi::Value CountsToJs(Napi::Env env, const StateCounts& c) {
   return o;
 }
 
-Napi::Value SampleToJs(Napi::Env env, SampleResult& r) {
+Napi::Object OwnersToJs(Napi::Env env, OwnerResult& w, Ownership how) {
+  Napi::Object owners = Napi::Object::New(env);
+  owners.Set("owner", ToTypedArray(env, std::move(w.owner), how));
+  Napi::Array procs = Napi::Array::New(env, w.processes.size());
+  for (size_t i = 0; i < w.processes.size(); ++i) {
+    const ProcessInfo& p = w.processes[i];
+    Napi::Object po = Napi::Object::New(env);
+    po.Set("pid", p.pid);
+    po.Set("comm", p.comm);
+    po.Set("cmdline", p.cmdline);
+    po.Set("sockets", static_cast<double>(p.sockets));
+    procs[i] = po;
+  }
+  owners.Set("processes", procs);
+  auto failed_pids = Napi::Int32Array::New(env, w.failures.size());
+  auto failed_errnos = Napi::Int32Array::New(env, w.failures.size());
+  for (size_t i = 0; i < w.failures.size(); ++i) {
+    failed_pids[i] = w.failures[i].pid;
+    failed_errnos[i] = w.failures[i].err;
+  }
+  owners.Set("failedPids", failed_pids);
+  owners.Set("failedErrnos", failed_errnos);
+  owners.Set("wanted", static_cast<double>(w.wanted));
+  owners.Set("found", static_cast<double>(w.found));
+  owners.Set("shared", static_cast<double>(w.shared));
+  owners.Set("unreadable", static_cast<double>(w.unreadable));
+  owners.Set("vanished", static_cast<double>(w.vanished));
+  owners.Set("walked", static_cast<double>(w.walked));
+  owners.Set("candidates", static_cast<double>(w.candidates));
+  owners.Set("complete", w.complete);
+  return owners;
+}
+
+Napi::Value SampleToJs(Napi::Env env, SampleResult& r, Ownership how) {
+  if (Fires(kFailConvert)) throw std::bad_alloc();
   SocketTable& t = r.table;
   Napi::Object o = Napi::Object::New(env);
-  o.Set("size", static_cast<double>(t.size));
-  o.Set("state", Adopt(env, std::move(t.state)));
-  o.Set("family", Adopt(env, std::move(t.family)));
-  o.Set("localAddr", Adopt(env, std::move(t.local_addr)));
-  o.Set("remoteAddr", Adopt(env, std::move(t.remote_addr)));
-  o.Set("localPort", Adopt(env, std::move(t.local_port)));
-  o.Set("remotePort", Adopt(env, std::move(t.remote_port)));
-  o.Set("recvQ", Adopt(env, std::move(t.recv_q)));
-  o.Set("sendQ", Adopt(env, std::move(t.send_q)));
-  o.Set("uid", Adopt(env, std::move(t.uid)));
-  o.Set("inode", Adopt(env, std::move(t.inode)));
-  o.Set("ifindex", Adopt(env, std::move(t.ifindex)));
-  o.Set("cookie", Adopt(env, std::move(t.cookie)));
-  if (r.has_owners) {
-    OwnerResult& w = r.owners;
-    Napi::Object owners = Napi::Object::New(env);
-    owners.Set("owner", Adopt(env, std::move(w.owner)));
-    Napi::Array procs = Napi::Array::New(env, w.processes.size());
-    for (size_t i = 0; i < w.processes.size(); ++i) {
-      const ProcessInfo& p = w.processes[i];
-      Napi::Object po = Napi::Object::New(env);
-      po.Set("pid", p.pid);
-      po.Set("comm", p.comm);
-      po.Set("cmdline", p.cmdline);
-      po.Set("sockets", static_cast<double>(p.sockets));
-      procs[i] = po;
-    }
-    owners.Set("processes", procs);
-    owners.Set("wanted", static_cast<double>(w.wanted));
-    owners.Set("found", static_cast<double>(w.found));
-    owners.Set("shared", static_cast<double>(w.shared));
-    owners.Set("unreadable", static_cast<double>(w.unreadable));
-    owners.Set("vanished", static_cast<double>(w.vanished));
-    owners.Set("walked", static_cast<double>(w.walked));
-    owners.Set("candidates", static_cast<double>(w.candidates));
-    owners.Set("complete", w.complete);
-    o.Set("owners", owners);
-  }
+  o.Set("size", static_cast<double>(t.size()));
+#define TCPCENSUS_TO_JS(name, type, width, js) o.Set(js, ToTypedArray(env, std::move(t.name), how));
+  TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_TO_JS)
+#undef TCPCENSUS_TO_JS
+  if (r.has_owners) o.Set("owners", OwnersToJs(env, r.owners, how));
   return o;
 }
 
-// ---- async workers ----
+// The column list, for the loader's check that src/native.ts agrees with it.
+Napi::Value ColumnsToJs(Napi::Env env) {
+  Napi::Array cols = Napi::Array::New(env);
+  uint32_t i = 0;
+#define TCPCENSUS_COLUMN(name, type, width, js)              \
+  {                                                          \
+    Napi::Object c = Napi::Object::New(env);                 \
+    c.Set("name", js);                                       \
+    c.Set("bytes", static_cast<double>(sizeof(type)));       \
+    c.Set("width", static_cast<double>(width));              \
+    cols[i++] = c;                                           \
+  }
+  TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_COLUMN)
+#undef TCPCENSUS_COLUMN
+  return cols;
+}
+
+// ---- async and sync forms ----
 
 template <typename Request, typename Result>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   using Run = void (*)(Request&, Result*);
-  using Convert = Napi::Value (*)(Napi::Env, Result&);
+  using Convert = Napi::Value (*)(Napi::Env, Result&, Ownership);
 
   PromiseWorker(Napi::Env env, Request req, Run run, Convert convert)
       : Napi::AsyncWorker(env, "tcpcensus"),
@@ -276,22 +366,40 @@ class PromiseWorker : public Napi::AsyncWorker {
     } catch (const std::exception& e) {
       failure_ = FailureOf(e);
       SetError(failure_.message);
+    } catch (...) {
+      failure_.message = "unknown failure while sampling sockets";
+      failure_.code = "ERR_TCPCENSUS_INTERNAL";
+      SetError(failure_.message);
     }
   }
   void OnOK() override {
     // Converting can throw (an allocation refused): reject, never leave the
-    // promise pending.
+    // promise pending and never let it reach N-API.
+    Napi::Env env = Env();
     try {
-      deferred_.Resolve(convert_(Env(), result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      deferred_.Resolve(convert_(env, result_, Ownership::kAdopt));
+    } catch (const std::exception& e) {
+      RejectWith(env, e);
     }
   }
   void OnError(const Napi::Error&) override {
-    deferred_.Reject(ToJsError(Env(), failure_).Value());
+    try {
+      deferred_.Reject(ToJsError(Env(), failure_).Value());
+    } catch (const std::exception& e) {
+      RejectWith(Env(), e);
+    }
   }
 
  private:
+  void RejectWith(Napi::Env env, const std::exception& e) {
+    try {
+      deferred_.Reject(AsJsError(env, e));
+    } catch (...) {
+      // Out of memory even for the error: reject with what exists.
+      deferred_.Reject(env.Undefined());
+    }
+  }
+
   Napi::Promise::Deferred deferred_;
   Request req_;
   Result result_;
@@ -300,47 +408,45 @@ class PromiseWorker : public Napi::AsyncWorker {
   Failure failure_;
 };
 
-void RunCount(CountRequest& req, StateCounts* out) { CountStates(req.dump, out); }
-Napi::Value ConvertCount(Napi::Env env, StateCounts& c) { return CountsToJs(env, c); }
-Napi::Value ConvertSample(Napi::Env env, SampleResult& r) { return SampleToJs(env, r); }
-
-// Runs a request on this thread and throws a JS error on failure.
+// Runs a request on this thread; any failure is thrown as a JS error.
 template <typename Request, typename Result>
 Napi::Value RunSync(Napi::Env env, Request& req, void (*run)(Request&, Result*),
-                    Napi::Value (*convert)(Napi::Env, Result&)) {
-  Result result;
+                    Napi::Value (*convert)(Napi::Env, Result&, Ownership)) {
   try {
+    Result result;
     run(req, &result);
+    return convert(env, result, Ownership::kCopy);
+  } catch (const Napi::Error&) {
+    throw;
   } catch (const std::exception& e) {
     throw ToJsError(env, FailureOf(e));
   }
-  return convert(env, result);
+}
+
+template <typename Request, typename Result>
+Napi::Value Queue(Napi::Env env, Request req, void (*run)(Request&, Result*),
+                  Napi::Value (*convert)(Napi::Env, Result&, Ownership)) {
+  auto* w = new PromiseWorker<Request, Result>(env, std::move(req), run, convert);
+  w->Queue();
+  return w->Promise();
 }
 
 Napi::Value Count(const Napi::CallbackInfo& info) {
-  CountRequest req{ParseDump(ArgObject(info))};
-  auto* w = new PromiseWorker<CountRequest, StateCounts>(info.Env(), std::move(req), RunCount,
-                                                         ConvertCount);
-  w->Queue();
-  return w->Promise();
+  return Queue(info.Env(), CountRequest{ParseDump(ArgObject(info))}, RunCount, CountsToJs);
 }
 
 Napi::Value CountSync(const Napi::CallbackInfo& info) {
   CountRequest req{ParseDump(ArgObject(info))};
-  return RunSync(info.Env(), req, RunCount, ConvertCount);
+  return RunSync(info.Env(), req, RunCount, CountsToJs);
 }
 
 Napi::Value Sample(const Napi::CallbackInfo& info) {
-  SampleRequest req = ParseSample(ArgObject(info));
-  auto* w = new PromiseWorker<SampleRequest, SampleResult>(info.Env(), std::move(req), RunSample,
-                                                           ConvertSample);
-  w->Queue();
-  return w->Promise();
+  return Queue(info.Env(), ParseSample(ArgObject(info)), RunSample, SampleToJs);
 }
 
 Napi::Value SampleSync(const Napi::CallbackInfo& info) {
   SampleRequest req = ParseSample(ArgObject(info));
-  return RunSync(info.Env(), req, RunSample, ConvertSample);
+  return RunSync(info.Env(), req, RunSample, SampleToJs);
 }
 
 Napi::Value NewProgress(const Napi::CallbackInfo& info) {
@@ -362,6 +468,19 @@ Napi::Value ReadProgress(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Tests only: make the next run, conversion or external buffer fail.
+Napi::Value FailNext(const Napi::CallbackInfo& info) {
+  static const char* const kNames[] = {"none", "run", "convert", "external"};
+  std::string what = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  for (int i = 0; i < 4; ++i) {
+    if (what == kNames[i]) {
+      g_fail_next.store(i);
+      return info.Env().Undefined();
+    }
+  }
+  throw Napi::TypeError::New(info.Env(), "__failNext takes none, run, convert or external");
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("newProgress", Napi::Function::New(env, NewProgress, "newProgress"));
   exports.Set("readProgress", Napi::Function::New(env, ReadProgress, "readProgress"));
@@ -369,6 +488,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("countSync", Napi::Function::New(env, CountSync, "countSync"));
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   exports.Set("sampleSync", Napi::Function::New(env, SampleSync, "sampleSync"));
+  exports.Set("__failNext", Napi::Function::New(env, FailNext, "__failNext"));
+  exports.Set("columns", ColumnsToJs(env));
   exports.Set("defaultThreads", Napi::Number::New(env, DefaultThreads()));
   exports.Set("maxThreads", Napi::Number::New(env, kMaxThreads));
   return exports;

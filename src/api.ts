@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { OptionError } from './errors';
 import { compileFilter, filterFamilies, parseFilter } from './filter';
-import { FAMILY_IPV4, FAMILY_IPV6, native, type RawCounts, type RawSampleOptions, type RawTable } from './native';
+import { COLUMNS, FAMILY_IPV4, FAMILY_IPV6, native, type ColumnName, type RawColumns, type RawCounts, type RawSampleOptions, type RawTable } from './native';
 import { DEFAULT_MASK, maskNames, parseStates, stateNumber, type StateName } from './states';
 import { formatAddress } from './address';
 import { SocketTable } from './table';
@@ -238,7 +238,7 @@ function keepPids(req: Request, t: RawTable): RawTable {
   const owner = t.owners!.owner;
   const keep: number[] = [];
   for (let i = 0; i < t.size; i++) if (owner[i] !== 0) keep.push(i);
-  const pick = <A extends { length: number; [i: number]: number | bigint }>(a: A, width = 1): A => {
+  const pick = <A extends { length: number; [i: number]: number | bigint }>(a: A, width: number): A => {
     const Ctor = a.constructor as new (n: number) => A;
     const out = new Ctor(keep.length * width);
     keep.forEach((row, j) => {
@@ -246,22 +246,11 @@ function keepPids(req: Request, t: RawTable): RawTable {
     });
     return out;
   };
-  return {
-    size: keep.length,
-    state: pick(t.state),
-    family: pick(t.family),
-    localAddr: pick(t.localAddr, 16),
-    remoteAddr: pick(t.remoteAddr, 16),
-    localPort: pick(t.localPort),
-    remotePort: pick(t.remotePort),
-    recvQ: pick(t.recvQ),
-    sendQ: pick(t.sendQ),
-    uid: pick(t.uid),
-    inode: pick(t.inode),
-    ifindex: pick(t.ifindex),
-    cookie: pick(t.cookie),
-    owners: { ...t.owners!, owner: pick(owner) },
-  };
+  const columns = {} as Record<ColumnName, RawColumns[ColumnName]>;
+  for (const [name, [, width]] of Object.entries(COLUMNS) as Array<[ColumnName, (typeof COLUMNS)[ColumnName]]>) {
+    columns[name] = pick(t[name], width);
+  }
+  return { ...(columns as RawColumns), size: keep.length, owners: { ...t.owners!, owner: pick(owner, 1) } };
 }
 
 // ---- countStates ----

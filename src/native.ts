@@ -4,7 +4,7 @@
  * only here. Everything else imports from this module, never from `bindings`.
  */
 import bindings from 'bindings';
-import { SystemError } from './errors';
+import { LimitError, SystemError, TcpcensusError } from './errors';
 
 export const FAMILY_IPV4 = 1;
 export const FAMILY_IPV6 = 2;
@@ -16,6 +16,8 @@ export interface RawDumpOptions {
   states: number;
   /** INET_DIAG_REQ_BYTECODE program, run by the kernel. */
   bytecode?: Uint8Array;
+  /** A dump keeping rows fails with LimitError past this many (0: no bound). */
+  maxSockets?: number;
 }
 
 export interface RawSampleOptions extends RawDumpOptions {
@@ -58,26 +60,39 @@ export interface RawOwners {
   walked: number;
   candidates: number;
   complete: boolean;
+  /** Processes that could not be read, ascending, with the errno of each. */
+  failedPids: Int32Array;
+  failedErrnos: Int32Array;
 }
 
-/** The socket table's columns, one entry (16 bytes for addresses) per socket. */
-export interface RawColumns {
-  state: Uint8Array;
+/**
+ * The socket table's columns: the one TypeScript declaration of them, the
+ * twin of TCPCENSUS_SOCKET_COLUMNS in native/sockets/socket_table.h (the
+ * loader checks the two agree when it loads the addon). Each entry is the
+ * typed array the addon fills and how many values a row takes.
+ */
+export const COLUMNS = {
+  state: [Uint8Array, 1],
   /** 4 or 6 */
-  family: Uint8Array;
+  family: [Uint8Array, 1],
   /** 16 bytes per row, network order; IPv4 uses the first 4. */
-  localAddr: Uint8Array;
-  remoteAddr: Uint8Array;
-  localPort: Uint16Array;
-  remotePort: Uint16Array;
-  recvQ: Uint32Array;
-  sendQ: Uint32Array;
-  uid: Uint32Array;
-  inode: Uint32Array;
-  ifindex: Uint32Array;
+  localAddr: [Uint8Array, 16],
+  remoteAddr: [Uint8Array, 16],
+  localPort: [Uint16Array, 1],
+  remotePort: [Uint16Array, 1],
+  recvQ: [Uint32Array, 1],
+  sendQ: [Uint32Array, 1],
+  uid: [Uint32Array, 1],
+  inode: [Uint32Array, 1],
+  ifindex: [Uint32Array, 1],
   /** The kernel's socket cookie, unique per socket. */
-  cookie: BigUint64Array;
-}
+  cookie: [BigUint64Array, 1],
+} as const;
+
+export type ColumnName = keyof typeof COLUMNS;
+
+/** The socket table's columns, one entry (16 bytes for addresses) per socket. */
+export type RawColumns = { [K in ColumnName]: InstanceType<(typeof COLUMNS)[K][0]> };
 
 export interface RawTable extends RawColumns {
   size: number;
@@ -91,6 +106,8 @@ interface RawBinding {
   sampleSync(opts: RawSampleOptions): RawTable;
   newProgress(): ProgressHandle;
   readProgress(handle: ProgressHandle): [done: number, total: number];
+  __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
+  columns: Array<{ name: string; bytes: number; width: number }>;
   defaultThreads: number;
   maxThreads: number;
 }
@@ -98,11 +115,31 @@ interface RawBinding {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const raw: RawBinding = bindings('tcpcensus') as any;
 
+// A stale build of the addon next to newer TypeScript would hand over
+// columns under other names or widths: refuse it here, once, not as garbage
+// rows later.
+for (const [i, [name, [Ctor, width]]] of Object.entries(COLUMNS).entries()) {
+  const c = raw.columns[i];
+  if (!c || c.name !== name || c.bytes !== Ctor.BYTES_PER_ELEMENT || c.width !== width) {
+    throw new TcpcensusError(`the tcpcensus addon's columns do not match this version (column ${name}); rebuild it with npm run build:native`, 'ERR_TCPCENSUS_ADDON');
+  }
+}
+if (raw.columns.length !== Object.keys(COLUMNS).length) {
+  throw new TcpcensusError('the tcpcensus addon has more columns than this version knows; rebuild it with npm run build:native', 'ERR_TCPCENSUS_ADDON');
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function convert(err: any): unknown {
-  if (err && typeof err.syscall === 'string' && typeof err.errno === 'number') {
-    return new SystemError(String(err.message), err.syscall, err.errno, String(err.code));
+  if (!err || typeof err !== 'object') return err;
+  const message = String(err.message);
+  if (typeof err.syscall === 'string' && typeof err.errno === 'number') {
+    const extra: { path?: string; pid?: number } = {};
+    if (typeof err.path === 'string') extra.path = err.path;
+    if (typeof err.pid === 'number') extra.pid = err.pid;
+    return new SystemError(message, err.syscall, err.errno, String(err.code), extra);
   }
+  if (err.code === 'ERR_TCPCENSUS_MAX_SOCKETS') return new LimitError(message);
+  if (typeof err.code === 'string' && err.code.startsWith('ERR_TCPCENSUS_')) return new TcpcensusError(message, err.code);
   return err;
 }
 
@@ -127,6 +164,8 @@ export const native = {
   sampleSync: sync(raw.sampleSync),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
+  /** Tests only: make the next call fail at one stage (see binding.cc). */
+  failNext: (what: 'none' | 'run' | 'convert' | 'external') => raw.__failNext(what),
   defaultThreads: raw.defaultThreads,
   maxThreads: raw.maxThreads,
 };

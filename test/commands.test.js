@@ -227,7 +227,7 @@ test('bad input: exit 2, one line naming the problem and what is accepted, a --h
 test('a runtime failure names the syscall and errno, exits 1; TCPCENSUS_DEBUG=1 adds the stack', async () => {
   const r = await h.runCli(['top', '--proc', '/nonexistent-proc']);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, 'tcpcensus: open failed: No such file or directory (ENOENT, errno 2)\n');
+  assert.equal(r.stderr, 'tcpcensus: open /nonexistent-proc failed: No such file or directory (ENOENT, errno 2)\n');
   const d = await h.runCli(['top', '--proc', '/nonexistent-proc'], { env: { TCPCENSUS_DEBUG: '1' } });
   assert.equal(d.code, 1);
   assert.match(d.stderr, /\n\s+at /);

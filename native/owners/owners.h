@@ -1,13 +1,10 @@
-// proc_owners.h: find which processes hold given socket inodes by walking
-// /proc/<pid>/fd.
+// owners.h: which processes hold given socket inodes.
 //
-// Plain C++ with no N-API inside. Man pages: proc(5) (/proc/<pid>/fd links
-// read "socket:[<inode>]", /proc/<pid>/comm, /proc/<pid>/cmdline),
-// getdents64(2), readlinkat(2), openat(2).
-//
-// The walk runs on several threads that take pids in ascending order from a
-// shared counter and join into one open-addressing inode table sized from the
-// request; it stops as soon as every wanted inode has an owner.
+// Plain C++ with no N-API inside. FindOwners fills an InodeTable from the
+// socket rows, lets an owner source claim (inode, pid) pairs into it, then
+// builds one result: the owner per row, the owning processes with their
+// names, and what the source could not see. Sources: the /proc walk
+// (proc_walk.*); more come beside it and share everything here.
 #pragma once
 
 #include <atomic>
@@ -17,6 +14,8 @@
 #include <vector>
 
 namespace tcpcensus {
+
+constexpr unsigned kMaxThreads = 8;
 
 struct OwnerOptions {
   unsigned threads = 0;       // 0 = number of usable cores, at most kMaxThreads
@@ -29,13 +28,18 @@ struct OwnerOptions {
   std::atomic<uint64_t>* progress_total = nullptr;
 };
 
-constexpr unsigned kMaxThreads = 8;
-
 struct ProcessInfo {
   int32_t pid = 0;
   std::string comm;     // /proc/<pid>/comm without the newline
   std::string cmdline;  // /proc/<pid>/cmdline, NULs turned into spaces
   uint64_t sockets = 0; // rows of the request this process owns
+};
+
+// A process the source could not read: EACCES/EPERM (unreadable) or
+// ENOENT/ESRCH (exited during the walk).
+struct PidFailure {
+  int32_t pid = 0;
+  int32_t err = 0;
 };
 
 struct OwnerResult {
@@ -44,6 +48,8 @@ struct OwnerResult {
   std::vector<int32_t> owner;
   // Every process that owns at least one row, ascending by pid.
   std::vector<ProcessInfo> processes;
+  // Every process that could not be read, ascending by pid.
+  std::vector<PidFailure> failures;
   uint64_t wanted = 0;        // distinct non-zero inodes asked for
   uint64_t found = 0;         // distinct inodes given an owner
   uint64_t shared = 0;        // found inodes seen in more than one process
@@ -57,9 +63,8 @@ struct OwnerResult {
 // The default for OwnerOptions::threads == 0.
 unsigned DefaultThreads();
 
-// Finds owners for inodes[0..n). Throws SysError when /proc itself cannot be
-// read or a thread cannot be started.
-void FindOwners(const uint32_t* inodes, size_t n, const OwnerOptions& opts,
-                OwnerResult* out);
+// Finds owners for the given inodes (one per socket row). Throws SysError
+// when /proc itself cannot be read or a thread cannot be started.
+void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out);
 
 }  // namespace tcpcensus

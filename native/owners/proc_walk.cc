@@ -1,0 +1,332 @@
+// proc_walk.cc: the parallel /proc/<pid>/fd walk that joins sockets to
+// processes.
+//
+// Man pages: proc(5), getdents64(2), readlinkat(2), openat(2), pthreads(7).
+// Threads share their process's fd table, so only /proc/<pid> is walked, never
+// /proc/<pid>/task (but for a process whose main thread exited). Each fd
+// costs one readlinkat (about 4 us, all in the kernel), so the work is spread
+// over threads and stops as soon as every wanted inode has an owner. Threads
+// keep their own buffers and counters; the only shared writes are one atomic
+// per matched socket. Every buffer handed to the kernel goes with its own
+// size (MutableByteSpan), and every byte back is read by proc_parse.*.
+#include "proc_walk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <exception>
+#include <system_error>
+#include <thread>
+
+#include "../common/bytes.h"
+#include "../common/fd.h"
+#include "../common/kernel_write.h"
+#include "../common/sys_error.h"
+#include "proc_parse.h"
+
+namespace tcpcensus {
+
+namespace {
+
+constexpr size_t kDirentBuffer = 64 * 1024;
+// How many other threads of a leaderless process to try before giving up.
+constexpr size_t kMaxTasksTried = 64;
+
+// Calls fn(const DirEntry&) for every entry of an open directory until fn
+// returns false. Returns 0, the errno of a failed getdents64, or EBADMSG
+// when the kernel's records do not parse.
+template <typename Fn>
+int ReadDir(int dirfd, MutableByteSpan buf, Fn&& fn) {
+  CheckKernelBuffer(buf.data(), buf.size());
+  for (;;) {
+    long n = syscall(SYS_getdents64, dirfd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return 0;
+    bool stopped = false;
+    const bool ok = ForEachDirent(buf.Filled(static_cast<size_t>(n)), [&](const DirEntry& e) {
+      stopped = !fn(e);
+      return !stopped;
+    });
+    if (!ok) return EBADMSG;
+    if (stopped) return 0;
+  }
+}
+
+// Reads a small /proc file relative to dirfd into buf; returns the bytes
+// read, or an empty span when it cannot be read (the process may be gone).
+ByteSpan ReadSmallFile(int dirfd, const char* path, MutableByteSpan buf) {
+  Fd fd(openat(dirfd, path, O_RDONLY | O_CLOEXEC));
+  if (!fd.ok()) return ByteSpan();
+  size_t used = 0;
+  while (used < buf.size()) {
+    ssize_t n = read(fd.get(), buf.data() + used, buf.size() - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ByteSpan();
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  return buf.Filled(used);
+}
+
+void ReadProcessNames(int pid_fd, ProcessInfo* p) {
+  std::array<uint8_t, 4096> buf;
+  p->comm = CommFromBytes(ReadSmallFile(pid_fd, "comm", MutableByteSpan(buf.data(), 64)));
+  p->cmdline = CmdlineFromBytes(ReadSmallFile(pid_fd, "cmdline", MutableByteSpan(buf)));
+}
+
+struct Shared {
+  InodeTable* table;
+  const std::vector<int32_t>* pids;
+  int proc_fd;
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> found{0};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t>* progress_done;
+  uint64_t wanted;
+};
+
+struct WorkerResult {
+  WalkOutput out;
+  int error = 0;  // an errno that ended this worker
+  const char* syscall = nullptr;
+  int32_t error_pid = 0;
+  std::exception_ptr exception;  // anything else that ended it (bad_alloc)
+};
+
+// Counts a finished pid for the progress line, however the pid ended.
+struct ProgressTick {
+  std::atomic<uint64_t>* done;
+  ~ProgressTick() {
+    if (done) done->fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+bool IsGone(int err) { return err == ENOENT || err == ESRCH; }
+bool IsDenied(int err) { return err == EACCES || err == EPERM; }
+
+class PidWalker {
+ public:
+  PidWalker(Shared& sh, WorkerResult& res) : sh_(sh), res_(res), dents_(kDirentBuffer) {}
+
+  // Walks one process. Returns false when the whole walk must stop (an
+  // unexpected errno, kept in res_).
+  bool Walk(int32_t pid) {
+    pid_ = pid;
+    matched_ = false;
+    // fd, comm and cmdline are read relative to one open /proc/<pid>, so they
+    // cannot come from a different process that reused the pid meanwhile.
+    char path[16];
+    snprintf(path, sizeof path, "%d", pid);
+    Fd piddir(openat(sh_.proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    int err = piddir.ok() ? 0 : errno;
+    size_t fds_seen = 0;
+    if (err == 0) err = WalkFdDir(piddir.get(), "fd", &fds_seen);
+    // A process whose main thread has exited shows an empty fd directory
+    // while its other threads still share the fd table: read it through a
+    // live thread instead (proc(5), /proc/<pid>/task/<tid>/fd).
+    if (err == 0 && fds_seen == 0) err = WalkThroughTask(piddir.get(), &fds_seen);
+    if (err != 0 && !IsGone(err) && !IsDenied(err)) {
+      res_.error = err;
+      res_.syscall = err == EBADMSG ? "getdents64" : "openat";
+      res_.error_pid = pid;
+      return false;
+    }
+    WalkOutput& out = res_.out;
+    if (err == 0) {
+      out.walked++;
+    } else {
+      (IsGone(err) ? out.vanished : out.unreadable)++;
+      out.failures.push_back(PidFailure{pid, err});
+    }
+    if (matched_) {
+      ProcessInfo p;
+      p.pid = pid;
+      ReadProcessNames(piddir.get(), &p);
+      out.matched.push_back(std::move(p));
+    }
+    return true;
+  }
+
+ private:
+  // Opens dirfd/path and reads every link in it. Returns 0 or the errno that
+  // ended it.
+  int WalkFdDir(int dirfd, const char* path, size_t* fds_seen) {
+    Fd dir(openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.ok()) return errno;
+    int link_err = 0;
+    const int fd = dir.get();
+    int err = ReadDir(fd, MutableByteSpan(dents_), [&](const DirEntry& e) {
+      if (e.name[0] < '0' || e.name[0] > '9') return true;  // "." and ".."
+      ++*fds_seen;
+      // e.name is NUL-terminated inside the getdents64 record (checked).
+      ssize_t n = readlinkat(fd, e.name, reinterpret_cast<char*>(link_.data()), link_.size());
+      if (n < 0) {
+        // EACCES/EPERM: the directory was listable but its links are not
+        // (root without CAP_SYS_PTRACE, a container's default): the whole
+        // process is unreadable, never silently half-read.
+        if (IsDenied(errno)) {
+          link_err = errno;
+          return false;
+        }
+        return true;  // ENOENT: the fd was closed meanwhile
+      }
+      const uint64_t inode = ParseSocketLink(ByteSpan(link_.data(), static_cast<size_t>(n)));
+      if (InodeTable::Slot* s = sh_.table->Find(inode)) {
+        if (InodeTable::Claim(s, pid_) &&
+            sh_.found.fetch_add(1, std::memory_order_relaxed) + 1 == sh_.wanted) {
+          sh_.stop.store(true, std::memory_order_relaxed);
+        }
+        matched_ = true;
+      }
+      return true;
+    });
+    return link_err ? link_err : err;
+  }
+
+  int WalkThroughTask(int piddir, size_t* fds_seen) {
+    Fd tasks(openat(piddir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!tasks.ok()) return 0;  // gone: nothing more to read
+    std::vector<int32_t> tids;
+    int err = ReadDir(tasks.get(), MutableByteSpan(dents_), [&](const DirEntry& e) {
+      int32_t tid;
+      if (ParsePid(e.name, e.len, &tid) && tid != pid_) tids.push_back(tid);
+      return tids.size() < kMaxTasksTried;
+    });
+    if (err != 0) return IsGone(err) ? 0 : err;
+    for (int32_t tid : tids) {
+      char tpath[32];
+      snprintf(tpath, sizeof tpath, "task/%d/fd", tid);
+      err = WalkFdDir(piddir, tpath, fds_seen);
+      if (!IsGone(err)) return err;  // that thread is gone too: try the next
+    }
+    return 0;
+  }
+
+  Shared& sh_;
+  WorkerResult& res_;
+  std::vector<uint8_t> dents_;
+  std::array<uint8_t, 64> link_;
+  int32_t pid_ = 0;
+  bool matched_ = false;
+};
+
+void WalkPids(Shared& sh, WorkerResult& res) {
+  PidWalker walker(sh, res);
+  const size_t npids = sh.pids->size();
+  // Pids are claimed in ascending order and a claimed pid is always walked to
+  // the end, so when the walk stops early every pid below the last claimed one
+  // has been seen: the lowest-pid-wins rule still holds.
+  while (!sh.stop.load(std::memory_order_relaxed)) {
+    size_t i = sh.next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= npids) break;
+    ProgressTick tick{sh.progress_done};
+    if (!walker.Walk((*sh.pids)[i])) {
+      sh.stop.store(true);
+      break;
+    }
+  }
+}
+
+// A thread must not let an exception escape (std::terminate would take Node
+// down): keep it for the caller to rethrow after every thread has joined.
+void Worker(Shared& sh, WorkerResult& res) {
+  try {
+    WalkPids(sh, res);
+  } catch (...) {
+    res.exception = std::current_exception();
+    sh.stop.store(true);
+  }
+}
+
+std::vector<int32_t> ListPids(int proc_fd, const std::string& proc_root) {
+  // A dup so the directory stream does not move the caller's fd offset.
+  Fd dir(openat(proc_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.ok()) throw SysError("open", errno, proc_root);
+  std::vector<uint8_t> buf(kDirentBuffer);
+  std::vector<int32_t> pids;
+  int err = ReadDir(dir.get(), MutableByteSpan(buf), [&](const DirEntry& e) {
+    int32_t pid;
+    if (ParsePid(e.name, e.len, &pid)) pids.push_back(pid);
+    return true;
+  });
+  if (err != 0) throw SysError("getdents64", err, proc_root);
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+}  // namespace
+
+void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
+  Fd proc(open(opts.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc.ok()) throw SysError("open", errno, opts.proc_root);
+
+  std::vector<int32_t> pids;
+  if (opts.pids.empty()) {
+    pids = ListPids(proc.get(), opts.proc_root);
+  } else {
+    pids = opts.pids;
+    std::sort(pids.begin(), pids.end());
+    pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+  }
+  out->candidates = pids.size();
+  if (opts.progress_total) opts.progress_total->store(pids.size());
+
+  Shared sh;
+  sh.table = table;
+  sh.pids = &pids;
+  sh.proc_fd = proc.get();
+  sh.wanted = table->distinct();
+  sh.progress_done = opts.progress_done;
+  // Nothing to look for: every row is unowned (inode 0) or the set is empty.
+  if (sh.wanted == 0) sh.stop.store(true);
+
+  unsigned nthreads = opts.threads ? std::min(opts.threads, kMaxThreads) : DefaultThreads();
+  nthreads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(nthreads, pids.size())));
+  std::vector<WorkerResult> results(nthreads);
+  {
+    std::vector<std::thread> threads;
+    threads.reserve(nthreads - 1);
+    try {
+      for (unsigned t = 1; t < nthreads; ++t) {
+        threads.emplace_back(Worker, std::ref(sh), std::ref(results[t]));
+      }
+    } catch (const std::system_error& e) {
+      sh.stop.store(true);
+      for (auto& th : threads) th.join();
+      throw SysError("pthread_create", e.code().value());
+    }
+    Worker(sh, results[0]);  // the calling thread works too
+    for (auto& th : threads) th.join();
+  }
+
+  out->complete = sh.next.load() >= pids.size() || sh.wanted == 0;
+  for (auto& r : results) {
+    if (r.exception) std::rethrow_exception(r.exception);
+    if (r.error) {
+      throw SysError(r.syscall, r.error, opts.proc_root + "/" + std::to_string(r.error_pid) + "/fd",
+                     r.error_pid);
+    }
+  }
+  for (auto& r : results) {
+    out->unreadable += r.out.unreadable;
+    out->vanished += r.out.vanished;
+    out->walked += r.out.walked;
+    for (auto& p : r.out.matched) out->matched.push_back(std::move(p));
+    for (auto& f : r.out.failures) out->failures.push_back(f);
+  }
+  auto by_pid = [](const auto& a, const auto& b) { return a.pid < b.pid; };
+  std::sort(out->matched.begin(), out->matched.end(), by_pid);
+  std::sort(out->failures.begin(), out->failures.end(), by_pid);
+}
+
+}  // namespace tcpcensus

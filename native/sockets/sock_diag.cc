@@ -1,0 +1,214 @@
+// sock_diag.cc: the NETLINK_SOCK_DIAG dump behind every tcpcensus count.
+//
+// Man pages: sock_diag(7) (request layout), netlink(7) (multipart replies),
+// recvmsg(2) (MSG_TRUNC). The kernel walks its TCP hash tables and fills at
+// most about 32 KiB of inet_diag_msg records per datagram; each datagram is
+// read whole into a buffer of known size and handed to the pure parser
+// (netlink_parse.*), which is where every byte is checked.
+#include "sock_diag.h"
+
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <exception>
+#include <system_error>
+#include <thread>
+
+#include "../common/bytes.h"
+#include "../common/fd.h"
+#include "netlink_parse.h"
+
+namespace tcpcensus {
+
+namespace {
+
+// Large enough for any datagram the kernel sends for a dump (it caps each at
+// 32 KiB); MSG_TRUNC is still checked so a cut reply is an error, not a
+// silent loss.
+constexpr size_t kRecvBufferSize = 64 * 1024;
+// Room for the kernel to queue replies while we parse: the default rmem
+// (~200 KiB) is fine for correctness (netlink dumps are flow-controlled) but
+// more lets the kernel run ahead of us.
+constexpr int kSocketRecvBuffer = 4 * 1024 * 1024;
+
+Fd OpenNetlink() {
+  Fd fd(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  // Named in full: a sandbox that refuses netlink (seccomp, gVisor) fails
+  // here, and "socket failed" alone would not say which socket.
+  if (!fd.ok()) throw SysError("socket", errno, "(AF_NETLINK, NETLINK_SOCK_DIAG)");
+  int size = kSocketRecvBuffer;
+  // SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it SO_RCVBUF (capped at
+  // net.core.rmem_max) is the best we can do and is still correct.
+  if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0) {
+    (void)setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
+  return fd;
+}
+
+std::vector<uint8_t> BuildRequest(int family, uint32_t states, const std::vector<uint8_t>& bytecode,
+                                  uint32_t seq) {
+  const size_t bc_attr = bytecode.empty() ? 0 : RTA_SPACE(bytecode.size());
+  std::vector<uint8_t> msg(NLMSG_SPACE(sizeof(inet_diag_req_v2)) + bc_attr, 0);
+
+  nlmsghdr nlh{};
+  nlh.nlmsg_len = static_cast<uint32_t>(msg.size());
+  nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh.nlmsg_seq = seq;
+  std::memcpy(msg.data(), &nlh, sizeof nlh);
+
+  inet_diag_req_v2 req{};
+  req.sdiag_family = static_cast<uint8_t>(family);
+  req.sdiag_protocol = IPPROTO_TCP;
+  req.idiag_states = states;
+  std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
+
+  if (!bytecode.empty()) {
+    rtattr rta{};
+    rta.rta_type = INET_DIAG_REQ_BYTECODE;
+    rta.rta_len = static_cast<unsigned short>(RTA_LENGTH(bytecode.size()));
+    const size_t at = NLMSG_SPACE(sizeof(inet_diag_req_v2));
+    std::memcpy(msg.data() + at, &rta, sizeof rta);
+    std::memcpy(msg.data() + at + RTA_LENGTH(0), bytecode.data(), bytecode.size());
+  }
+  return msg;
+}
+
+void SendRequest(int fd, const std::vector<uint8_t>& msg) {
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  for (;;) {
+    ssize_t n = sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
+                       sizeof kernel);
+    if (n >= 0) return;
+    if (errno != EINTR) throw SysError("sendto", errno, "(NETLINK_SOCK_DIAG)");
+  }
+}
+
+// Runs one dump for one family into sink.
+void DumpFamily(int family, const DumpRequest& req, DiagSink* sink) {
+  std::vector<uint8_t> buf(kRecvBufferSize);
+  Fd sock = OpenNetlink();
+  const uint32_t seq = 1;
+  SendRequest(sock.get(), BuildRequest(family, KernelStateMask(req.states), req.bytecode, seq));
+
+  const MutableByteSpan into(buf);
+  for (;;) {
+    iovec iov{into.data(), into.size()};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t len = recvmsg(sock.get(), &mh, 0);
+    if (len < 0) {
+      if (errno == EINTR) continue;
+      throw SysError("recvmsg", errno, "(NETLINK_SOCK_DIAG)");
+    }
+    if (mh.msg_flags & MSG_TRUNC) throw SysError("recvmsg", EMSGSIZE, "(NETLINK_SOCK_DIAG)");
+    if (ParseDiagDatagram(into.Filled(static_cast<size_t>(len)), seq, sink) == DumpStatus::kDone) {
+      return;
+    }
+  }
+}
+
+class CountSink : public DiagSink {
+ public:
+  void OnSocket(const SocketRecord& r) override {
+    (r.family == 6 ? counts.ipv6 : counts.ipv4)[r.state]++;
+  }
+  StateCounts counts;
+};
+
+[[noreturn]] void TooMany(size_t max_rows) {
+  throw LimitError("more than " + std::to_string(max_rows) +
+                   " sockets match (maxSockets); narrow the states or filters, or raise the bound");
+}
+
+class TableSink : public DiagSink {
+ public:
+  explicit TableSink(size_t max_rows) : max_rows_(max_rows) {}
+  void OnSocket(const SocketRecord& r) override {
+    if (max_rows_ != 0 && table.size() >= max_rows_) TooMany(max_rows_);
+    table.Append(r);
+  }
+  SocketTable table;
+
+ private:
+  size_t max_rows_;
+};
+
+// The kernel walks its whole TCP hash table for each family's dump (both
+// families live in one table), so the two dumps run in parallel: the IPv6
+// one on a second thread into its own sink. With one family asked for,
+// everything stays on the calling thread.
+void DumpAll(const DumpRequest& req, DiagSink* v4, DiagSink* v6) {
+  const bool want4 = req.families & kFamilyIPv4;
+  const bool want6 = req.families & kFamilyIPv6;
+  if (!(want4 && want6)) {
+    DumpFamily(want4 ? AF_INET : AF_INET6, req, want4 ? v4 : v6);
+    return;
+  }
+  std::exception_ptr v6_error;
+  std::thread helper;
+  try {
+    helper = std::thread([&] {
+      try {
+        DumpFamily(AF_INET6, req, v6);
+      } catch (...) {
+        v6_error = std::current_exception();
+      }
+    });
+  } catch (const std::system_error& e) {
+    throw SysError("pthread_create", e.code().value());
+  }
+  std::exception_ptr v4_error;
+  try {
+    DumpFamily(AF_INET, req, v4);
+  } catch (...) {
+    v4_error = std::current_exception();
+  }
+  helper.join();
+  if (v4_error) std::rethrow_exception(v4_error);
+  if (v6_error) std::rethrow_exception(v6_error);
+}
+
+}  // namespace
+
+uint32_t KernelStateMask(uint32_t states) {
+  if (states & (1u << kSynRecv)) states |= 1u << kNewSynRecv;
+  if (states & (1u << kClose)) states |= 1u << kBoundInactive;
+  return states;
+}
+
+void CountStates(const DumpRequest& req, StateCounts* out) {
+  CountSink v4, v6;
+  DumpAll(req, &v4, &v6);
+  for (size_t i = 0; i < kStateSlots; ++i) {
+    out->ipv4[i] += v4.counts.ipv4[i] + v6.counts.ipv4[i];
+    out->ipv6[i] += v4.counts.ipv6[i] + v6.counts.ipv6[i];
+  }
+}
+
+void DumpSockets(const DumpRequest& req, SocketTable* out) {
+  TableSink v4(req.max_rows), v6(req.max_rows);
+  DumpAll(req, &v4, &v6);
+  if (req.max_rows != 0 && out->size() + v4.table.size() + v6.table.size() > req.max_rows) {
+    TooMany(req.max_rows);
+  }
+  // The IPv4 table is usually the larger one: move it in when *out is
+  // empty rather than copy it.
+  if (out->size() == 0) {
+    *out = std::move(v4.table);
+  } else {
+    out->Merge(v4.table);
+  }
+  out->Merge(v6.table);
+}
+
+}  // namespace tcpcensus

@@ -1,0 +1,189 @@
+// test_owners.cc: the owner walk and the dump on real sockets and real
+// processes, under the sanitizers. The leaderless case is the defect of
+// issue 8, item 1: a process whose main thread exited, with hundreds of
+// threads, made the old walk list /proc/<pid>/task into a 4 KiB buffer while
+// telling getdents64 it had 64 KiB: a heap overflow.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../common/sys_error.h"
+#include "../owners/owners.h"
+#include "../sockets/sock_diag.h"
+#include "check.h"
+
+using namespace tcpcensus;
+
+namespace {
+
+int Listener(uint16_t* port) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (s < 0 || bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || listen(s, 1) < 0) return -1;
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return s;
+}
+
+uint32_t InodeOf(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
+}
+
+void* Park(void*) {
+  for (;;) pause();
+  return nullptr;
+}
+
+// Forks a child that holds a listener, starts `threads` threads and ends
+// its main thread. Returns the child's pid and the listener's inode once
+// /proc/<pid>/fd reads empty (the leader is gone).
+pid_t StartLeaderless(int threads, uint32_t* inode) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    // Dies with the test, even when a sanitizer aborts it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(pipefd[0]);
+    uint16_t port;
+    int s = Listener(&port);
+    uint32_t ino = InodeOf(s);
+    for (int i = 0; i < threads; ++i) {
+      pthread_t t;
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      pthread_attr_setstacksize(&attr, 64 * 1024);
+      if (pthread_create(&t, &attr, Park, nullptr) != 0) _exit(3);
+    }
+    if (write(pipefd[1], &ino, sizeof ino) != sizeof ino) _exit(4);
+    close(pipefd[1]);
+    pthread_exit(nullptr);
+  }
+  close(pipefd[1]);
+  ssize_t n = read(pipefd[0], inode, sizeof *inode);
+  close(pipefd[0]);
+  if (n != sizeof *inode) return -1;
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  for (int i = 0; i < 500; ++i) {
+    // The leader is gone once its fd directory lists nothing.
+    int count = 0;
+    if (DIR* d = opendir(fd_dir.c_str())) {
+      while (dirent* e = readdir(d)) count += e->d_name[0] != '.';
+      closedir(d);
+    }
+    if (count == 0) return pid;
+    usleep(10000);
+  }
+  return -1;
+}
+
+void Stop(pid_t pid) {
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+}
+
+}  // namespace
+
+TEST(walk_finds_a_leaderless_process_with_400_threads) {
+  uint32_t inode = 0;
+  pid_t pid = StartLeaderless(400, &inode);
+  CHECK(pid > 0);
+  if (pid <= 0) return;
+  CHECK(inode != 0);
+  for (int round = 0; round < 5; ++round) {
+    OwnerOptions opts;
+    opts.threads = 2;
+    OwnerResult res;
+    FindOwners({inode, 0}, opts, &res);
+    CHECK_EQ(res.owner.size(), size_t{2});
+    CHECK_EQ(res.owner[0], static_cast<int32_t>(pid));
+    CHECK_EQ(res.owner[1], int32_t{0});
+    CHECK_EQ(res.found, uint64_t{1});
+    bool named = false;
+    for (const auto& p : res.processes) named = named || (p.pid == pid && p.sockets == 1);
+    CHECK(named);
+  }
+  Stop(pid);
+}
+
+TEST(walk_of_named_pids_reports_failures) {
+  uint16_t port;
+  int s = Listener(&port);
+  OwnerOptions opts;
+  opts.pids = {getpid(), 2147483000};  // ourselves, and a pid that does not exist
+  OwnerResult res;
+  // Inode 1 is no socket: it is never found, so the walk reads every pid.
+  FindOwners({InodeOf(s), 1}, opts, &res);
+  CHECK_EQ(res.owner[0], static_cast<int32_t>(getpid()));
+  CHECK_EQ(res.vanished, uint64_t{1});
+  CHECK_EQ(res.failures.size(), size_t{1});
+  if (!res.failures.empty()) {
+    CHECK_EQ(res.failures[0].pid, int32_t{2147483000});
+    CHECK_EQ(res.failures[0].err, int32_t{ENOENT});
+  }
+  close(s);
+}
+
+TEST(walk_of_a_missing_proc_root_names_the_path) {
+  OwnerOptions opts;
+  opts.proc_root = "/nonexistent-proc";
+  OwnerResult res;
+  CHECK_THROWS(SysError, FindOwners({1}, opts, &res), [](const SysError& e) {
+    return e.err() == ENOENT && e.path() == "/nonexistent-proc" &&
+           std::string(e.what()) == "open /nonexistent-proc failed: No such file or directory";
+  });
+}
+
+TEST(dump_sees_our_listener_and_honours_max_rows) {
+  uint16_t port;
+  int s = Listener(&port);
+  DumpRequest req;
+  req.states = 1u << kListen;
+  SocketTable t;
+  DumpSockets(req, &t);
+  bool seen = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    seen = seen || (t.local_port[i] == port && t.inode[i] == InodeOf(s) && t.state[i] == kListen);
+  }
+  CHECK(seen);
+  CHECK_EQ(t.state.size(), t.size());
+  CHECK_EQ(t.local_addr.size(), t.size() * 16);
+  StateCounts counts;
+  CountStates(req, &counts);
+  CHECK(counts.ipv4[kListen] + counts.ipv6[kListen] >= 1);
+
+  DumpRequest bounded = req;
+  bounded.max_rows = t.size() > 1 ? t.size() - 1 : 0;
+  if (bounded.max_rows > 0) {
+    SocketTable u;
+    CHECK_THROWS(LimitError, DumpSockets(bounded, &u), [](const LimitError&) { return true; });
+  }
+  close(s);
+}
+
+TEST(errno_names_and_messages) {
+  CHECK_EQ(std::string(ErrnoName(ENOENT)), std::string("ENOENT"));
+  CHECK_EQ(std::string(ErrnoName(EACCES)), std::string("EACCES"));
+  CHECK_EQ(std::string(ErrnoName(EPERM)), std::string("EPERM"));
+  CHECK_EQ(std::string(ErrnoName(99999)), std::string("EUNKNOWN"));
+  CHECK_EQ(ErrnoMessage(ENOENT), std::string("No such file or directory"));
+  SysError e("socket", EPERM, "(AF_NETLINK, NETLINK_SOCK_DIAG)");
+  CHECK_EQ(std::string(e.what()), std::string("socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted"));
+}

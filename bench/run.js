@@ -2,6 +2,7 @@
 // run.js: the tcpcensus benchmark (npm run bench).
 //
 //   npm run bench -- [--sockets 200000] [--runs 5] [--idle 400] [--no-update-readme]
+//   npm run bench -- --soak [--calls 10000] [--sockets 2000]   (soak.js)
 //
 // Builds a socket farm (farm.js), builds the floor (floor.c: the raw kernel
 // work in C, one thread), then measures in one run, interleaved so drift hits
@@ -20,6 +21,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startFarm } = require('./farm');
+const { runSoak } = require('./soak');
 
 const ROOT = path.join(__dirname, '..');
 const FLOOR = path.join(__dirname, 'floor');
@@ -27,7 +29,7 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const JOB = path.join(__dirname, 'job.js');
 
 function args() {
-  const a = { sockets: 200000, runs: 5, idle: 400, updateReadme: true };
+  const a = { sockets: 200000, runs: 5, idle: 400, updateReadme: true, soak: false, calls: 10000 };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -35,13 +37,17 @@ function args() {
     else if (k === '--runs') a.runs = Number(argv[++i]);
     else if (k === '--idle') a.idle = Number(argv[++i]);
     else if (k === '--no-update-readme') a.updateReadme = false;
+    else if (k === '--soak') a.soak = true;
+    else if (k === '--calls') a.calls = Number(argv[++i]);
     else {
-      process.stderr.write(`bench: unknown argument ${k}\nusage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-readme]\n`);
+      process.stderr.write(`bench: unknown argument ${k}\nusage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-readme]\n` +
+        '       npm run bench -- --soak [--calls N] [--sockets N]\n');
       process.exit(2);
     }
   }
-  if (!(a.sockets >= 1000) || !(a.runs >= 1)) {
-    process.stderr.write('bench: --sockets must be >= 1000 and --runs >= 1\n');
+  if (a.soak && !argv.includes('--sockets')) a.sockets = 2000;
+  if (!(a.sockets >= 1000) || !(a.runs >= 1) || !(Number.isInteger(a.calls) && a.calls >= 1)) {
+    process.stderr.write('bench: --sockets must be >= 1000, --runs and --calls >= 1\n');
     process.exit(2);
   }
   return a;
@@ -111,6 +117,12 @@ function checkTop(result, truth) {
 
 async function main() {
   const a = args();
+  if (a.soak) {
+    const { results, table, met } = await runSoak({ calls: a.calls, sockets: a.sockets });
+    process.stdout.write(table + '\n');
+    if (a.updateReadme) updateReadme(table, 'soak');
+    return results && met ? 0 : 3;
+  }
   if (process.getuid() !== 0) process.stderr.write('bench: not root; the /proc walk will miss other users\' processes\n');
   buildFloor();
   process.stderr.write(`bench: building a farm of ${a.sockets} sockets and ${a.idle} idle processes...\n`);

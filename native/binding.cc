@@ -481,14 +481,34 @@ Napi::Value FailNext(const Napi::CallbackInfo& info) {
   throw Napi::TypeError::New(info.Env(), "__failNext takes none, run, convert or external");
 }
 
+// node-addon-api turns a thrown Napi::Error into a JS exception but lets any
+// other C++ exception escape into N-API, which terminates the process: every
+// entry point goes through this, so argument copying or queueing that runs
+// out of memory is a JS error too.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ToJsError(info.Env(), FailureOf(e));
+  }
+}
+
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+void Export(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, Guarded<F>, name));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("newProgress", Napi::Function::New(env, NewProgress, "newProgress"));
-  exports.Set("readProgress", Napi::Function::New(env, ReadProgress, "readProgress"));
-  exports.Set("count", Napi::Function::New(env, Count, "count"));
-  exports.Set("countSync", Napi::Function::New(env, CountSync, "countSync"));
-  exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
-  exports.Set("sampleSync", Napi::Function::New(env, SampleSync, "sampleSync"));
-  exports.Set("__failNext", Napi::Function::New(env, FailNext, "__failNext"));
+  Export<NewProgress>(env, exports, "newProgress");
+  Export<ReadProgress>(env, exports, "readProgress");
+  Export<Count>(env, exports, "count");
+  Export<CountSync>(env, exports, "countSync");
+  Export<Sample>(env, exports, "sample");
+  Export<SampleSync>(env, exports, "sampleSync");
+  Export<FailNext>(env, exports, "__failNext");
   exports.Set("columns", ColumnsToJs(env));
   exports.Set("defaultThreads", Napi::Number::New(env, DefaultThreads()));
   exports.Set("maxThreads", Napi::Number::New(env, kMaxThreads));

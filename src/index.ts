@@ -19,4 +19,4 @@ export {
 } from './api';
 export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './table';
 export { STATE_NAMES, STATE_MEANINGS, type StateName } from './states';
-export { TcpcensusError, SystemError, OptionError } from './errors';
+export { TcpcensusError, SystemError, OptionError, LimitError } from './errors';

@@ -10,6 +10,24 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
 
 const children = new Set();
+
+// C fixtures are built once per test process into one temp directory,
+// removed when the process exits.
+let buildDir;
+/** Compiles test/fixtures/<name>.c (with -lpthread) and returns the binary's path. */
+function buildFixture(name) {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  if (!buildDir) {
+    buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpcensus-fixtures-'));
+    process.on('exit', () => fs.rmSync(buildDir, { recursive: true, force: true }));
+  }
+  const bin = path.join(buildDir, name);
+  if (!fs.existsSync(bin)) {
+    execFileSync('cc', ['-O2', '-Wall', '-o', bin, path.join(__dirname, 'fixtures', `${name}.c`), '-lpthread']);
+  }
+  return bin;
+}
 function killAll() {
   for (const c of children) {
     try { c.kill('SIGKILL'); } catch { /* already gone */ }
@@ -171,4 +189,4 @@ function runCli(args, opts = {}) {
 /** Runs node as user nobody. */
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
-module.exports = { AS_NOBODY, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts, sameHost, runCli, killAll, SS_STATES };
+module.exports = { AS_NOBODY, buildFixture, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts, sameHost, runCli, killAll, SS_STATES };

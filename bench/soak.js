@@ -1,0 +1,73 @@
+// soak.js: many calls in one process (npm run bench -- --soak). A service
+// samples for weeks: after a warm-up, 10,000 more topProcesses calls must
+// leave the open fd count unchanged and RSS within 10% (issue 8).
+//
+//   npm run bench -- --soak [--calls 10000] [--sockets 2000]
+//
+// A holder process keeps --sockets CLOSE_WAIT sockets (and their orphaned
+// FIN_WAIT2 peers) so every call dumps and walks for real. The async and the
+// Sync form are soaked in turn; the figures go to bench/results-soak.json and
+// the README's soak section.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const tc = require('..');
+const { startHolder } = require('../test/helpers');
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+const rssMb = () => process.memoryUsage().rss / 2 ** 20;
+
+async function soak(name, call, calls, warmup) {
+  for (let i = 0; i < warmup; i++) await call();
+  const before = { fds: openFds(), rssMb: rssMb() };
+  const t = process.hrtime.bigint();
+  let peakRssMb = before.rssMb;
+  for (let i = 0; i < calls; i++) {
+    const top = await call();
+    if (top.owned + top.unowned + top.unattributed !== top.total) throw new Error(`${name} call ${i} does not add up`);
+    if (i % 250 === 0) peakRssMb = Math.max(peakRssMb, rssMb());
+  }
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const after = { fds: openFds(), rssMb: rssMb() };
+  peakRssMb = Math.max(peakRssMb, after.rssMb);
+  const r = {
+    name, calls, warmup, seconds, before, after, peakRssMb,
+    fdsChanged: after.fds - before.fds,
+    rssGrowthPct: ((after.rssMb - before.rssMb) / before.rssMb) * 100,
+  };
+  r.met = r.fdsChanged === 0 && r.rssGrowthPct < 10;
+  process.stderr.write(`soak: ${name}: ${calls} calls in ${seconds.toFixed(1)} s; fds ${before.fds} -> ${after.fds}; ` +
+    `RSS ${before.rssMb.toFixed(1)} -> ${after.rssMb.toFixed(1)} MB (${r.rssGrowthPct.toFixed(1)}%, peak ${peakRssMb.toFixed(1)} MB)\n`);
+  return r;
+}
+
+function render(results) {
+  const lines = [
+    `${results.sockets.toLocaleString('en-US')} CLOSE_WAIT sockets held, ${results.calls.toLocaleString('en-US')} calls after ${results.warmup.toLocaleString('en-US')} warm-up calls, Node ${process.version}`,
+    '',
+    '| form | time | open fds before -> after | RSS before -> after | RSS growth | peak RSS | met |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | :---: |',
+  ];
+  for (const r of results.runs) {
+    lines.push(`| ${r.name} | ${r.seconds.toFixed(1)} s | ${r.before.fds} -> ${r.after.fds} | ${r.before.rssMb.toFixed(1)} -> ${r.after.rssMb.toFixed(1)} MB | ` +
+      `${r.rssGrowthPct.toFixed(1)}% | ${r.peakRssMb.toFixed(1)} MB | ${r.met ? 'yes' : '**no**'} |`);
+  }
+  return lines.join('\n');
+}
+
+async function runSoak({ calls = 10000, sockets = 2000, warmup = 1000 } = {}) {
+  const holder = await startHolder('tc-soak-holder', sockets);
+  try {
+    const runs = [
+      await soak('topProcesses (async)', () => tc.topProcesses({ states: ['CLOSE_WAIT'] }), calls, warmup),
+      await soak('topProcessesSync', async () => tc.topProcessesSync({ states: ['CLOSE_WAIT'] }), calls, warmup),
+    ];
+    const results = { date: new Date().toISOString(), sockets, calls, warmup, runs };
+    fs.writeFileSync(path.join(__dirname, 'results-soak.json'), JSON.stringify(results, null, 2) + '\n');
+    return { results, table: render(results), met: runs.every((r) => r.met) };
+  } finally {
+    await holder.stop();
+  }
+}
+
+module.exports = { runSoak };

@@ -1,0 +1,108 @@
+// The native core must never take its host process down (issue 8): a
+// leaderless process with hundreds of threads is walked safely, a failure at
+// any stage of a call (the kernel work, the conversion to JS, a runtime that
+// refuses external buffers) is a JS error, Sync calls in a loop that never
+// yields keep memory bounded, and maxSockets bounds a dump.
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const tc = require('..');
+const { native } = require('../dist/native');
+const h = require('./helpers');
+
+async function leaderless(threads) {
+  const fx = await h.startFixture(h.buildFixture('leaderless'), [String(threads)]);
+  const { pid } = fx.info;
+  // Wait until the main thread is gone: its fd directory then reads empty.
+  for (let i = 0; i < 200 && fs.readdirSync(`/proc/${pid}/fd`).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fs.readdirSync(`/proc/${pid}/fd`).length, 0, 'the main thread has exited');
+  assert.ok(fs.readdirSync(`/proc/${pid}/task`).length >= threads, 'its threads run on');
+  return fx;
+}
+
+test('a leaderless process with 400 threads: the CLI and the library attribute its listener every time, and never crash', async () => {
+  const fx = await leaderless(400);
+  try {
+    const { pid, port } = fx.info;
+    for (let i = 0; i < 10; i++) {
+      const r = await h.runCli(['top', '-s', 'listen', '--json', '-n', '100000']);
+      assert.equal(r.code, 0, `run ${i}: exit ${r.code}: ${r.stderr}`);
+      const row = JSON.parse(r.stdout).rows.find((x) => x.pid === pid);
+      assert.ok(row, `run ${i}: pid ${pid} missing`);
+      assert.equal(row.command, 'leaderless');
+      const rows = [...await tc.snapshot({ states: ['listen'], processes: true, sport: port })];
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].pid, pid, `library run ${i}`);
+    }
+  } finally {
+    await fx.stop();
+  }
+});
+
+for (const stage of ['run', 'convert']) {
+  test(`a failure in the ${stage} stage is a JS error in every form, and the next call works`, async () => {
+    const expectNoMemory = (err) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY' && /out of memory/.test(err.message);
+    for (const [name, call] of [
+      ['countStates', () => tc.countStates()],
+      ['countStatesSync', () => tc.countStatesSync()],
+      ['snapshot', () => tc.snapshot({ processes: true })],
+      ['snapshotSync', () => tc.snapshotSync({ processes: true })],
+    ]) {
+      native.failNext(stage);
+      await assert.rejects(async () => call(), expectNoMemory, name);
+      const ok = await call();
+      assert.ok(ok.total >= 1 || ok.length >= 1, `${name} works after the failure`);
+    }
+  });
+}
+
+test('a runtime that refuses external buffers gets copies: the same answer', async () => {
+  const before = await tc.snapshot({ states: ['all'] });
+  native.failNext('external');
+  const copied = await tc.snapshot({ states: ['all'] });
+  // The first column converted was refused; every column must still hold the table.
+  assert.equal(copied.length, before.length);
+  assert.deepEqual([...copied.columns.state], [...before.columns.state]);
+  assert.deepEqual([...copied.columns.localPort], [...before.columns.localPort]);
+});
+
+test('maxSockets stops a dump that would exceed it with a LimitError, not partial rows', async () => {
+  const all = native.sampleSync({ families: 3, states: 0xffe });
+  assert.ok(all.size >= 2, 'the fixture host has sockets');
+  assert.throws(() => native.sampleSync({ families: 3, states: 0xffe, maxSockets: all.size - 1 }),
+    (err) => err instanceof tc.LimitError && err.code === 'ERR_TCPCENSUS_MAX_SOCKETS' && /more than \d+ sockets/.test(err.message));
+  await assert.rejects(native.sample({ families: 3, states: 0xffe, maxSockets: 1 }), tc.LimitError);
+  assert.equal(native.sampleSync({ families: 3, states: 0xffe, maxSockets: all.size + 1000 }).size >= all.size - 100, true);
+});
+
+test('3,000 back-to-back topProcessesSync calls with 2,000 sockets keep RSS within 64 MB', () => {
+  // In a child of its own, so this process's heap does not blur the figure.
+  const script = `
+    const tc = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const rss = () => process.memoryUsage().rss;
+    for (let i = 0; i < 200; i++) tc.topProcessesSync({ states: ['all'] });
+    const base = rss();
+    let max = base;
+    for (let i = 0; i < 3000; i++) {
+      tc.topProcessesSync({ states: ['all'] });
+      if (i % 100 === 0) max = Math.max(max, rss());
+    }
+    max = Math.max(max, rss());
+    process.stdout.write(JSON.stringify({ base, max }));`;
+  const holder = spawnSync(process.execPath, ['-e', `
+    const { spawnSync } = require('node:child_process');
+    const h = require(${JSON.stringify(path.join(__dirname, 'helpers.js'))});
+    h.startHolder('tc-sync-mem', 2000).then(async (x) => {
+      const r = spawnSync(process.execPath, ['-e', ${JSON.stringify(script)}], { encoding: 'utf8' });
+      await x.stop();
+      process.stdout.write(r.stdout); process.stderr.write(r.stderr);
+      process.exit(r.status);
+    });`], { encoding: 'utf8', timeout: 300000 });
+  assert.equal(holder.status, 0, holder.stderr);
+  const { base, max } = JSON.parse(holder.stdout);
+  const growth = (max - base) / 1e6;
+  assert.ok(growth < 64, `RSS grew ${growth.toFixed(1)} MB (from ${(base / 1e6).toFixed(0)} MB)`);
+});

@@ -7,7 +7,8 @@
 // A holder process keeps --sockets CLOSE_WAIT sockets (and their orphaned
 // FIN_WAIT2 peers) so every call dumps and walks for real. The async and the
 // Sync form are soaked in turn; the figures go to bench/results-soak.json and
-// the README's soak section.
+// the README's soak section. RSS is compared as medians over the first and
+// the last 1,000 calls after the warm-up (see soak()).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -17,27 +18,36 @@ const { startHolder } = require('../test/helpers');
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
 
+// RSS floats with the garbage collector's phase (results are freed when V8
+// collects them), so growth compares medians of RSS sampled every 50 calls
+// over the first and the last 1,000 calls, not two single readings.
+const SAMPLE_EVERY = 50;
+const WINDOW = 1000 / SAMPLE_EVERY;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 async function soak(name, call, calls, warmup) {
   for (let i = 0; i < warmup; i++) await call();
-  const before = { fds: openFds(), rssMb: rssMb() };
+  const fdsBefore = openFds();
+  const rss = [];
   const t = process.hrtime.bigint();
-  let peakRssMb = before.rssMb;
   for (let i = 0; i < calls; i++) {
     const top = await call();
     if (top.owned + top.unowned + top.unattributed !== top.total) throw new Error(`${name} call ${i} does not add up`);
-    if (i % 250 === 0) peakRssMb = Math.max(peakRssMb, rssMb());
+    if (i % SAMPLE_EVERY === 0) rss.push(rssMb());
   }
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  const after = { fds: openFds(), rssMb: rssMb() };
-  peakRssMb = Math.max(peakRssMb, after.rssMb);
+  const fdsAfter = openFds();
+  const window = Math.min(WINDOW, Math.max(1, Math.floor(rss.length / 2)));
+  const before = { fds: fdsBefore, rssMb: median(rss.slice(0, window)) };
+  const after = { fds: fdsAfter, rssMb: median(rss.slice(-window)) };
   const r = {
-    name, calls, warmup, seconds, before, after, peakRssMb,
+    name, calls, warmup, seconds, before, after, peakRssMb: Math.max(...rss),
     fdsChanged: after.fds - before.fds,
     rssGrowthPct: ((after.rssMb - before.rssMb) / before.rssMb) * 100,
   };
   r.met = r.fdsChanged === 0 && r.rssGrowthPct < 10;
   process.stderr.write(`soak: ${name}: ${calls} calls in ${seconds.toFixed(1)} s; fds ${before.fds} -> ${after.fds}; ` +
-    `RSS ${before.rssMb.toFixed(1)} -> ${after.rssMb.toFixed(1)} MB (${r.rssGrowthPct.toFixed(1)}%, peak ${peakRssMb.toFixed(1)} MB)\n`);
+    `median RSS ${before.rssMb.toFixed(1)} -> ${after.rssMb.toFixed(1)} MB (${r.rssGrowthPct.toFixed(1)}%, peak ${r.peakRssMb.toFixed(1)} MB)\n`);
   return r;
 }
 
@@ -45,7 +55,7 @@ function render(results) {
   const lines = [
     `${results.sockets.toLocaleString('en-US')} CLOSE_WAIT sockets held, ${results.calls.toLocaleString('en-US')} calls after ${results.warmup.toLocaleString('en-US')} warm-up calls, Node ${process.version}`,
     '',
-    '| form | time | open fds before -> after | RSS before -> after | RSS growth | peak RSS | met |',
+    '| form | time | open fds before -> after | median RSS, first -> last 1,000 calls | RSS growth | peak RSS | met |',
     '| --- | ---: | ---: | ---: | ---: | ---: | :---: |',
   ];
   for (const r of results.runs) {

@@ -254,14 +254,22 @@ Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership 
                            ? napi_no_external_buffers_allowed
                            : napi_create_external_arraybuffer(
                                  env, holder->data(), length * sizeof(T),
-                                 [](napi_env, void*, void* hint) {
-                                   delete static_cast<std::vector<T>*>(hint);
+                                 [](napi_env e, void*, void* hint) {
+                                   auto* h = static_cast<std::vector<T>*>(hint);
+                                   int64_t ignored;
+                                   napi_adjust_external_memory(
+                                       e, -static_cast<int64_t>(h->capacity() * sizeof(T)), &ignored);
+                                   delete h;
                                  },
                                  holder.get(), &buffer);
   if (status != napi_ok) {
     // Refused (or failed): the holder is still ours; copy and let it go.
     return CopyOut(env, *holder);
   }
+  // V8 does not see external memory: without this it would collect these
+  // buffers late, letting RSS float by tens of MB between collections.
+  int64_t ignored;
+  napi_adjust_external_memory(env, static_cast<int64_t>(holder->capacity() * sizeof(T)), &ignored);
   holder.release();  // the finalizer owns it now
   return Napi::TypedArrayOf<T>::New(env, length, Napi::ArrayBuffer(env, buffer), 0);
 }

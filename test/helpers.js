@@ -2,6 +2,8 @@
 // clean up. Real sockets, real processes; nothing here is mocked.
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
@@ -168,7 +170,26 @@ function runCli(args, opts = {}) {
   });
 }
 
+/**
+ * A directory from mkdtemp under os.tmpdir() that the caller removes in
+ * after(); removed at exit too, in case a test failed before it could.
+ */
+const tempDirs = new Set();
+function tempDir(prefix = 'tcpcensus-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+function removeTempDir(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+process.on('exit', () => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+
 /** Runs node as user nobody. */
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
-module.exports = { AS_NOBODY, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts, sameHost, runCli, killAll, SS_STATES };
+module.exports = {
+  AS_NOBODY, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
+  sameHost, runCli, tempDir, removeTempDir, killAll, SS_STATES,
+};

@@ -118,11 +118,12 @@ test('threads: 1 and threads: 8 give the same answer', async () => {
   assert.equal(one.owned, eight.owned);
 });
 
-test('a process whose main thread exited is still found, through a live thread', async () => {
-  const os = require('node:os');
+test('a process whose main thread exited is still found, through a live thread', async (t) => {
   const path = require('node:path');
   const { execFileSync } = require('node:child_process');
-  const bin = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tcpcensus-')), 'leaderless');
+  const dir = h.tempDir();
+  t.after(() => h.removeTempDir(dir));
+  const bin = path.join(dir, 'leaderless');
   execFileSync('cc', ['-O2', '-o', bin, path.join(__dirname, 'fixtures', 'leaderless.c'), '-lpthread']);
   const fx = await h.startFixture(bin, []);
   try {

@@ -1,5 +1,6 @@
 // The package as a new user meets it: a fresh clone installs without
-// changing the lock file, and ships the LICENSE it declares.
+// changing the lock file, ships the LICENSE it declares, and its tests leave
+// no temporary directory behind.
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -28,4 +29,34 @@ test('the MIT licence the package declares is in a LICENSE file that npm packs',
   assert.match(text, /Permission is hereby granted, free of charge/);
   const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: h.ROOT }).toString());
   assert.ok(packed[0].files.some((f) => f.path === 'LICENSE'), 'LICENSE in the tarball');
+});
+
+const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink';
+
+test('tests leave no temporary directory behind', () => {
+  // Every test file that makes temporary directories, run with a TMPDIR of
+  // its own: afterwards that directory must be empty again. Their before()
+  // and after() hooks always run; of their tests, those that make
+  // directories (the rest only cost time on a shared machine).
+  const self = path.basename(__filename);
+  const files = fs.readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js') && f !== self)
+    .filter((f) => /mkdtemp|tempDir\(/.test(fs.readFileSync(path.join(__dirname, f), 'utf8')));
+  assert.ok(files.length >= 1, `only ${files}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpcensus-tmpcheck-'));
+  try {
+    // Without NODE_TEST_CONTEXT the child is a test runner of its own, not
+    // a subtest reporter of this one.
+    const env = { ...process.env, TMPDIR: tmp };
+    delete env.NODE_TEST_CONTEXT;
+    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', `--test-name-pattern=${MAKES_DIRS}`,
+      ...files.map((f) => path.join(__dirname, f))],
+      { env, cwd: h.ROOT, maxBuffer: 1 << 26 });
+    const out = r.stdout.toString();
+    assert.equal(r.status, 0, `${files.join(' ')} failed:\n${out.split('\n').filter((l) => /^not ok|error/.test(l)).join('\n')}`);
+    assert.ok(Number(/^# pass (\d+)$/m.exec(out)?.[1]) >= files.length, `the tests did not run:\n${out.slice(-500)}`);
+    assert.deepEqual(fs.readdirSync(tmp), [], `left behind in TMPDIR by ${files.join(', ')}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -2,9 +2,9 @@
  * Text rendering of library results for people: aligned columns, a bar per
  * state, colour only when the CLI asks for it (a TTY and no NO_COLOR).
  */
-import type { StateCounts, TopReport, TopRow } from './api';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from './states';
 import type { SocketRow } from './table';
+import type { StateCounts, TopReport, TopRow } from './types';
 
 export interface Style {
   color: boolean;
@@ -21,7 +21,7 @@ const dim = (st: Style, s: string) => paint(st.color, '2', s);
 const ALARM: ReadonlySet<string> = new Set(['CLOSE_WAIT', 'SYN_RECV', 'FIN_WAIT1', 'LAST_ACK', 'CLOSING', 'SYN_SENT']);
 
 export function renderStates(counts: StateCounts, st: Style): string {
-  const rows = Object.entries(counts.states)
+  const rows = (Object.entries(counts.states) as Array<[StateName, number]>)
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const max = rows.length ? rows[0]![1] : 0;
@@ -89,15 +89,20 @@ export function renderTop(top: TopReport, st: Style): string {
   } else if (top.total === 0) {
     lines.push(`  no ${states} sockets`);
   }
-  lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)`);
+  // The endpoint groupings describe sockets, not owners: their rows include
+  // the unowned ones. Owner groupings never do.
+  const inRows = ENDPOINT_GROUPINGS.has(top.by) && top.unowned > 0 ? ', counted in the rows above too' : '';
+  lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)${inRows}`);
   if (top.unattributed) {
-    lines.push(`  ${top.unattributed} held by a process that could not be read or has exited`);
+    lines.push(`  ${top.unattributed} held, but no owner found: unreadable or exited processes, or closed between the dump and the walk`);
   }
   if (top.unreadableProcesses) {
     lines.push(`  ${top.unreadableProcesses} processes could not be read (run as root with CAP_SYS_PTRACE to see all owners)`);
   }
   return lines.join('\n');
 }
+
+const ENDPOINT_GROUPINGS: ReadonlySet<TopReport['by']> = new Set(['remote', 'remote-host', 'local-port']);
 
 const endpointText = (addr: string, port: number, family: string) =>
   `${family === 'ipv6' ? `[${addr}]` : addr}:${port === 0 && (addr === '0.0.0.0' || addr === '::') ? '*' : port}`;

@@ -134,7 +134,9 @@ function convert(err: any): unknown {
   const message = String(err.message);
   if (typeof err.syscall === 'string' && typeof err.errno === 'number') {
     const extra: { path?: string; pid?: number } = {};
-    if (typeof err.path === 'string') extra.path = err.path;
+    // A socket error carries "(AF_NETLINK, NETLINK_SOCK_DIAG)" where a file
+    // error carries its path: only the second is a path.
+    if (typeof err.path === 'string' && !err.path.startsWith('(')) extra.path = err.path;
     if (typeof err.pid === 'number') extra.pid = err.pid;
     return new SystemError(message, err.syscall, err.errno, String(err.code), extra);
   }

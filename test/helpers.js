@@ -156,11 +156,12 @@ async function stable(oracle, ours, tries = 10) {
   throw new Error(`the host never held still in ${tries} tries`);
 }
 
-/** Runs the built CLI and returns {code, stdout, stderr}. */
-function runCli(args, opts = {}) {
+// Runs node with args, under opts.prefix (e.g. setpriv) when given, and
+// resolves with {code, stdout, stderr}.
+function runNodeArgs(args, opts = {}) {
   return new Promise((resolve) => {
     const child = spawn(opts.prefix ? opts.prefix[0] : process.execPath,
-      [...(opts.prefix ? opts.prefix.slice(1).concat([process.execPath]) : []), CLI, ...args],
+      [...(opts.prefix ? opts.prefix.slice(1).concat([process.execPath]) : []), ...args],
       { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -168,6 +169,30 @@ function runCli(args, opts = {}) {
     child.stderr.on('data', (d) => { stderr += d; });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the built CLI and returns {code, stdout, stderr}. */
+function runCli(args, opts = {}) {
+  return runNodeArgs([CLI, ...args], opts);
+}
+
+/**
+ * Calls one library function in a fresh node (as another user with
+ * opts.prefix) and resolves with what it gave: {ok: true, value} or
+ * {ok: false, error: {name, message, code, syscall, errno, path, pid, option}}.
+ */
+async function callLibrary(fn, options, opts = {}) {
+  const code = `
+    const tc = require(${JSON.stringify(ROOT)});
+    const out = (o) => process.stdout.write(JSON.stringify(o));
+    const fail = (e) => out({ ok: false, error: { name: e.name, message: e.message, code: e.code, syscall: e.syscall,
+      errno: e.errno, path: e.path, pid: e.pid, option: e.option } });
+    try {
+      Promise.resolve(tc[${JSON.stringify(fn)}](${JSON.stringify(options)})).then((value) => out({ ok: true, value }), fail);
+    } catch (e) { fail(e); }`;
+  const r = await runNodeArgs(['-e', code], opts);
+  if (r.code !== 0) throw new Error(`node -e for ${fn} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 /**
@@ -186,10 +211,13 @@ function removeTempDir(dir) {
 }
 process.on('exit', () => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
 
+/** Runs node as root without CAP_SYS_PTRACE (a container's default). */
+const NO_PTRACE = ['setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptrace'];
+
 /** Runs node as user nobody. */
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
 module.exports = {
-  AS_NOBODY, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
-  sameHost, runCli, tempDir, removeTempDir, killAll, SS_STATES,
+  AS_NOBODY, NO_PTRACE, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
+  sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES,
 };

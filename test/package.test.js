@@ -1,6 +1,6 @@
 // The package as a new user meets it: a fresh clone installs without
-// changing the lock file, ships the LICENSE it declares, and its tests leave
-// no temporary directory behind.
+// changing the lock file, ships the LICENSE it declares, exports every
+// public type, and its tests leave no temporary directory behind.
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -29,6 +29,13 @@ test('the MIT licence the package declares is in a LICENSE file that npm packs',
   assert.match(text, /Permission is hereby granted, free of charge/);
   const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: h.ROOT }).toString());
   assert.ok(packed[0].files.some((f) => f.path === 'LICENSE'), 'LICENSE in the tarball');
+});
+
+test('every public type is exported from the package root; state records are keyed by StateName', () => {
+  const tsc = path.join(h.ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'commonjs',
+    '--moduleResolution', 'node', '--types', 'node', path.join(__dirname, 'fixtures', 'public-types.ts')], { cwd: h.ROOT });
+  assert.equal(r.status, 0, r.stdout.toString() + r.stderr.toString());
 });
 
 const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink';

@@ -5,12 +5,15 @@
  * rule lives), results become text through format.ts, and every error goes
  * through fatal(), which picks the exit code and says it in one line.
  */
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { countStates, snapshot, topProcesses } from './api';
 import { LimitError, OptionError, SystemError } from './errors';
-import { listHeader, listLine, renderExplain, renderStates, renderTop, type Style } from './format';
+import { listHeader, listLine, renderExplain, renderStates, renderTop, unreadableLine, type Style } from './format';
 import { flagOptions, type Flags, type FlagOptions } from './options';
+import { privilege } from './privilege';
 import { parseStates, maskNames, ALL_MASK } from './states';
 import { closest } from './suggest';
 import type { SocketRow } from './table';
@@ -37,7 +40,8 @@ const FLAG: Record<string, string> = {
 function style(): Style {
   const tty = process.stdout.isTTY === true;
   return {
-    color: tty && process.env.NO_COLOR === undefined,
+    // no-color.org: NO_COLOR turns colour off when present and not empty.
+    color: tty && !process.env.NO_COLOR,
     unicode: tty,
     width: tty ? process.stdout.columns || 100 : 160,
   };
@@ -86,15 +90,10 @@ function clearProgress(): void {
   progressShown = false;
 }
 
-// Said whenever processes could not be read, as root too: root without
-// CAP_SYS_PTRACE (a container's default) can list /proc/<pid>/fd but not
-// read its links.
+// Said once, on stderr (stdout stays what was asked for), with the hint
+// that fits who we are.
 function unreadable(n: number | null | undefined): void {
-  if (!n) return;
-  const why = process.getuid?.() === 0
-    ? 'as root: CAP_SYS_PTRACE missing, or another security context'
-    : 'not root; root sees all owners';
-  process.stderr.write(`tcpcensus: ${n} processes could not be read (${why})\n`);
+  if (n) process.stderr.write(`tcpcensus: ${unreadableLine(n, privilege())}\n`);
 }
 
 function addCommon(cmd: Command, stateHelp: string): Command {
@@ -195,6 +194,9 @@ async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
       yield listHeader(withProcs);
       for (const r of rows) yield listLine(r, withProcs);
     })());
+    if (withProcs && table.owners?.shared) {
+      process.stderr.write(`tcpcensus: ${table.owners.shared} sockets are shared by several processes; PID shows the lowest\n`);
+    }
   }
   unreadable(table.owners?.unreadableProcesses);
 }
@@ -231,9 +233,15 @@ Examples:
   $ tcpcensus explain`,
 };
 
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function main(argv: string[]): Promise<void> {
   const program = new Command('tcpcensus')
     .description('Count TCP sockets by state and find the processes that hold them (netlink sock_diag + /proc).')
+    .version(version(), '-V, --version', 'print the version')
     .exitOverride()
     .showSuggestionAfterError(true)
     .showHelpAfterError(HELP_HINT);

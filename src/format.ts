@@ -1,7 +1,10 @@
 /**
  * Text rendering of library results for people: aligned columns, a bar per
- * state, colour only when the CLI asks for it (a TTY and no NO_COLOR).
+ * state, colour only when the CLI asks for it (a terminal, NO_COLOR unset or
+ * empty). Bars and table rows fit Style.width; prose lines wrap as the
+ * terminal wraps them.
  */
+import type { Privilege } from './privilege';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from './states';
 import type { SocketRow } from './table';
 import type { StateCounts, TopReport, TopRow } from './types';
@@ -26,7 +29,8 @@ export function renderStates(counts: StateCounts, st: Style): string {
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const max = rows.length ? rows[0]![1] : 0;
   const countW = Math.max(5, String(counts.total).length);
-  const barMax = Math.max(10, Math.min(50, st.width - countW - 16));
+  // A state line is "  COUNT  LABEL(11)  BAR": 17 columns besides count and bar.
+  const barMax = Math.max(1, Math.min(50, st.width - countW - 17));
   const lines = [bold(st, `TCP sockets by state`) + dim(st, `  (${counts.tookMs} ms)`)];
   for (const [name, n] of rows) {
     const len = Math.max(1, Math.round((n / max) * barMax));
@@ -96,13 +100,24 @@ export function renderTop(top: TopReport, st: Style): string {
   if (top.unattributed) {
     lines.push(`  ${top.unattributed} held, but no owner found: unreadable or exited processes, or closed between the dump and the walk`);
   }
-  if (top.unreadableProcesses) {
-    lines.push(`  ${top.unreadableProcesses} processes could not be read (run as root with CAP_SYS_PTRACE to see all owners)`);
+  if (top.shared) {
+    lines.push(`  ${top.shared} ${top.shared === 1 ? 'socket is' : 'sockets are'} shared by several processes, each counted once, for the lowest pid`);
   }
   return lines.join('\n');
 }
 
 const ENDPOINT_GROUPINGS: ReadonlySet<TopReport['by']> = new Set(['remote', 'remote-host', 'local-port']);
+
+const WHY_UNREADABLE: Record<Privilege, string> = {
+  'not-root': 'not root; root sees all owners',
+  'root-without-ptrace': "root without CAP_SYS_PTRACE (a container's default) cannot read another process's fd links",
+  root: 'refused even to root: a security module, or a process holding capabilities this one lacks',
+};
+
+/** The one line saying how many processes could not be read, and why that may be. */
+export function unreadableLine(n: number, why: Privilege): string {
+  return `${n} ${n === 1 ? 'process' : 'processes'} could not be read (${WHY_UNREADABLE[why]})`;
+}
 
 const endpointText = (addr: string, port: number, family: string) =>
   `${family === 'ipv6' ? `[${addr}]` : addr}:${port === 0 && (addr === '0.0.0.0' || addr === '::') ? '*' : port}`;

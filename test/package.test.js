@@ -1,6 +1,7 @@
 // The package as a new user meets it: a fresh clone installs without
-// changing the lock file, ships the LICENSE it declares, exports every
-// public type, and its tests leave no temporary directory behind.
+// changing the lock file, ships its LICENSE, exports every public type,
+// leaves no temporary directory behind after its tests, and its README
+// states what the code does (JSON keys, what npm test needs).
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -65,5 +66,38 @@ test('tests leave no temporary directory behind', () => {
     assert.deepEqual(fs.readdirSync(tmp), [], `left behind in TMPDIR by ${files.join(', ')}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+// The README's key lists, e.g. `{"total", "states": {STATE: count}, ...}`:
+// the top-level keys, nested groups dropped.
+function readmeKeys(label) {
+  const line = read('README.md').split('\n').find((l) => l.startsWith(`- \`${label}\`:`));
+  assert.ok(line, `README has no JSON line for ${label}`);
+  let body = /`(\{.*\})`/.exec(line)[1].slice(1, -1);
+  for (let prev; prev !== body;) { prev = body; body = body.replace(/\{[^{}[\]]*\}|\[[^{}[\]]*\]/g, ''); }
+  return [...body.matchAll(/"(\w+)"/g)].map((m) => m[1]);
+}
+
+test('the README\'s JSON contracts list the keys the CLI prints, in order', async () => {
+  const json = async (args) => {
+    const r = await h.runCli([...args, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  assert.deepEqual(Object.keys(await json(['states'])), readmeKeys('states --json'));
+  assert.deepEqual(Object.keys(await json(['top'])), readmeKeys('top --json'));
+  assert.deepEqual(Object.keys((await json(['list', '-s', 'listen']))[0]), readmeKeys('list --json'));
+  assert.deepEqual(Object.keys(await json(['report'])), ['states', 'top']);
+  assert.match(read('README.md'), /^- `report --json`: `\{"states": <states json>, "top": <top json>\}`/m);
+});
+
+test('the README says what npm test needs', () => {
+  const dev = read('README.md').split('## Development')[1];
+  assert.ok(dev, 'README has a Development section');
+  const needs = /`npm test` needs ([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(dev);
+  assert.ok(needs, 'a sentence starting "`npm test` needs"');
+  for (const word of ['root', '`ss`', '`ip`', '`cc`', '`python3`', '`setpriv`', '`script`', '`mount`']) {
+    assert.ok(needs[1].includes(word), `README: npm test needs ${word}`);
   }
 });

@@ -1,19 +1,25 @@
 // Sockets no process holds (inode 0: TIME_WAIT, orphaned FIN_WAIT2) are the
 // "held by no process" count alone: never in a user, command or process row,
-// where the kernel's uid 0 for them would file them under root.
+// where the kernel's uid 0 for them would file them under root. And
+// "unattributed" covers sockets closed between the dump and the walk, as the
+// README says.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const tc = require('..');
 const h = require('./helpers');
 
 let nobody;
+let churn;
 before(async () => {
   // Run as nobody: 5 TIME_WAIT of its own clients, and 7 orphaned FIN_WAIT2
   // (its clients, destroyed after the server got their FIN).
   nobody = await h.startHolder('tc-unowned', 7, 5, '127.0.0.6', { prefix: h.AS_NOBODY });
+  churn = await h.startStatesLike(CHURN);
 });
-after(async () => { if (nobody) await nobody.stop(); });
+after(async () => { await Promise.all([nobody, churn].filter(Boolean).map((x) => x.stop())); });
 
 const sum = (rows) => rows.reduce((n, r) => n + r.count, 0);
 
@@ -46,4 +52,42 @@ test('owner groupings count owned sockets only; endpoint groupings count every s
   }
   const text = await h.runCli(['top', '-s', 'time-wait', '--by', 'remote-host']);
   assert.match(text.stdout, /^  \d+ held by no process \(orphans, TIME_WAIT, half-open requests\), counted in the rows above too$/m);
+});
+
+// A listener whose clients connect, hold a few ms and close, over and over,
+// from many threads: at any moment some sockets the dump sees are gone by
+// the time the walk reads this process.
+const CHURN = `
+import json, socket, sys, threading, time
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(512)
+port = srv.getsockname()[1]
+def accept():
+    while True:
+        c, _ = srv.accept(); c.close()
+def client():
+    while True:
+        try:
+            s = socket.create_connection(("127.0.0.1", port)); time.sleep(0.002); s.close()
+        except OSError:
+            time.sleep(0.01)
+threading.Thread(target=accept, daemon=True).start()
+for _ in range(8): threading.Thread(target=client, daemon=True).start()
+print(json.dumps({"pid": __import__("os").getpid(), "port": port}), flush=True)
+sys.stdin.read()
+`;
+
+test('unattributed includes sockets closed between the dump and the walk, and the README says so', async () => {
+  const { pid, port } = churn.info;
+  let seen;
+  for (let i = 0; i < 200 && !seen; i++) {
+    // Every socket on this port is the churner's, and it is readable: an
+    // unattributed one can only have been closed after the dump.
+    const r = await tc.topProcesses({ states: ['estab'], dport: port, limit: 10 });
+    if (r.unattributed > 0) seen = r;
+  }
+  assert.ok(seen, 'no socket closed between the dump and the walk in 200 tries');
+  assert.ok(seen.rows.every((r) => r.pid === pid));
+  const readme = fs.readFileSync(path.join(h.ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+  assert.ok(/`unattributed` are held by a process tcpcensus did not find: [^.]*closed between the dump and the walk/.test(readme),
+    'the README names "closed between the dump and the walk" among the ways a socket becomes unattributed');
 });

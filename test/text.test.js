@@ -86,10 +86,10 @@ test('limits are integers 1..2^31-1 everywhere, the input quoted as typed, in on
 
 test('text output shows sockets shared by several processes', async () => {
   const { port } = sharer.info;
-  const top = JSON.parse((await h.runCli(['top', '-s', 'listen', '--by', 'command', '--json'])).stdout);
-  assert.ok(top.shared >= 1);
   const r = await h.runCli(['top', '-s', 'listen', '--by', 'command']);
-  assert.match(r.stdout, new RegExp(`^  ${top.shared} sockets? (is|are) shared by several processes, each counted once, for the lowest pid$`, 'm'));
+  const line = /^  (\d+) sockets? (is|are) shared by several processes, each counted once, for the lowest pid$/m.exec(r.stdout);
+  assert.ok(line, r.stdout);
+  assert.ok(Number(line[1]) >= 1);
   const list = await h.runCli(['list', '-p', '-s', 'listen']);
   assert.match(list.stdout, new RegExp(`:${port} .* ${sharer.info.pid} python3`));
   assert.match(list.stderr, /^tcpcensus: \d+ sockets are shared by several processes; PID shows the lowest$/m);

@@ -192,7 +192,7 @@ function build(call: Call, p: Parsed): Request {
 
 const describe = (e: NodeJS.ErrnoException) => {
   const { code, message } = errnoText(errnoOf(e));
-  return `${e.syscall ?? 'open'} failed: ${message} (${code})`;
+  return `${e.syscall ?? 'a file-system call'} failed: ${message} (${code})`;
 };
 
 // A wrong procRoot would read as "every process unreadable": refuse anything

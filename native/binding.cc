@@ -304,12 +304,15 @@ Napi::Object OwnersToJs(Napi::Env env, OwnerResult& w, Ownership how) {
   owners.Set("processes", procs);
   auto failed_pids = Napi::Int32Array::New(env, w.failures.size());
   auto failed_errnos = Napi::Int32Array::New(env, w.failures.size());
+  Napi::Array failed_calls = Napi::Array::New(env, w.failures.size());
   for (size_t i = 0; i < w.failures.size(); ++i) {
     failed_pids[i] = w.failures[i].pid;
     failed_errnos[i] = w.failures[i].err;
+    failed_calls[static_cast<uint32_t>(i)] = Napi::String::New(env, w.failures[i].call);
   }
   owners.Set("failedPids", failed_pids);
   owners.Set("failedErrnos", failed_errnos);
+  owners.Set("failedCalls", failed_calls);
   owners.Set("wanted", static_cast<double>(w.wanted));
   owners.Set("found", static_cast<double>(w.found));
   owners.Set("shared", static_cast<double>(w.shared));

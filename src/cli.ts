@@ -1,135 +1,99 @@
 #!/usr/bin/env node
 /**
- * The tcpcensus command line. This file only wires commander to the library
- * (./api) and the text renderers (./format); behaviour lives in the library,
- * and every error goes through fatal().
+ * The tcpcensus command line. This file only wires commander to the library:
+ * flags become library options through flagOptions (options.ts, where every
+ * rule lives), results become text through format.ts, and every error goes
+ * through fatal(), which picks the exit code and says it in one line.
  */
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import {
-  countStates,
-  snapshot,
-  topProcesses,
-  TOP_BY,
-  type FilterOptions,
-  type StateCounts,
-  type TopBy,
-  type TopReport,
-  type WalkOptions,
-} from './api';
-import { OptionError, SystemError } from './errors';
-import { listHeader, listLine, renderExplain, renderStates, renderTop, type Style } from './format';
+import { countStates, snapshot, topProcesses } from './api';
+import { LimitError, OptionError, SystemError } from './errors';
+import { listHeader, listLine, renderExplain, renderStates, renderTop, unreadableLine, type Style } from './format';
+import { flagOptions, type Flags, type FlagOptions } from './options';
+import { privilege } from './privilege';
 import { parseStates, maskNames, ALL_MASK } from './states';
+import { closest } from './suggest';
 import type { SocketRow } from './table';
+import { TOP_BY } from './types';
 
 const HELP_HINT = '(run tcpcensus --help for usage)';
+
+// The flag that sets each library option, so an option error reads in the
+// words the user typed ("--pid", not "pids").
+const FLAG: Record<string, string> = {
+  states: '--state',
+  sport: '--sport',
+  dport: '--dport',
+  src: '--src',
+  dst: '--dst',
+  pids: '--pid',
+  threads: '--threads',
+  procRoot: '--proc',
+  maxSockets: '--max-sockets',
+  limit: '--limit',
+  by: '--by',
+};
 
 function style(): Style {
   const tty = process.stdout.isTTY === true;
   return {
-    color: tty && process.env.NO_COLOR === undefined,
+    // no-color.org: NO_COLOR turns colour off when present and not empty.
+    color: tty && !process.env.NO_COLOR,
     unicode: tty,
     width: tty ? process.stdout.columns || 100 : 160,
   };
 }
 
 function fatal(err: unknown): never {
-  const debug = process.env.TCPCENSUS_DEBUG === '1';
   if (err instanceof CommanderError) {
     // commander printed its own message (and the help hint) already.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  if (err instanceof OptionError) {
-    process.stderr.write(`tcpcensus: ${e.message}\n${HELP_HINT}\n`);
-  } else if (err instanceof SystemError) {
-    process.stderr.write(`tcpcensus: ${e.message} (${err.code}, errno ${err.errno})\n`);
-  } else {
-    process.stderr.write(`tcpcensus: ${e.message}\n`);
+  let line = e.message;
+  if (err instanceof OptionError && err.option && FLAG[err.option] && line.startsWith(err.option)) {
+    line = FLAG[err.option] + line.slice(err.option.length);
   }
-  if (debug) process.stderr.write(`${e.stack}\n`);
+  if (err instanceof SystemError) line += ` (${err.code})`;
+  if (err instanceof LimitError) line = line.replace('(maxSockets)', '(--max-sockets)');
+  process.stderr.write(`tcpcensus: ${line}\n${err instanceof OptionError ? `${HELP_HINT}\n` : ''}`);
+  if (process.env.TCPCENSUS_DEBUG === '1') process.stderr.write(`${e.stack}\n`);
   process.exit(err instanceof OptionError ? 2 : 1);
 }
 
 // ---- option plumbing ----
 
-interface CommonFlags {
-  state?: string[];
-  ipv4?: boolean;
-  ipv6?: boolean;
-  sport?: string;
-  dport?: string;
-  src?: string;
-  dst?: string;
-  pid?: string;
+interface CommonFlags extends Flags {
   json?: boolean;
-  threads?: string;
-  proc?: string;
 }
 
 const collect = (v: string, prev: string[] | undefined) => (prev ?? []).concat(v);
 
-// Whole numbers become numbers; anything else goes through as text so the
-// library's error names the bad value.
-const numberOrText = (v: string): number | string => (/^\d+$/.test(v) ? Number(v) : v);
-
-function parsePidList(text: string, procRoot = '/proc'): number[] {
-  const pids = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (pids.length === 0 || !pids.every((p) => /^[1-9]\d{0,9}$/.test(p))) {
-    throw new OptionError(`--pid takes process ids such as 1234 or 1234,5678, got "${text}"`);
-  }
-  for (const p of pids) {
-    if (!existsSync(`${procRoot}/${p}`)) throw new OptionError(`--pid ${p}: no such process`);
-  }
-  return pids.map(Number);
-}
-
-function libOptions(f: CommonFlags, st: Style | undefined): FilterOptions & WalkOptions {
-  const o: FilterOptions & WalkOptions = {};
-  if (f.state) o.states = f.state;
-  if (f.ipv4 && !f.ipv6) o.family = 'ipv4';
-  if (f.ipv6 && !f.ipv4) o.family = 'ipv6';
-  if (f.sport !== undefined) o.sport = f.sport;
-  if (f.dport !== undefined) o.dport = f.dport;
-  if (f.src !== undefined) o.src = f.src;
-  if (f.dst !== undefined) o.dst = f.dst;
-  if (f.pid !== undefined) o.pids = parsePidList(f.pid, f.proc);
-  if (f.proc !== undefined) o.procRoot = f.proc;
-  if (f.threads !== undefined) o.threads = numberOrText(f.threads) as number;
-  if (st && !f.json) {
-    const p = progress();
-    if (p) o.onProgress = p;
-  }
-  return o;
-}
-
 // A progress line on stderr when it is a terminal and the walk runs longer
 // than half a second; erased when the walk ends.
 let progressShown = false;
-function progress(): ((walked: number, total: number) => void) | undefined {
-  if (process.stderr.isTTY !== true) return undefined;
+function withProgress<T extends object>(o: T, f: CommonFlags): T {
+  if (process.stderr.isTTY !== true || f.json) return o;
   const start = Date.now();
-  return (walked, total) => {
+  const onProgress = (walked: number, total: number) => {
     if (Date.now() - start < 500) return;
     progressShown = true;
     process.stderr.write(`\r\x1b[Kwalking /proc: ${walked} of ${total} processes`);
   };
+  return { ...o, onProgress };
 }
 function clearProgress(): void {
   if (progressShown) process.stderr.write('\r\x1b[K');
   progressShown = false;
 }
 
-// Said whenever processes could not be read, as root too: root without
-// CAP_SYS_PTRACE (a container's default) can list /proc/<pid>/fd but not
-// read its links.
-function rootHint(top: { unreadableProcesses: number | null }): void {
-  if (!top.unreadableProcesses) return;
-  const why = process.getuid?.() === 0
-    ? 'as root: CAP_SYS_PTRACE missing, or another security context'
-    : 'not root; root sees all owners';
-  process.stderr.write(`tcpcensus: ${top.unreadableProcesses} processes could not be read (${why})\n`);
+// Said once, on stderr (stdout stays what was asked for), with the hint
+// that fits who we are.
+function unreadable(n: number | null | undefined): void {
+  if (n) process.stderr.write(`tcpcensus: ${unreadableLine(n, privilege())}\n`);
 }
 
 function addCommon(cmd: Command, stateHelp: string): Command {
@@ -145,9 +109,10 @@ function addCommon(cmd: Command, stateHelp: string): Command {
     .option('--threads <n>', 'threads for the /proc walk (1-8, default: cores)');
 }
 
-const addPid = (cmd: Command) => cmd
+const addWalk = (cmd: Command) => cmd
   .option('--pid <pids>', 'only sockets these processes hold, e.g. 1234,5678 (walks only their fds)')
-  .option('--proc <dir>', 'where procfs is mounted, e.g. /host/proc in a container (default /proc)');
+  .option('--proc <dir>', 'where procfs is mounted, e.g. /host/proc in a container (default /proc)')
+  .option('--max-sockets <n>', 'fail (exit 1) rather than hold more than n sockets in memory');
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -155,40 +120,32 @@ function printJson(value: unknown): void {
 
 // ---- commands ----
 
-async function reportCmd(f: CommonFlags & { limit?: string }): Promise<void> {
+async function reportCmd(f: CommonFlags): Promise<void> {
   const st = style();
-  const base = libOptions({ ...f, state: undefined }, st);
-  const states: StateCounts = await countStates(base);
-  const top: TopReport = await topProcesses({
-    ...base,
-    states: f.state ?? ['CLOSE_WAIT'],
-    limit: f.limit === undefined ? 10 : (numberOrText(f.limit) as number),
-  });
+  const { states, limit, maxSockets, ...base }: FlagOptions = flagOptions(f);
+  const counts = await countStates(withProgress(base, f));
+  const top = await topProcesses(withProgress({ ...base, states, limit, maxSockets }, f));
   clearProgress();
-  if (f.json) printJson({ states, top });
-  else process.stdout.write(`${renderStates(states, st)}\n\n${renderTop(top, st)}\n`);
-  rootHint(top);
+  if (f.json) printJson({ states: counts, top });
+  else process.stdout.write(`${renderStates(counts, st)}\n\n${renderTop(top, st)}\n`);
+  unreadable(top.unreadableProcesses);
 }
 
 async function statesCmd(f: CommonFlags): Promise<void> {
   const st = style();
-  const counts = await countStates(libOptions(f, st));
+  const counts = await countStates(withProgress(flagOptions(f), f));
   clearProgress();
   if (f.json) printJson(counts);
   else process.stdout.write(`${renderStates(counts, st)}\n`);
 }
 
-async function topCmd(f: CommonFlags & { by?: string; limit?: string }): Promise<void> {
+async function topCmd(f: CommonFlags): Promise<void> {
   const st = style();
-  const top = await topProcesses({
-    ...libOptions(f, st),
-    by: (f.by ?? 'process') as TopBy,
-    limit: f.limit === undefined ? 10 : (numberOrText(f.limit) as number),
-  });
+  const top = await topProcesses(withProgress(flagOptions(f), f));
   clearProgress();
   if (f.json) printJson(top);
   else process.stdout.write(`${renderTop(top, st)}\n`);
-  rootHint(top);
+  unreadable(top.unreadableProcesses);
 }
 
 // Writes lines in 64 KiB chunks, waiting for the pipe to drain, so a million
@@ -206,7 +163,6 @@ async function writeLines(lines: Iterable<string>): Promise<void> {
 }
 
 function* take<T>(it: Iterable<T>, n: number): Iterable<T> {
-  if (n <= 0) return;
   let i = 0;
   for (const v of it) {
     yield v;
@@ -214,17 +170,11 @@ function* take<T>(it: Iterable<T>, n: number): Iterable<T> {
   }
 }
 
-async function listCmd(f: CommonFlags & { processes?: boolean; limit?: string; ndjson?: boolean }): Promise<void> {
-  const st = style();
-  let limit = Infinity;
-  if (f.limit !== undefined) {
-    const n = numberOrText(f.limit);
-    if (typeof n !== 'number' || n < 1) throw new OptionError(`--limit must be a positive integer, got "${f.limit}"`);
-    limit = n;
-  }
-  const table = await snapshot({ ...libOptions(f, st), processes: f.processes === true });
+async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
+  const { limit, ...o } = flagOptions(f);
+  const table = await snapshot(withProgress(o, f));
   clearProgress();
-  const rows = take(table, limit);
+  const rows = take(table, limit ?? Infinity);
   const full = (r: SocketRow) => ({ ...r, pid: r.pid ?? null, command: r.command ?? null });
   if (f.ndjson) {
     await writeLines((function* () { for (const r of rows) yield JSON.stringify(full(r)); })());
@@ -244,8 +194,11 @@ async function listCmd(f: CommonFlags & { processes?: boolean; limit?: string; n
       yield listHeader(withProcs);
       for (const r of rows) yield listLine(r, withProcs);
     })());
+    if (withProcs && table.owners?.shared) {
+      process.stderr.write(`tcpcensus: ${table.owners.shared} sockets are shared by several processes; PID shows the lowest\n`);
+    }
   }
-  if (table.owners) rootHint({ unreadableProcesses: table.owners.unreadableProcesses });
+  unreadable(table.owners?.unreadableProcesses);
 }
 
 function explainCmd(state: string | undefined): void {
@@ -280,27 +233,22 @@ Examples:
   $ tcpcensus explain`,
 };
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('tcpcensus')
     .description('Count TCP sockets by state and find the processes that hold them (netlink sock_diag + /proc).')
+    .version(version(), '-V, --version', 'print the version')
     .exitOverride()
     .showSuggestionAfterError(true)
     .showHelpAfterError(HELP_HINT);
 
-  addPid(addCommon(program.command('report', { isDefault: true }), 'states for the top section (default CLOSE_WAIT)'))
+  addWalk(addCommon(program.command('report', { isDefault: true }), 'states for the top section (default CLOSE_WAIT)'))
     .description('sockets by state, then the top processes holding CLOSE_WAIT (the default command)')
-    .option('-n, --limit <n>', 'rows in the top section', undefined)
+    .option('-n, --limit <n>', 'rows in the top section (default 10)')
     .addHelpText('after', EXAMPLES.report)
     .action(reportCmd);
 
@@ -309,14 +257,14 @@ async function main(argv: string[]): Promise<void> {
     .addHelpText('after', EXAMPLES.states)
     .action(statesCmd);
 
-  addPid(addCommon(program.command('top'), 'states to look at (default CLOSE_WAIT)'))
+  addWalk(addCommon(program.command('top'), 'states to look at (default CLOSE_WAIT)'))
     .description('who holds the most sockets in a state: processes, commands, peers, local ports or users')
     .option('--by <grouping>', `group by ${TOP_BY.join(', ')} (default process)`)
     .option('-n, --limit <n>', 'rows to show (default 10)')
     .addHelpText('after', EXAMPLES.top)
     .action(topCmd);
 
-  addPid(addCommon(program.command('list'), 'states to list (default: all but CLOSE)'))
+  addWalk(addCommon(program.command('list'), 'states to list (default: all but CLOSE)'))
     .description('one row per socket, like ss -tan')
     .option('-p, --processes', 'add the owning pid and command')
     .option('-n, --limit <n>', 'at most this many rows')
@@ -337,9 +285,8 @@ async function main(argv: string[]): Promise<void> {
   if (first !== undefined && !first.startsWith('-')) {
     const names = program.commands.map((c) => c.name()).concat('help');
     if (!names.includes(first)) {
-      const best = names.map((n) => [n, editDistance(first, n)] as const).sort((a, b) => a[1] - b[1])[0]!;
-      const hint = best[1] <= Math.max(2, Math.floor(first.length / 3)) ? ` (Did you mean ${best[0]}?)` : '';
-      process.stderr.write(`error: unknown command '${first}'${hint}; commands: ${names.join(', ')}\n${HELP_HINT}\n`);
+      const near = closest(first, names);
+      process.stderr.write(`error: unknown command '${first}'${near ? ` (Did you mean ${near}?)` : ''}; commands: ${names.join(', ')}\n${HELP_HINT}\n`);
       process.exit(2);
     }
   }
@@ -352,4 +299,3 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 main(process.argv).catch(fatal);
-

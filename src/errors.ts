@@ -1,6 +1,7 @@
 /**
  * The error classes tcpcensus throws. A SystemError is a failed system call
- * (message "<syscall>[ <path>] failed: <strerror>", with syscall, errno and
+ * (message "<syscall>[ <path>] failed: <strerror>", or "cannot read
+ * <path>: <strerror>" for a process named in pids; with syscall, errno and
  * code as in Node's own system errors, plus path and pid when it was about
  * one); an OptionError is bad input from the caller; a LimitError a bound the
  * caller set (maxSockets) that the answer would break. The CLI maps
@@ -37,9 +38,16 @@ export class SystemError extends TcpcensusError {
 
 export class OptionError extends TcpcensusError {
   override name = 'OptionError';
+  /**
+   * The library option the message is about ("limit", "pids"), when it is
+   * about one; the message then starts with that name, so the CLI can say
+   * "--limit" or "--pid" instead.
+   */
+  readonly option: string | undefined;
 
-  constructor(message: string) {
+  constructor(message: string, option?: string) {
     super(message, 'ERR_TCPCENSUS_OPTION');
+    this.option = option;
   }
 }
 

@@ -9,6 +9,8 @@
  * when the walk ends exactly at the end of the program; jumping to end + 4
  * rejects it. Every condition here jumps to "reject" when it fails, so the
  * conditions are AND-combined, as `ss '( sport = :80 ) and ( dst 10/8 )'`.
+ * The value parsers here are the rules for sport, dport, src and dst;
+ * options.ts applies them and calls compileFilter once.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { endianness } from 'node:os';
@@ -48,14 +50,14 @@ export interface FilterSpec {
 /** "80", ":80", "1000-2000". */
 export function parsePortRange(input: unknown, what: string): PortRange {
   const text = typeof input === 'number' ? String(input) : input;
-  if (typeof text !== 'string') throw new OptionError(`${what} must be a port or a range such as 1000-2000`);
+  if (typeof text !== 'string') throw new OptionError(`${what} must be a port or a range such as 1000-2000`, what);
   const m = /^:?(\d{1,5})(?:-(\d{1,5}))?$/.exec(text.trim());
   const lo = m ? Number(m[1]) : NaN;
   const hi = m ? Number(m[2] ?? m[1]) : NaN;
   if (!m || lo > 65535 || hi > 65535) {
-    throw new OptionError(`${what} "${text}" is not a port from 0 to 65535 or a range such as 1000-2000`);
+    throw new OptionError(`${what} "${text}" is not a port from 0 to 65535 or a range such as 1000-2000`, what);
   }
-  if (lo > hi) throw new OptionError(`${what} range "${text}" runs backwards; write it low-high`);
+  if (lo > hi) throw new OptionError(`${what} range "${text}" runs backwards; write it low-high`, what);
   return { lo, hi };
 }
 
@@ -82,36 +84,21 @@ function ipv6Bytes(s: string): Uint8Array {
 
 /** "10.0.0.0/8", "127.0.0.2", "::1", "[fe80::]/10". */
 export function parsePrefix(input: unknown, what: string): Prefix {
-  if (typeof input !== 'string') throw new OptionError(`${what} must be an address or a prefix such as 10.0.0.0/8`);
+  if (typeof input !== 'string') throw new OptionError(`${what} must be an address or a prefix such as 10.0.0.0/8`, what);
   const text = input.trim();
   if (text.includes('%')) {
-    throw new OptionError(`${what} "${text}": zone ids (%eth0) are not supported; give the address alone`);
+    throw new OptionError(`${what} "${text}": zone ids (%eth0) are not supported; give the address alone`, what);
   }
   const m = /^\[?([^\]/]+)\]?(?:\/(\d{1,3}))?$/.exec(text);
   const addr = m?.[1] ?? '';
   const family = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : undefined;
   if (!m || family === undefined) {
-    throw new OptionError(`${what} "${text}" is not an IPv4 or IPv6 address or prefix (e.g. 10.0.0.0/8, ::1, fe80::/10)`);
+    throw new OptionError(`${what} "${text}" is not an IPv4 or IPv6 address or prefix (e.g. 10.0.0.0/8, ::1, fe80::/10)`, what);
   }
   const max = family === 'ipv4' ? 32 : 128;
   const bits = m[2] === undefined ? max : Number(m[2]);
-  if (bits > max) throw new OptionError(`${what} "${text}": prefix length must be 0 to ${max}`);
+  if (bits > max) throw new OptionError(`${what} "${text}": prefix length must be 0 to ${max}`, what);
   return { family, bytes: family === 'ipv4' ? ipv4Bytes(addr) : ipv6Bytes(addr), bits, text };
-}
-
-/** Builds FilterSpec from loose library options; undefined when nothing is asked. */
-export function parseFilter(o: Record<string, unknown>): FilterSpec {
-  const spec: FilterSpec = {};
-  if (o.sport !== undefined) spec.sport = parsePortRange(o.sport, 'sport');
-  if (o.dport !== undefined) spec.dport = parsePortRange(o.dport, 'dport');
-  if (o.src !== undefined) spec.src = parsePrefix(o.src, 'src');
-  if (o.dst !== undefined) spec.dst = parsePrefix(o.dst, 'dst');
-  return spec;
-}
-
-/** The address families a filter can match at all (an IPv4 prefix also matches IPv4-mapped IPv6). */
-export function filterFamilies(spec: FilterSpec): Array<'ipv4' | 'ipv6'> {
-  return [spec.src, spec.dst].filter((p): p is Prefix => p !== undefined).map((p) => p.family);
 }
 
 /** Compiles a filter; returns undefined when there is nothing to filter. */

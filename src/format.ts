@@ -1,10 +1,13 @@
 /**
  * Text rendering of library results for people: aligned columns, a bar per
- * state, colour only when the CLI asks for it (a TTY and no NO_COLOR).
+ * state, colour only when the CLI asks for it (a terminal, NO_COLOR unset or
+ * empty). Bars and table rows fit Style.width; prose lines wrap as the
+ * terminal wraps them.
  */
-import type { StateCounts, TopReport, TopRow } from './api';
+import type { Privilege } from './privilege';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from './states';
 import type { SocketRow } from './table';
+import type { StateCounts, TopReport, TopRow } from './types';
 
 export interface Style {
   color: boolean;
@@ -21,12 +24,13 @@ const dim = (st: Style, s: string) => paint(st.color, '2', s);
 const ALARM: ReadonlySet<string> = new Set(['CLOSE_WAIT', 'SYN_RECV', 'FIN_WAIT1', 'LAST_ACK', 'CLOSING', 'SYN_SENT']);
 
 export function renderStates(counts: StateCounts, st: Style): string {
-  const rows = Object.entries(counts.states)
+  const rows = (Object.entries(counts.states) as Array<[StateName, number]>)
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const max = rows.length ? rows[0]![1] : 0;
   const countW = Math.max(5, String(counts.total).length);
-  const barMax = Math.max(10, Math.min(50, st.width - countW - 16));
+  // A state line is "  COUNT  LABEL(11)  BAR": 17 columns besides count and bar.
+  const barMax = Math.max(1, Math.min(50, st.width - countW - 17));
   const lines = [bold(st, `TCP sockets by state`) + dim(st, `  (${counts.tookMs} ms)`)];
   for (const [name, n] of rows) {
     const len = Math.max(1, Math.round((n / max) * barMax));
@@ -89,14 +93,30 @@ export function renderTop(top: TopReport, st: Style): string {
   } else if (top.total === 0) {
     lines.push(`  no ${states} sockets`);
   }
-  lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)`);
+  // The endpoint groupings describe sockets, not owners: their rows include
+  // the unowned ones. Owner groupings never do.
+  const inRows = ENDPOINT_GROUPINGS.has(top.by) && top.unowned > 0 ? ', counted in the rows above too' : '';
+  lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)${inRows}`);
   if (top.unattributed) {
-    lines.push(`  ${top.unattributed} held by a process that could not be read or has exited`);
+    lines.push(`  ${top.unattributed} held, but no owner found: unreadable or exited processes, or closed between the dump and the walk`);
   }
-  if (top.unreadableProcesses) {
-    lines.push(`  ${top.unreadableProcesses} processes could not be read (run as root with CAP_SYS_PTRACE to see all owners)`);
+  if (top.shared) {
+    lines.push(`  ${top.shared} ${top.shared === 1 ? 'socket is' : 'sockets are'} shared by several processes, each counted once, for the lowest pid`);
   }
   return lines.join('\n');
+}
+
+const ENDPOINT_GROUPINGS: ReadonlySet<TopReport['by']> = new Set(['remote', 'remote-host', 'local-port']);
+
+const WHY_UNREADABLE: Record<Privilege, string> = {
+  'not-root': 'not root; root sees all owners',
+  'root-without-ptrace': "root without CAP_SYS_PTRACE (a container's default) cannot read another process's fd links",
+  root: 'refused even to root: a security module, or a process holding capabilities this one lacks',
+};
+
+/** The one line saying how many processes could not be read, and why that may be. */
+export function unreadableLine(n: number, why: Privilege): string {
+  return `${n} ${n === 1 ? 'process' : 'processes'} could not be read (${WHY_UNREADABLE[why]})`;
 }
 
 const endpointText = (addr: string, port: number, family: string) =>

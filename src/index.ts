@@ -1,22 +1,24 @@
 /**
  * tcpcensus: count TCP sockets by state and find the processes that hold
- * them, over NETLINK_SOCK_DIAG and /proc. See README.md.
+ * them, over NETLINK_SOCK_DIAG and /proc. See README.md. This is the one
+ * public surface: everything a user may import is exported here.
  */
+export { countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync } from './api';
 export {
-  countStates,
-  countStatesSync,
-  topProcesses,
-  topProcessesSync,
-  snapshot,
-  snapshotSync,
+  TOP_BY,
   type CountOptions,
   type TopOptions,
   type SnapshotOptions,
+  type FilterOptions,
+  type WalkOptions,
+  type RowOptions,
   type StateCounts,
   type TopReport,
+  type TopRow,
+  type TopBy,
   type ProcessRow,
   type FamilyOption,
-} from './api';
+} from './types';
 export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './table';
 export { STATE_NAMES, STATE_MEANINGS, type StateName } from './states';
 export { TcpcensusError, SystemError, OptionError, LimitError } from './errors';

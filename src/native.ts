@@ -63,6 +63,8 @@ export interface RawOwners {
   /** Processes that could not be read, ascending, with the errno of each. */
   failedPids: Int32Array;
   failedErrnos: Int32Array;
+  /** The call that failed for each: openat (the fd directory), readlinkat, getdents64. */
+  failedCalls: string[];
 }
 
 /**

@@ -87,10 +87,10 @@ const VALID_HINT =
  */
 export function parseStates(input: readonly string[] | undefined, fallback = DEFAULT_MASK): number {
   if (input === undefined) return fallback;
-  if (!Array.isArray(input)) throw new OptionError(`states must be an array of state names; ${VALID_HINT}`);
+  if (!Array.isArray(input)) throw new OptionError(`states must be an array of state names; ${VALID_HINT}`, 'states');
   let mask = 0;
   for (const entry of input) {
-    if (typeof entry !== 'string') throw new OptionError(`state must be a string; ${VALID_HINT}`);
+    if (typeof entry !== 'string') throw new OptionError(`state must be a string; ${VALID_HINT}`, 'states');
     for (const part of entry.split(',')) {
       const word = part.trim();
       if (word === '') continue;
@@ -100,11 +100,11 @@ export function parseStates(input: readonly string[] | undefined, fallback = DEF
         continue;
       }
       const name = ALIASES[word.toUpperCase().replace(/[-_]/g, '')];
-      if (name === undefined) throw new OptionError(`unknown state "${word}"; ${VALID_HINT}`);
+      if (name === undefined) throw new OptionError(`unknown state "${word}"; ${VALID_HINT}`, 'states');
       mask |= bit(name);
     }
   }
-  if (mask === 0) throw new OptionError(`no state given; ${VALID_HINT}`);
+  if (mask === 0) throw new OptionError(`no state given; ${VALID_HINT}`, 'states');
   return mask;
 }
 

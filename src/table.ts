@@ -46,7 +46,10 @@ export interface OwnerSummary {
   processes: Map<number, ProcessInfo>;
   /** Sockets held by more than one process (counted once, for the lowest pid). */
   shared: number;
-  /** Processes whose fd table could not be read (EACCES: not root). */
+  /**
+   * Processes whose fd table could not be read (EACCES/EPERM: not root, or
+   * root without CAP_SYS_PTRACE).
+   */
   unreadableProcesses: number;
   /** Processes that exited during the walk. */
   vanishedProcesses: number;

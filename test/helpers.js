@@ -2,6 +2,8 @@
 // clean up. Real sockets, real processes; nothing here is mocked.
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
 
@@ -11,17 +13,12 @@ const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)
 
 const children = new Set();
 
-// C fixtures are built once per test process into one temp directory,
-// removed when the process exits.
+// C fixtures are built once per test process into one temp directory
+// (tempDir: removed when the process exits).
 let buildDir;
 /** Compiles test/fixtures/<name>.c (with -lpthread) and returns the binary's path. */
 function buildFixture(name) {
-  const fs = require('node:fs');
-  const os = require('node:os');
-  if (!buildDir) {
-    buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpcensus-fixtures-'));
-    process.on('exit', () => fs.rmSync(buildDir, { recursive: true, force: true }));
-  }
+  buildDir ??= tempDir('tcpcensus-fixtures-');
   const bin = path.join(buildDir, name);
   if (!fs.existsSync(bin)) {
     execFileSync('cc', ['-O2', '-Wall', '-o', bin, path.join(__dirname, 'fixtures', `${name}.c`), '-lpthread']);
@@ -63,6 +60,19 @@ function startFixture(cmd, args, { timeoutMs = 30000, spawnOpts = {} } = {}) {
       reject(new Error(`${args.join(' ')} exited with ${code}\n${stderr}`));
     });
   });
+}
+
+/**
+ * test/fixtures/leaderless.c: a process whose main thread has exited while
+ * `threads` threads run on; resolves once its /proc/<pid>/fd reads empty.
+ */
+async function startLeaderless(threads) {
+  const fx = await startFixture(buildFixture('leaderless'), [String(threads)]);
+  const { pid } = fx.info;
+  for (let i = 0; i < 200 && fs.readdirSync(`/proc/${pid}/fd`).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  if (fs.readdirSync(`/proc/${pid}/fd`).length > 0) throw new Error(`leaderless ${pid}: the main thread did not exit`);
+  if (fs.readdirSync(`/proc/${pid}/task`).length < threads) throw new Error(`leaderless ${pid}: fewer than ${threads} threads`);
+  return fx;
 }
 
 /** The make_states.py fixture: every TCP state on loopback. */
@@ -172,11 +182,12 @@ async function stable(oracle, ours, tries = 10) {
   throw new Error(`the host never held still in ${tries} tries`);
 }
 
-/** Runs the built CLI and returns {code, stdout, stderr}. */
-function runCli(args, opts = {}) {
+// Runs node with args, under opts.prefix (e.g. setpriv) when given, and
+// resolves with {code, stdout, stderr}.
+function runNodeArgs(args, opts = {}) {
   return new Promise((resolve) => {
     const child = spawn(opts.prefix ? opts.prefix[0] : process.execPath,
-      [...(opts.prefix ? opts.prefix.slice(1).concat([process.execPath]) : []), CLI, ...args],
+      [...(opts.prefix ? opts.prefix.slice(1).concat([process.execPath]) : []), ...args],
       { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -186,7 +197,53 @@ function runCli(args, opts = {}) {
   });
 }
 
+/** Runs the built CLI and returns {code, stdout, stderr}. */
+function runCli(args, opts = {}) {
+  return runNodeArgs([CLI, ...args], opts);
+}
+
+/**
+ * Calls one library function in a fresh node (as another user with
+ * opts.prefix) and resolves with what it gave: {ok: true, value} or
+ * {ok: false, error: {name, message, code, syscall, errno, path, pid, option}}.
+ */
+async function callLibrary(fn, options, opts = {}) {
+  const code = `
+    const tc = require(${JSON.stringify(ROOT)});
+    const out = (o) => process.stdout.write(JSON.stringify(o));
+    const fail = (e) => out({ ok: false, error: { name: e.name, message: e.message, code: e.code, syscall: e.syscall,
+      errno: e.errno, path: e.path, pid: e.pid, option: e.option } });
+    try {
+      Promise.resolve(tc[${JSON.stringify(fn)}](${JSON.stringify(options)})).then((value) => out({ ok: true, value }), fail);
+    } catch (e) { fail(e); }`;
+  const r = await runNodeArgs(['-e', code], opts);
+  if (r.code !== 0) throw new Error(`node -e for ${fn} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * A directory from mkdtemp under os.tmpdir() that the caller removes in
+ * after(); removed at exit too, in case a test failed before it could.
+ */
+const tempDirs = new Set();
+function tempDir(prefix = 'tcpcensus-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+function removeTempDir(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+process.on('exit', () => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+
+/** Runs node as root without CAP_SYS_PTRACE (a container's default). */
+const NO_PTRACE = ['setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptrace'];
+
 /** Runs node as user nobody. */
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
-module.exports = { AS_NOBODY, buildFixture, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts, sameHost, runCli, killAll, SS_STATES };
+module.exports = {
+  AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
+  sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES,
+};

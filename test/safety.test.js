@@ -6,25 +6,14 @@
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const tc = require('..');
 const { native } = require('../dist/native');
 const h = require('./helpers');
 
-async function leaderless(threads) {
-  const fx = await h.startFixture(h.buildFixture('leaderless'), [String(threads)]);
-  const { pid } = fx.info;
-  // Wait until the main thread is gone: its fd directory then reads empty.
-  for (let i = 0; i < 200 && fs.readdirSync(`/proc/${pid}/fd`).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(fs.readdirSync(`/proc/${pid}/fd`).length, 0, 'the main thread has exited');
-  assert.ok(fs.readdirSync(`/proc/${pid}/task`).length >= threads, 'its threads run on');
-  return fx;
-}
-
 test('a leaderless process with 400 threads: the CLI and the library attribute its listener every time, and never crash', async () => {
-  const fx = await leaderless(400);
+  const fx = await h.startLeaderless(400);
   try {
     const { pid, port } = fx.info;
     for (let i = 0; i < 10; i++) {

@@ -32,7 +32,7 @@ std::string Compose(const std::string& syscall, const std::string& detail, int e
 SysError::SysError(std::string syscall, int err, std::string detail, int pid)
     : std::runtime_error(Compose(syscall, detail, err)),
       syscall_(std::move(syscall)),
-      path_(std::move(detail)),
+      path_(!detail.empty() && detail[0] == '(' ? std::string() : std::move(detail)),
       err_(err),
       pid_(pid) {}
 

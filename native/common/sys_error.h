@@ -15,8 +15,9 @@ namespace tcpcensus {
 // e.g. "open /host/proc failed: No such file or directory", or with a detail
 // in parentheses "socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation
 // not permitted".
-// syscall() is the bare call ("open"), path() what it was about (may be
-// empty), pid() the process it was about (0 when none).
+// syscall() is the bare call ("open"), path() the file it was about (empty
+// when none, or when the detail is a parenthesised description rather than
+// a path), pid() the process it was about (0 when none).
 class SysError : public std::runtime_error {
  public:
   SysError(std::string syscall, int err, std::string detail = std::string(), int pid = 0);

@@ -40,6 +40,7 @@ struct ProcessInfo {
 struct PidFailure {
   int32_t pid = 0;
   int32_t err = 0;
+  const char* call = "";  // what failed: "openat" (the fd directory), "readlinkat", "getdents64"
 };
 
 struct OwnerResult {

@@ -129,6 +129,7 @@ class PidWalker {
     snprintf(path, sizeof path, "%d", pid);
     Fd piddir(openat(sh_.proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     int err = piddir.ok() ? 0 : errno;
+    failed_call_ = "openat";
     size_t fds_seen = 0;
     if (err == 0) err = WalkFdDir(piddir.get(), "fd", &fds_seen);
     // A process whose main thread has exited shows an empty fd directory
@@ -146,7 +147,7 @@ class PidWalker {
       out.walked++;
     } else {
       (IsGone(err) ? out.vanished : out.unreadable)++;
-      out.failures.push_back(PidFailure{pid, err});
+      out.failures.push_back(PidFailure{pid, err, failed_call_});
     }
     if (matched_) {
       ProcessInfo p;
@@ -162,7 +163,9 @@ class PidWalker {
   // ended it.
   int WalkFdDir(int dirfd, const char* path, size_t* fds_seen) {
     Fd dir(openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    failed_call_ = "openat";
     if (!dir.ok()) return errno;
+    failed_call_ = "getdents64";
     int link_err = 0;
     const int fd = dir.get();
     int err = ReadDir(fd, MutableByteSpan(dents_), [&](const DirEntry& e) {
@@ -176,6 +179,7 @@ class PidWalker {
         // process is unreadable, never silently half-read.
         if (IsDenied(errno)) {
           link_err = errno;
+          failed_call_ = "readlinkat";
           return false;
         }
         return true;  // ENOENT: the fd was closed meanwhile
@@ -218,6 +222,7 @@ class PidWalker {
   std::array<uint8_t, 64> link_;
   int32_t pid_ = 0;
   bool matched_ = false;
+  const char* failed_call_ = "";  // the call behind the last error, for PidFailure
 };
 
 void WalkPids(Shared& sh, WorkerResult& res) {

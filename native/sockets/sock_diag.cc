@@ -126,8 +126,8 @@ class CountSink : public DiagSink {
 };
 
 [[noreturn]] void TooMany(size_t max_rows) {
-  throw LimitError("more than " + std::to_string(max_rows) +
-                   " sockets match (maxSockets); narrow the states or filters, or raise the bound");
+  throw LimitError("more than " + std::to_string(max_rows) + (max_rows == 1 ? " socket matches" : " sockets match") +
+                   " (maxSockets); narrow the states or filters, or raise the bound");
 }
 
 class TableSink : public DiagSink {

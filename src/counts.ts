@@ -1,0 +1,22 @@
+/**
+ * The state histogram: the addon's per-family counts (indexed by kernel
+ * state number) shaped into StateCounts, every requested state present.
+ */
+import type { RawCounts } from './native';
+import { maskNames, stateNumber } from './states';
+import type { StateCounts } from './types';
+
+export function stateCounts(mask: number, raw: RawCounts, tookMs: () => number): StateCounts {
+  const states: StateCounts['states'] = {};
+  let ipv4 = 0;
+  let ipv6 = 0;
+  for (const name of maskNames(mask)) {
+    const n = stateNumber(name);
+    const v4 = raw.ipv4[n]!;
+    const v6 = raw.ipv6[n]!;
+    states[name] = v4 + v6;
+    ipv4 += v4;
+    ipv6 += v6;
+  }
+  return { total: ipv4 + ipv6, states, families: { ipv4, ipv6 }, source: 'netlink', tookMs: tookMs() };
+}

@@ -1,0 +1,81 @@
+/**
+ * File-system look-ups written once and run two ways: blocking, for the Sync
+ * API, or through fs.promises, so the async API never blocks the event loop.
+ * A check is a generator that yields the look-ups it needs (stat, statfs,
+ * readlink) and gets each outcome back; runSync and runAsync drive it.
+ * A failed look-up is an outcome too (the check decides what it means), so
+ * only the check itself throws.
+ */
+import * as fs from 'node:fs';
+import { getSystemErrorMap } from 'node:util';
+
+type Step =
+  | { op: 'stat'; path: string }
+  | { op: 'statfs'; path: string }
+  | { op: 'readlink'; path: string };
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: NodeJS.ErrnoException };
+type AnyOutcome = Outcome<fs.Stats | fs.StatsFs | string>;
+
+/** A check: yields look-ups, returns T. */
+export type Check<T> = Generator<Step, T, AnyOutcome>;
+
+// Each helper knows the type its step gives back; the one cast per helper
+// is the price of a single generator type for every step.
+export function* stat(path: string): Generator<Step, Outcome<fs.Stats>, AnyOutcome> {
+  return (yield { op: 'stat', path }) as Outcome<fs.Stats>;
+}
+export function* statfs(path: string): Generator<Step, Outcome<fs.StatsFs>, AnyOutcome> {
+  return (yield { op: 'statfs', path }) as Outcome<fs.StatsFs>;
+}
+export function* readlink(path: string): Generator<Step, Outcome<string>, AnyOutcome> {
+  return (yield { op: 'readlink', path }) as Outcome<string>;
+}
+
+function doSync(s: Step): AnyOutcome {
+  try {
+    switch (s.op) {
+      case 'stat': return { ok: true, value: fs.statSync(s.path) };
+      case 'statfs': return { ok: true, value: fs.statfsSync(s.path) };
+      case 'readlink': return { ok: true, value: fs.readlinkSync(s.path) };
+    }
+  } catch (error) {
+    return { ok: false, error: error as NodeJS.ErrnoException };
+  }
+}
+
+async function doAsync(s: Step): Promise<AnyOutcome> {
+  try {
+    switch (s.op) {
+      case 'stat': return { ok: true, value: await fs.promises.stat(s.path) };
+      case 'statfs': return { ok: true, value: await fs.promises.statfs(s.path) };
+      case 'readlink': return { ok: true, value: await fs.promises.readlink(s.path) };
+    }
+  } catch (error) {
+    return { ok: false, error: error as NodeJS.ErrnoException };
+  }
+}
+
+export function runSync<T>(check: Check<T>): T {
+  let next = check.next();
+  while (!next.done) next = check.next(doSync(next.value));
+  return next.value;
+}
+
+export async function runAsync<T>(check: Check<T>): Promise<T> {
+  let next = check.next();
+  while (!next.done) next = check.next(await doAsync(next.value));
+  return next.value;
+}
+
+/** An errno's name and its message as strerror(3) writes it ("Permission denied"). */
+export function errnoText(errno: number): { code: string; message: string } {
+  const entry = getSystemErrorMap().get(-Math.abs(errno));
+  if (!entry) return { code: 'EUNKNOWN', message: `Unknown error ${errno}` };
+  return { code: entry[0], message: entry[1].charAt(0).toUpperCase() + entry[1].slice(1) };
+}
+
+/** The errno number of a failed look-up (Node gives it negative). */
+export function errnoOf(e: NodeJS.ErrnoException): number {
+  return Math.abs(e.errno ?? 0);
+}

@@ -1,0 +1,310 @@
+/**
+ * Options: the one place user input is checked and turned into a request.
+ * Every library call hands its options here once, and the CLI's flags come
+ * through flagOptions into the same options, so the two follow one set of
+ * rules. What comes back is a Request: the native request the runner sends,
+ * plus what stays in JavaScript (pids to keep, progress, grouping, limit).
+ *
+ * Each option is one entry in ENTRIES: which calls take it and how its value
+ * is checked. build() holds the defaults and the rules that join options;
+ * systemChecks() the rules that need the system (procRoot is a procfs mount,
+ * each pid exists and shares our network namespace), written once and run
+ * blocking or on the libuv pool (lookup.ts).
+ */
+import { OptionError } from './errors';
+import { compileFilter, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
+import { errnoOf, errnoText, readlink, runAsync, runSync, stat, statfs, type Check } from './lookup';
+import type { RawSampleOptions } from './native';
+import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
+import { DEFAULT_MASK, parseStates, stateNumber } from './states';
+import { closest } from './suggest';
+import { TOP_BY, type FamilyOption, type SnapshotOptions, type TopBy, type TopOptions } from './types';
+
+export type Call = 'countStates' | 'topProcesses' | 'snapshot';
+export type Progress = (walked: number, total: number) => void;
+
+/** A checked request: what the runner sends to the kernel and what stays in JS. */
+export interface Request {
+  call: Call;
+  raw: RawSampleOptions;
+  /** Only the sockets these processes hold (the walk reads only them). */
+  pids: Int32Array | undefined;
+  onProgress: Progress | undefined;
+  by: TopBy;
+  limit: number;
+}
+
+/** Counts and ids the caller gives must fit a C int. */
+export const INT_MAX = 2 ** 31 - 1;
+const PROC_SUPER_MAGIC = 0x9fa0; // statfs(2)
+const PROC_ROOT_INO = 1; // the root directory of every procfs mount
+
+/** The checked value of each option. */
+interface Values {
+  states: number;
+  family: FamilyOption;
+  sport: PortRange;
+  dport: PortRange;
+  src: Prefix;
+  dst: Prefix;
+  pids: Int32Array;
+  threads: number;
+  procRoot: string;
+  onProgress: Progress;
+  maxSockets: number;
+  limit: number;
+  by: TopBy;
+  processes: boolean;
+}
+type Parsed = Partial<Values>;
+
+interface Entry<V> {
+  /** The calls that take this option. */
+  calls: readonly Call[];
+  /** Checks a given value (never undefined); returns it checked. */
+  check(value: unknown): V;
+}
+
+const EVERY: readonly Call[] = ['countStates', 'topProcesses', 'snapshot'];
+// countStates keeps no rows, so it has nothing for maxSockets to bound.
+const KEEPS_ROWS: readonly Call[] = ['topProcesses', 'snapshot'];
+const FAMILIES: Record<FamilyOption, number> = { ipv4: FAMILY_IPV4, ipv6: FAMILY_IPV6, all: FAMILY_IPV4 | FAMILY_IPV6 };
+
+const ENTRIES: { [K in keyof Values]: Entry<Values[K]> } = {
+  states: { calls: EVERY, check: (v) => parseStates(v as string[]) },
+  family: { calls: EVERY, check: (v) => oneOf(v, Object.keys(FAMILIES) as FamilyOption[], 'family', 'family', 'valid families') },
+  sport: { calls: EVERY, check: (v) => parsePortRange(v, 'sport') },
+  dport: { calls: EVERY, check: (v) => parsePortRange(v, 'dport') },
+  src: { calls: EVERY, check: (v) => parsePrefix(v, 'src') },
+  dst: { calls: EVERY, check: (v) => parsePrefix(v, 'dst') },
+  pids: { calls: EVERY, check: pidArray },
+  threads: { calls: EVERY, check: (v) => integer('threads', v, 1, MAX_THREADS) },
+  procRoot: { calls: EVERY, check: (v) => ofType(v, 'string', 'procRoot', 'a directory path') },
+  onProgress: { calls: EVERY, check: (v) => ofType(v, 'function', 'onProgress', 'a function') as Progress },
+  maxSockets: { calls: KEEPS_ROWS, check: (v) => integer('maxSockets', v, 1, INT_MAX) },
+  limit: { calls: ['topProcesses'], check: (v) => integer('limit', v, 1, INT_MAX) },
+  by: { calls: ['topProcesses'], check: (v) => oneOf(v, TOP_BY, 'by', 'grouping', 'valid') },
+  processes: { calls: ['snapshot'], check: (v) => ofType(v, 'boolean', 'processes', 'true or false') },
+};
+
+/** Why an option some call takes does not apply to another. */
+const NOT_HERE: Partial<Record<keyof Values, string>> = {
+  maxSockets: 'it keeps no rows, so there is nothing to bound',
+};
+
+// ---- value rules ----
+
+const shown = (v: unknown) => (typeof v === 'string' ? `"${v}"` : typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
+
+function integer(key: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi) return v;
+  throw new OptionError(`${key} must be an integer from ${lo} to ${hi}, got ${shown(v)}`, key);
+}
+
+// CLI text: checked as text, so the message quotes it as typed (a number
+// conversion would turn 9007199254740993 into ...992 first).
+function integerText(key: string, text: string, lo: number, hi: number): number {
+  if (/^\d{1,10}$/.test(text) && Number(text) >= lo && Number(text) <= hi) return Number(text);
+  throw new OptionError(`${key} must be an integer from ${lo} to ${hi}, got "${text}"`, key);
+}
+
+function oneOf<T extends string>(v: unknown, valid: readonly T[], key: string, noun: string, label: string): T {
+  if (typeof v === 'string' && (valid as readonly string[]).includes(v)) return v as T;
+  throw new OptionError(`unknown ${noun} "${String(v)}"; ${label}: ${valid.join(', ')}`, key);
+}
+
+function ofType<T>(v: unknown, type: 'string' | 'function' | 'boolean', key: string, what: string): T {
+  if (typeof v === type && v !== '') return v as T;
+  throw new OptionError(`${key} must be ${what}`, key);
+}
+
+function pidArray(v: unknown): Int32Array {
+  if (!Array.isArray(v) || v.length === 0) throw new OptionError(`pids must be a non-empty array of process ids, got ${shown(v)}`, 'pids');
+  for (const p of v) integer('pids', p, 1, INT_MAX);
+  return Int32Array.from(v as number[]);
+}
+
+// ---- options -> request ----
+
+function checkObject(options: unknown): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new OptionError('options must be an object');
+  return options as Record<string, unknown>;
+}
+
+function validKeys(call: Call): string[] {
+  return (Object.keys(ENTRIES) as Array<keyof Values>).filter((k) => ENTRIES[k].calls.includes(call));
+}
+
+// A misspelt key must not be ignored: { state: [...] } would count everything.
+function checkKeys(call: Call, o: Record<string, unknown>): void {
+  for (const key of Object.keys(o)) {
+    const entry = Object.prototype.hasOwnProperty.call(ENTRIES, key) ? ENTRIES[key as keyof Values] : undefined;
+    if (entry?.calls.includes(call)) continue;
+    const valid = validKeys(call);
+    if (entry) {
+      const why = NOT_HERE[key as keyof Values];
+      throw new OptionError(`${key} does not apply to ${call}${why ? ` (${why})` : ''}; valid options: ${valid.join(', ')}`, key);
+    }
+    const near = closest(key, valid);
+    throw new OptionError(`unknown option "${key}" for ${call}${near ? ` (did you mean ${near}?)` : ''}; valid options: ${valid.join(', ')}`);
+  }
+}
+
+function checkOne<K extends keyof Values>(key: K, o: Record<string, unknown>, into: Parsed): void {
+  if (o[key] !== undefined) into[key] = ENTRIES[key].check(o[key]);
+}
+
+function parse(call: Call, options: unknown): Parsed {
+  const o = checkObject(options);
+  checkKeys(call, o);
+  const parsed: Parsed = {};
+  for (const key of Object.keys(ENTRIES) as Array<keyof Values>) checkOne(key, o, parsed);
+  return parsed;
+}
+
+const CLOSE_WAIT_MASK = 1 << stateNumber('CLOSE_WAIT');
+const NEEDS_OWNERS: ReadonlySet<TopBy> = new Set(['process', 'command']);
+
+function build(call: Call, p: Parsed): Request {
+  const family = p.family ?? 'all';
+  // An IPv4 prefix still matches IPv4-mapped IPv6 sockets; the reverse cannot match.
+  if (family === 'ipv4' && (p.src?.family === 'ipv6' || p.dst?.family === 'ipv6')) {
+    throw new OptionError('an IPv6 src/dst filter cannot match with family ipv4 (-4)', 'family');
+  }
+  const by = p.by ?? 'process';
+  const owners = p.pids !== undefined || (call === 'topProcesses' && NEEDS_OWNERS.has(by)) || (call === 'snapshot' && p.processes === true);
+  const raw: RawSampleOptions = {
+    families: FAMILIES[family],
+    states: p.states ?? (call === 'topProcesses' ? CLOSE_WAIT_MASK : DEFAULT_MASK),
+    owners,
+    threads: p.threads ?? 0, // 0: the addon takes the number of cores
+  };
+  const bytecode = compileFilter({ sport: p.sport, dport: p.dport, src: p.src, dst: p.dst });
+  if (bytecode) raw.bytecode = bytecode;
+  if (p.pids) raw.pids = p.pids;
+  if (p.procRoot !== undefined) raw.procRoot = p.procRoot;
+  if (p.maxSockets !== undefined) raw.maxSockets = p.maxSockets;
+  return { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10 };
+}
+
+// ---- rules that need the system ----
+
+const describe = (e: NodeJS.ErrnoException) => {
+  const { code, message } = errnoText(errnoOf(e));
+  return `${e.syscall ?? 'a file-system call'} failed: ${message} (${code})`;
+};
+
+// A wrong procRoot would read as "every process unreadable": refuse anything
+// but the root of a procfs mount (/proc/self is procfs too, but not its root).
+function* checkProcfs(root: string): Check<void> {
+  const fail = (why: string) =>
+    new OptionError(`procRoot "${root}" ${why}; give the directory procfs is mounted on, e.g. /proc or /host/proc`, 'procRoot');
+  const fs = yield* statfs(root);
+  if (!fs.ok) throw fail(`cannot be used: ${describe(fs.error)}`);
+  if (fs.value.type !== PROC_SUPER_MAGIC) throw fail(`is not a procfs mount (filesystem type 0x${fs.value.type.toString(16)})`);
+  const st = yield* stat(root);
+  if (!st.ok) throw fail(`cannot be used: ${describe(st.error)}`);
+  if (st.value.ino !== PROC_ROOT_INO) throw fail('is inside a procfs mount, not its root');
+}
+
+// The network namespace the dump sees: this process's. Under procRoot when
+// this process is visible there, else in our own /proc.
+function* ownNetns(root: string): Check<string | undefined> {
+  for (const path of [`${root}/self/ns/net`, '/proc/self/ns/net']) {
+    const ns = yield* readlink(path);
+    if (ns.ok) return ns.value;
+  }
+  return undefined;
+}
+
+function* checkPid(root: string, pid: number, ours: string | undefined): Check<void> {
+  const dir = `${root}/${pid}`;
+  const st = yield* stat(dir);
+  if (!st.ok && st.error.code === 'ENOENT') throw new OptionError(`pids ${pid}: no such process (no ${dir})`, 'pids');
+  if (ours === undefined) return;
+  // Unreadable (another user's process, not root): the walk will refuse it.
+  const ns = yield* readlink(`${dir}/ns/net`);
+  if (ns.ok && ns.value !== ours) {
+    throw new OptionError(`pids ${pid} lives in network namespace ${ns.value}, not in ${ours} where tcpcensus looks, ` +
+      `so none of its sockets would be seen; run tcpcensus in that namespace: nsenter --net=${dir}/ns/net tcpcensus ...`, 'pids');
+  }
+}
+
+function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
+  const root = req.raw.procRoot ?? '/proc';
+  if (procRootGiven || req.raw.owners) yield* checkProcfs(root);
+  if (req.pids) {
+    const ours = yield* ownNetns(root);
+    for (const pid of req.pids) yield* checkPid(root, pid, ours);
+  }
+}
+
+/** Checks a call's options; the system checks run off the event loop. */
+export async function checkOptions(call: Call, options: unknown): Promise<Request> {
+  const p = parse(call, options);
+  const req = build(call, p);
+  await runAsync(systemChecks(req, p.procRoot !== undefined));
+  return req;
+}
+
+export function checkOptionsSync(call: Call, options: unknown): Request {
+  const p = parse(call, options);
+  const req = build(call, p);
+  runSync(systemChecks(req, p.procRoot !== undefined));
+  return req;
+}
+
+// ---- the CLI's flags ----
+
+/** The CLI's flags as commander hands them over: text, as typed. */
+export interface Flags {
+  state?: string[];
+  ipv4?: boolean;
+  ipv6?: boolean;
+  sport?: string;
+  dport?: string;
+  src?: string;
+  dst?: string;
+  pid?: string;
+  threads?: string;
+  proc?: string;
+  maxSockets?: string;
+  limit?: string;
+  by?: string;
+  processes?: boolean;
+}
+
+/** Every option a flag can set; each command passes on the ones its call takes. */
+export type FlagOptions = TopOptions & SnapshotOptions;
+
+function pidText(text: string): number[] {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0 || !parts.every((p) => /^\d{1,10}$/.test(p) && Number(p) >= 1 && Number(p) <= INT_MAX)) {
+    throw new OptionError(`pids takes process ids such as 1234 or 1234,5678, got "${text}"`, 'pids');
+  }
+  return parts.map(Number);
+}
+
+/**
+ * Library options from CLI flags. Numbers are checked here, on the text;
+ * everything else goes on as given and is checked with the library's options.
+ */
+export function flagOptions(f: Flags): FlagOptions {
+  const o: FlagOptions = {};
+  if (f.state) o.states = f.state;
+  if (f.ipv4 && !f.ipv6) o.family = 'ipv4';
+  if (f.ipv6 && !f.ipv4) o.family = 'ipv6';
+  if (f.sport !== undefined) o.sport = f.sport;
+  if (f.dport !== undefined) o.dport = f.dport;
+  if (f.src !== undefined) o.src = f.src;
+  if (f.dst !== undefined) o.dst = f.dst;
+  if (f.pid !== undefined) o.pids = pidText(f.pid);
+  if (f.threads !== undefined) o.threads = integerText('threads', f.threads, 1, MAX_THREADS);
+  if (f.proc !== undefined) o.procRoot = f.proc;
+  if (f.maxSockets !== undefined) o.maxSockets = integerText('maxSockets', f.maxSockets, 1, INT_MAX);
+  if (f.limit !== undefined) o.limit = integerText('limit', f.limit, 1, INT_MAX);
+  if (f.by !== undefined) o.by = f.by as TopBy; // checked with the library's options
+  if (f.processes) o.processes = true;
+  return o;
+}

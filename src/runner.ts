@@ -1,0 +1,97 @@
+/**
+ * The runner: the one module that calls the addon (./native). It runs a
+ * checked Request on the libuv pool (async) or on this thread (Sync),
+ * reports walk progress, keeps only the rows of the pids asked for, and
+ * refuses to answer for a pid whose fd table it could not read: "none" must
+ * mean it looked.
+ */
+import { SystemError } from './errors';
+import { errnoText } from './lookup';
+import { COLUMNS, native, type ColumnName, type RawColumns, type RawCounts, type RawTable } from './native';
+import type { Request } from './options';
+
+export { FAMILY_IPV4, FAMILY_IPV6 } from './native';
+export const MAX_THREADS = native.maxThreads;
+
+// With pids, only the rows those processes own are kept (the kernel cannot
+// filter by owner). The walk only read those processes, so this is small.
+function keepPids(req: Request, t: RawTable): RawTable {
+  if (!req.pids) return t;
+  const owner = t.owners!.owner;
+  const keep: number[] = [];
+  for (let i = 0; i < t.size; i++) if (owner[i] !== 0) keep.push(i);
+  const pick = <A extends { length: number; [i: number]: number | bigint }>(a: A, width: number): A => {
+    const Ctor = a.constructor as new (n: number) => A;
+    const out = new Ctor(keep.length * width);
+    keep.forEach((row, j) => {
+      for (let k = 0; k < width; k++) out[j * width + k] = a[row * width + k]!;
+    });
+    return out;
+  };
+  const columns = {} as Record<ColumnName, RawColumns[ColumnName]>;
+  for (const [name, [, width]] of Object.entries(COLUMNS) as Array<[ColumnName, (typeof COLUMNS)[ColumnName]]>) {
+    columns[name] = pick(t[name], width);
+  }
+  return { ...(columns as RawColumns), size: keep.length, owners: { ...t.owners!, owner: pick(owner, 1) } };
+}
+
+// A pid the caller named but the walk could not read (EACCES/EPERM) or that
+// exited before it was read (ENOENT/ESRCH) leaves its sockets unknown: an
+// error naming it and the call that failed, never an empty answer.
+function refuseUnread(req: Request, t: RawTable): void {
+  const o = t.owners;
+  if (!req.pids || !o || o.failedPids.length === 0) return;
+  const pid = o.failedPids[0]!;
+  const errno = o.failedErrnos[0]!;
+  const path = `${req.raw.procRoot ?? '/proc'}/${pid}/fd`;
+  const { code, message } = errnoText(errno);
+  throw new SystemError(`cannot read ${path}: ${message}`, o.failedCalls[0] ?? 'openat', errno, code, { path, pid });
+}
+
+async function sampleRaw(req: Request): Promise<RawTable> {
+  const raw = { ...req.raw };
+  let timer: NodeJS.Timeout | undefined;
+  if (req.onProgress && raw.owners) {
+    const handle = native.newProgress();
+    raw.progress = handle;
+    const report = req.onProgress;
+    timer = setInterval(() => {
+      const [walked, total] = native.readProgress(handle);
+      if (total > 0) report(walked, total);
+    }, 100);
+  }
+  try {
+    return await native.sample(raw);
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+/** The socket table of a request (owners when it asks for them). */
+export async function sample(req: Request): Promise<RawTable> {
+  const t = await sampleRaw(req);
+  refuseUnread(req, t);
+  return keepPids(req, t);
+}
+
+export function sampleSync(req: Request): RawTable {
+  const t = native.sampleSync(req.raw);
+  refuseUnread(req, t);
+  return keepPids(req, t);
+}
+
+function tally(t: RawTable): RawCounts {
+  const ipv4 = new Float64Array(16);
+  const ipv6 = new Float64Array(16);
+  for (let i = 0; i < t.size; i++) (t.family[i] === 6 ? ipv6 : ipv4)[t.state[i]!]!++;
+  return { ipv4, ipv6 };
+}
+
+/** Counts by state; with pids the rows are needed (to keep those pids' sockets), otherwise none are kept. */
+export async function count(req: Request): Promise<RawCounts> {
+  return req.pids ? tally(await sample(req)) : native.count(req.raw);
+}
+
+export function countSync(req: Request): RawCounts {
+  return req.pids ? tally(sampleSync(req)) : native.countSync(req.raw);
+}

@@ -1,0 +1,103 @@
+// The package as a new user meets it: a fresh clone installs without
+// changing the lock file, ships its LICENSE, exports every public type,
+// leaves no temporary directory behind after its tests, and its README
+// states what the code does (JSON keys, what npm test needs).
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync, spawnSync } = require('node:child_process');
+const h = require('./helpers');
+
+const read = (f) => fs.readFileSync(path.join(h.ROOT, f), 'utf8');
+const pkg = JSON.parse(read('package.json'));
+
+test('package-lock.json records the dependencies package.json asks for (npm install leaves a clone clean)', () => {
+  const lock = JSON.parse(read('package-lock.json'));
+  const root = lock.packages[''];
+  for (const field of ['dependencies', 'devDependencies']) assert.deepEqual(root[field], pkg[field], field);
+  assert.equal(root.name, pkg.name);
+  assert.equal(root.version, pkg.version);
+  assert.equal(root.license, pkg.license);
+});
+
+test('the MIT licence the package declares is in a LICENSE file that npm packs', () => {
+  assert.equal(pkg.license, 'MIT');
+  const text = read('LICENSE');
+  assert.match(text, /^MIT License\n\nCopyright \(c\) \d{4} /);
+  assert.match(text, /Permission is hereby granted, free of charge/);
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: h.ROOT }).toString());
+  assert.ok(packed[0].files.some((f) => f.path === 'LICENSE'), 'LICENSE in the tarball');
+});
+
+test('every public type is exported from the package root; state records are keyed by StateName', () => {
+  const tsc = path.join(h.ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'commonjs',
+    '--moduleResolution', 'node', '--types', 'node', path.join(__dirname, 'fixtures', 'public-types.ts')], { cwd: h.ROOT });
+  assert.equal(r.status, 0, r.stdout.toString() + r.stderr.toString());
+});
+
+const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink';
+
+test('tests leave no temporary directory behind', () => {
+  // Every test file that makes temporary directories, run with a TMPDIR of
+  // its own: afterwards that directory must be empty again. Their before()
+  // and after() hooks always run; of their tests, those that make
+  // directories (the rest only cost time on a shared machine).
+  const self = path.basename(__filename);
+  const files = fs.readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js') && f !== self)
+    .filter((f) => /mkdtemp|tempDir\(/.test(fs.readFileSync(path.join(__dirname, f), 'utf8')));
+  assert.ok(files.length >= 1, `only ${files}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpcensus-tmpcheck-'));
+  try {
+    // Without NODE_TEST_CONTEXT the child is a test runner of its own, not
+    // a subtest reporter of this one.
+    const env = { ...process.env, TMPDIR: tmp };
+    delete env.NODE_TEST_CONTEXT;
+    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', `--test-name-pattern=${MAKES_DIRS}`,
+      ...files.map((f) => path.join(__dirname, f))],
+      { env, cwd: h.ROOT, maxBuffer: 1 << 26 });
+    const out = r.stdout.toString();
+    assert.equal(r.status, 0, `${files.join(' ')} failed:\n${out.split('\n').filter((l) => /^not ok|error/.test(l)).join('\n')}`);
+    assert.ok(Number(/^# pass (\d+)$/m.exec(out)?.[1]) >= files.length, `the tests did not run:\n${out.slice(-500)}`);
+    assert.deepEqual(fs.readdirSync(tmp), [], `left behind in TMPDIR by ${files.join(', ')}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+// The README's key lists, e.g. `{"total", "states": {STATE: count}, ...}`:
+// the top-level keys, nested groups dropped.
+function readmeKeys(label) {
+  const line = read('README.md').split('\n').find((l) => l.startsWith(`- \`${label}\`:`));
+  assert.ok(line, `README has no JSON line for ${label}`);
+  let body = /`(\{.*\})`/.exec(line)[1].slice(1, -1);
+  for (let prev; prev !== body;) { prev = body; body = body.replace(/\{[^{}[\]]*\}|\[[^{}[\]]*\]/g, ''); }
+  return [...body.matchAll(/"(\w+)"/g)].map((m) => m[1]);
+}
+
+test('the README\'s JSON contracts list the keys the CLI prints, in order', async () => {
+  const json = async (args) => {
+    const r = await h.runCli([...args, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  assert.deepEqual(Object.keys(await json(['states'])), readmeKeys('states --json'));
+  assert.deepEqual(Object.keys(await json(['top'])), readmeKeys('top --json'));
+  assert.deepEqual(Object.keys((await json(['list', '-s', 'listen']))[0]), readmeKeys('list --json'));
+  assert.deepEqual(Object.keys(await json(['report'])), ['states', 'top']);
+  assert.match(read('README.md'), /^- `report --json`: `\{"states": <states json>, "top": <top json>\}`/m);
+});
+
+test('the README says what npm test needs', () => {
+  const dev = read('README.md').split('## Development')[1];
+  assert.ok(dev, 'README has a Development section');
+  const needs = /`npm test` needs ([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(dev);
+  assert.ok(needs, 'a sentence starting "`npm test` needs"');
+  for (const word of ['root', '`ss`', '`ip`', '`cc`', '`python3`', '`setpriv`', '`script`', '`mount`']) {
+    assert.ok(needs[1].includes(word), `README: npm test needs ${word}`);
+  }
+});

@@ -87,6 +87,12 @@ export const COLUMNS = {
   ifindex: [Uint32Array, 1],
   /** The kernel's socket cookie, unique per socket. */
   cookie: [BigUint64Array, 1],
+  /**
+   * cgroup v2 id of the process that created the socket (the inode of its
+   * cgroup directory), 0 when unknown: TIME_WAIT and SYN_RECV request sockets
+   * carry none, and the procfs source has none at all.
+   */
+  cgroupId: [BigUint64Array, 1],
 } as const;
 
 export type ColumnName = keyof typeof COLUMNS;

@@ -26,7 +26,8 @@
   X(uid, uint32_t, 1, "uid")                   \
   X(inode, uint32_t, 1, "inode")               \
   X(ifindex, uint32_t, 1, "ifindex")           \
-  X(cookie, uint64_t, 1, "cookie")
+  X(cookie, uint64_t, 1, "cookie")              \
+  X(cgroup_id, uint64_t, 1, "cgroupId")
 
 namespace tcpcensus {
 
@@ -60,7 +61,9 @@ struct ColumnValue<T, 1> {
 
 // One socket as a parser hands it over. Addresses are 16 bytes in network
 // order (IPv4 uses the first 4), ports host order, state the user-visible
-// state (1..11).
+// state (1..11). cgroup_id is the cgroup v2 id of the socket's creator, 0
+// when unknown (TIME_WAIT and request sockets carry none; nor does
+// /proc/net/tcp).
 struct SocketRecord {
 #define TCPCENSUS_FIELD(name, T, width, js) typename ColumnValue<T, width>::type name{};
   TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_FIELD)

@@ -70,6 +70,14 @@ struct SocketRecord {
 #undef TCPCENSUS_FIELD
 };
 
+// Where a socket source hands each socket it reads (the netlink parser, the
+// /proc/net/tcp parser): counting, filtering or keeping rows.
+class DiagSink {
+ public:
+  virtual ~DiagSink() = default;
+  virtual void OnSocket(const SocketRecord& r) = 0;
+};
+
 class SocketTable {
  public:
 #define TCPCENSUS_VECTOR(name, T, width, js) std::vector<T> name;

@@ -7,6 +7,11 @@
         "native/common/sys_error.cc",
         "native/sockets/netlink_parse.cc",
         "native/sockets/sock_diag.cc",
+        "native/sockets/bytecode.cc",
+        "native/sockets/procnet_parse.cc",
+        "native/sockets/procnet.cc",
+        "native/sockets/netns.cc",
+        "native/sockets/sources.cc",
         "native/owners/proc_parse.cc",
         "native/owners/proc_walk.cc",
         "native/owners/owners.cc"

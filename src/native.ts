@@ -18,6 +18,45 @@ export interface RawDumpOptions {
   bytecode?: Uint8Array;
   /** A dump keeping rows fails with LimitError past this many (0: no bound). */
   maxSockets?: number;
+  /**
+   * Where the sockets come from (default 'auto'): NETLINK_SOCK_DIAG, or the
+   * text of /proc/net/tcp{,6}; 'auto' reads the text when netlink is refused
+   * (EPERM, EACCES, EPROTONOSUPPORT, EAFNOSUPPORT from socket() or the first
+   * reply). A forced 'netlink' that is refused is a SystemError naming the call.
+   */
+  source?: RawSource;
+  /**
+   * The network namespace to dump in: a name under /var/run/netns, 'pid:PID',
+   * or a path with a '/' (/proc/PID/ns/net). A malformed spec throws a
+   * RangeError; a missing namespace is SystemError open ENOENT with `path`;
+   * joining needs CAP_SYS_ADMIN (else SystemError setns EPERM).
+   */
+  netns?: string;
+}
+
+export type RawSource = 'auto' | 'netlink' | 'procfs';
+
+/** What a source cannot show: a zero in those places is unknown, not zero. */
+export type RawMissing =
+  /** CLOSE (bound, inactive) sockets: not in /proc/net/tcp, so CLOSE counts are unknown. */
+  | 'boundInactive'
+  /** cgroupId: /proc/net/tcp has none, or the kernel sends none (before 5.7). */
+  | 'cgroupId'
+  /** cookie: not in /proc/net/tcp. */
+  | 'cookie'
+  /** ifindex: not in /proc/net/tcp. */
+  | 'ifindex'
+  /** sendQ of LISTEN rows (netlink's backlog): /proc/net/tcp shows 0 there. */
+  | 'listenBacklog';
+
+/** How a dump was answered; on every count and sample result. */
+export interface RawDumpInfo {
+  source: 'netlink' | 'procfs';
+  /** Why 'auto' read procfs: the refused call and errno, e.g. "socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted"; null when it did not fall back. */
+  sourceFallback: string | null;
+  /** Inode of the network namespace the dump ran in (0 when unreadable). */
+  netnsInode: number;
+  missing: RawMissing[];
 }
 
 export interface RawSampleOptions extends RawDumpOptions {
@@ -105,11 +144,39 @@ export interface RawTable extends RawColumns {
   owners?: RawOwners;
 }
 
+/** What count() and countSync() return. */
+export interface RawCountResult extends RawCounts, RawDumpInfo {}
+
+/** What sample() and sampleSync() return. */
+export interface RawSampleResult extends RawTable, RawDumpInfo {}
+
+export interface RawNetns {
+  /** The namespace's nsfs inode (what netnsInode of a dump in it says). */
+  inode: number;
+  /** A file that opens it: /var/run/netns/NAME when named, else <procRoot>/PID/ns/net. Pass it as `netns`. */
+  path: string;
+  /** Its name under /var/run/netns, '' when it has none. */
+  name: string;
+  /** The lowest pid in it, 0 when only a name holds it. */
+  pid: number;
+  /** The caller's own namespace. */
+  self: boolean;
+}
+
+export interface RawNetnsList {
+  /** Every distinct network namespace seen, ascending by inode. */
+  namespaces: RawNetns[];
+  /** Processes whose namespace could not be read (another user's, not root). */
+  unreadable: number;
+}
+
 interface RawBinding {
-  count(opts: RawDumpOptions): Promise<RawCounts>;
-  countSync(opts: RawDumpOptions): RawCounts;
-  sample(opts: RawSampleOptions): Promise<RawTable>;
-  sampleSync(opts: RawSampleOptions): RawTable;
+  count(opts: RawDumpOptions): Promise<RawCountResult>;
+  countSync(opts: RawDumpOptions): RawCountResult;
+  sample(opts: RawSampleOptions): Promise<RawSampleResult>;
+  sampleSync(opts: RawSampleOptions): RawSampleResult;
+  listNetns(opts?: { procRoot?: string }): Promise<RawNetnsList>;
+  listNetnsSync(opts?: { procRoot?: string }): RawNetnsList;
   newProgress(): ProgressHandle;
   readProgress(handle: ProgressHandle): [done: number, total: number];
   __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
@@ -168,6 +235,8 @@ export const native = {
   countSync: sync(raw.countSync),
   sample: async(raw.sample),
   sampleSync: sync(raw.sampleSync),
+  listNetns: async((o?: { procRoot?: string }) => raw.listNetns(o)),
+  listNetnsSync: sync((o?: { procRoot?: string }) => raw.listNetnsSync(o)),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
   /** Tests only: make the next call fail at one stage (see binding.cc). */

@@ -1,16 +1,27 @@
 // test_bytecode.cc: the INET_DIAG_REQ_BYTECODE interpreter (sockets/
 // bytecode.*) on programs shaped as src/filter.ts and src/bytecode-cgroup.ts
-// emit them and as `ss` compiles them (OR groups with JMP), and on hostile
-// programs.
+// emit them and as `ss` compiles them (OR groups with JMP), on hostile
+// programs, and against the kernel itself: the audit must refuse exactly
+// what the kernel refuses (EINVAL), and a program must keep exactly the
+// sockets the kernel keeps.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <set>
+#include <string>
 #include <vector>
 
+#include "../common/sys_error.h"
 #include "../sockets/bytecode.h"
+#include "../sockets/sock_diag.h"
+#include "../sockets/sources.h"
 #include "check.h"
 
 using namespace tcpcensus;
@@ -120,6 +131,24 @@ bool Audits(const Bytes& prog) {
   return AuditBytecode(ByteSpan(exact.data(), exact.size())).ok;
 }
 
+// What the kernel says of a program: true when it accepts it (an empty
+// LISTEN dump of one family suffices to run inet_diag_bc_audit).
+bool KernelAccepts(const Bytes& prog) {
+  DumpRequest req;
+  req.states = 1u << kListen;
+  req.bytecode = prog;
+  struct Nothing : DiagSink {
+    void OnSocket(const SocketRecord&) override {}
+  } sink;
+  try {
+    NetlinkDumpFamily(AF_INET, req, &sink);
+    return true;
+  } catch (const SysError& e) {
+    if (e.err() != EINVAL) throw;
+    return false;
+  }
+}
+
 }  // namespace
 
 TEST(bytecode_ports_and_hosts_as_filter_ts_emits_them) {
@@ -194,6 +223,67 @@ TEST(bytecode_cgroup_conditions_and_or_groups) {
   CHECK(!Run(both, s));
 }
 
+TEST(bytecode_audit_refuses_what_the_kernel_refuses) {
+  struct Case {
+    const char* what;
+    Bytes prog;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"port range", And({Port(INET_DIAG_BC_S_GE, 1), Port(INET_DIAG_BC_S_LE, 2)})});
+  cases.push_back({"cgroup", And({Cgroup(1)})});
+  cases.push_back({"or group", Or(Cgroup(1), Cgroup(2))});
+  cases.push_back({"v6 host", And({Host(INET_DIAG_BC_S_COND, AF_INET6, 64, V6("fd00::"))})});
+  cases.push_back({"any host", And({Host(INET_DIAG_BC_D_COND, AF_UNSPEC, 0, {})})});
+  Bytes nop;
+  Op(&nop, INET_DIAG_BC_NOP, 4, 0);
+  cases.push_back({"nop", nop});
+  Bytes jmp_end;
+  Op(&jmp_end, INET_DIAG_BC_JMP, 4, 4);
+  cases.push_back({"jmp to the end", jmp_end});
+  // Refused ones.
+  Bytes zero_yes;
+  Op(&zero_yes, INET_DIAG_BC_NOP, 0, 0);
+  cases.push_back({"yes 0", zero_yes});
+  Bytes unknown;
+  Op(&unknown, 200, 4, 8);
+  cases.push_back({"unknown code", unknown});
+  Bytes between = And({Port(INET_DIAG_BC_S_GE, 1), Port(INET_DIAG_BC_S_LE, 2)});
+  between[2] = 12;  // the first op's no lands on the second op's operand
+  between[3] = 0;
+  cases.push_back({"no between ops", between});
+  Bytes misaligned = And({Cgroup(1)});
+  misaligned[2] = 14;
+  cases.push_back({"no not a multiple of 4", misaligned});
+  Bytes too_far = And({Cgroup(1)});
+  too_far[2] = 20;
+  cases.push_back({"no past end + 4", too_far});
+  Bytes short_yes = And({Cgroup(1)});
+  short_yes[1] = 8;  // yes shorter than the op with its operand
+  cases.push_back({"yes inside the operand", short_yes});
+  cases.push_back({"v4 prefix 33", And({Host(INET_DIAG_BC_S_COND, AF_INET, 33, V4("1.2.3.4"))})});
+  cases.push_back({"family 99", And({Host(INET_DIAG_BC_S_COND, 99, 0, {})})});
+  cases.push_back({"unspec with a prefix", And({Host(INET_DIAG_BC_S_COND, AF_UNSPEC, 8, {})})});
+  Bytes cut = And({Cgroup(1)});
+  cut.resize(8);
+  cut[1] = 8;
+  cut[2] = 12;
+  cases.push_back({"cgroup operand cut", cut});
+  Bytes overshoot;
+  Op(&overshoot, INET_DIAG_BC_NOP, 8, 0);
+  cases.push_back({"yes to end + 4", overshoot});
+  // No MARK_COND among them: it needs CAP_NET_ADMIN, the rest any user.
+  int refused = 0;
+  for (const Case& c : cases) {
+    const bool ours = Audits(c.prog);
+    const bool theirs = KernelAccepts(c.prog);
+    if (ours != theirs) std::fprintf(stderr, "  %s: audit %d, kernel %d\n", c.what, ours, theirs);
+    CHECK_EQ(ours, theirs);
+    refused += !theirs;
+  }
+  CHECK_EQ(refused, 11);
+  CHECK(!AuditBytecode(ByteSpan()).ok);
+}
+
 // Arbitrary bytes never read outside the program and always end.
 TEST(bytecode_run_is_safe_without_audit) {
   const Sock s = S6("::1", 1, "::1", 2);
@@ -210,4 +300,105 @@ TEST(bytecode_run_is_safe_without_audit) {
   }
   CHECK(!Run(Bytes{0, 0, 0, 0}, s));  // NOP with yes 0 would never move
   CHECK(Run(Bytes{}, s));             // nothing to check: the walk is already at the end
+}
+
+namespace {
+
+struct Keep : DiagSink {
+  std::vector<SocketRecord> rows;
+  void OnSocket(const SocketRecord& r) override { rows.push_back(r); }
+};
+
+int Listen(int family, const char* addr, uint16_t* port) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    inet_pton(AF_INET, addr, &a->sin_addr);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, addr, &a->sin6_addr);
+    len = sizeof *a;
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 8) != 0) return -1;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  *port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                  : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return fd;
+}
+
+}  // namespace
+
+// The same program through the kernel and through the interpreter keeps the
+// same sockets (listeners on several addresses and ports of both families).
+TEST(bytecode_keeps_what_the_kernel_keeps) {
+  std::vector<int> fds;
+  std::vector<uint16_t> ports;
+  const struct {
+    int family;
+    const char* addr;
+  } spots[] = {{AF_INET, "127.0.0.1"}, {AF_INET, "127.0.0.2"}, {AF_INET, "0.0.0.0"},
+               {AF_INET6, "::1"},      {AF_INET6, "::ffff:127.0.0.1"}, {AF_INET6, "::"}};
+  for (const auto& s : spots) {
+    uint16_t port = 0;
+    int fd = Listen(s.family, s.addr, &port);
+    CHECK(fd >= 0);
+    if (fd < 0) continue;
+    fds.push_back(fd);
+    ports.push_back(port);
+  }
+  std::vector<uint16_t> sorted = ports;
+  std::sort(sorted.begin(), sorted.end());
+  const uint16_t lo = sorted.front(), mid = sorted[sorted.size() / 2];
+  const std::vector<Bytes> programs = {
+      And({Port(INET_DIAG_BC_S_GE, lo), Port(INET_DIAG_BC_S_LE, mid)}),
+      And({Host(INET_DIAG_BC_S_COND, AF_INET, 8, V4("127.0.0.0"))}),
+      And({Host(INET_DIAG_BC_S_COND, AF_INET, 32, V4("127.0.0.2"))}),
+      And({Host(INET_DIAG_BC_S_COND, AF_INET6, 128, V6("::1"))}),
+      And({Host(INET_DIAG_BC_S_COND, AF_INET6, 0, V6("::"))}),
+      And({Host(INET_DIAG_BC_S_COND, AF_INET, 32, V4("0.0.0.0"))}),
+      Or(Port(INET_DIAG_BC_S_LE, lo), Host(INET_DIAG_BC_S_COND, AF_INET6, 128, V6("::1"))),
+      And({Cgroup(1)}),
+      And({Cgroup(999999999)}),
+  };
+  auto ours = [&](const SocketRecord& r) {
+    return r.state == kListen && std::find(ports.begin(), ports.end(), r.local_port) != ports.end();
+  };
+  int kept_some = 0, kept_none = 0;  // the comparison must not be vacuous
+  for (int family : {AF_INET, AF_INET6}) {
+    DumpRequest all;
+    all.states = 1u << kListen;
+    Keep everything;
+    NetlinkDumpFamily(family, all, &everything);
+    for (const Bytes& prog : programs) {
+      DumpRequest req = all;
+      req.bytecode = prog;
+      Keep kernel;
+      NetlinkDumpFamily(family, req, &kernel);
+      std::set<uint64_t> by_kernel, by_us;
+      for (const auto& r : kernel.rows) {
+        if (ours(r)) by_kernel.insert(r.cookie);
+      }
+      for (const auto& r : everything.rows) {
+        if (!ours(r)) continue;
+        BcEntry e;
+        e.family = static_cast<uint8_t>(family);
+        e.saddr = r.local_addr.data();
+        e.daddr = r.remote_addr.data();
+        e.sport = r.local_port;
+        e.dport = r.remote_port;
+        e.cgroup_id = r.cgroup_id;
+        if (RunBytecode(ByteSpan(prog), e)) by_us.insert(r.cookie);
+      }
+      CHECK(by_kernel == by_us);
+      (by_kernel.empty() ? kept_none : kept_some)++;
+    }
+  }
+  CHECK(kept_some >= 8);
+  CHECK(kept_none >= 4);
+  for (int fd : fds) close(fd);
 }

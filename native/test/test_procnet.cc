@@ -1,7 +1,13 @@
 // test_procnet.cc: the /proc/net/tcp{,6} parser (sockets/procnet_parse.*)
 // on lines as the kernel prints them (full sockets, TIME_WAIT, request
-// sockets), split at every byte, on hostile lines.
+// sockets), split at every byte, on hostile lines; and the procfs source
+// against the netlink one on real sockets.
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -10,6 +16,7 @@
 
 #include "../common/sys_error.h"
 #include "../sockets/procnet_parse.h"
+#include "../sockets/sources.h"
 #include "check.h"
 
 using namespace tcpcensus;
@@ -186,4 +193,122 @@ TEST(procnet_refuses_hostile_lines) {
   CHECK_THROWS(SysError, q.Feed(Text(endless), false), IsBadMessage);
   ProcNetParser w(4, "tcp", &c);
   CHECK_EQ(w.Feed(Text(std::string(100, '1')), false), size_t{0});  // waits for the rest
+}
+
+namespace {
+
+int Listener(int family, uint16_t* port) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 a6{};
+  sockaddr_in a4{};
+  sockaddr* sa;
+  socklen_t len;
+  if (family == AF_INET6) {
+    a6.sin6_family = AF_INET6;
+    a6.sin6_addr = in6addr_loopback;
+    sa = reinterpret_cast<sockaddr*>(&a6);
+    len = sizeof a6;
+  } else {
+    a4.sin_family = AF_INET;
+    a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa = reinterpret_cast<sockaddr*>(&a4);
+    len = sizeof a4;
+  }
+  if (bind(fd, sa, len) != 0 || listen(fd, 4) != 0) return -1;
+  getsockname(fd, sa, &len);
+  *port = ntohs(family == AF_INET6 ? a6.sin6_port : a4.sin_port);
+  return fd;
+}
+
+int Connect(int family, uint16_t port) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (family == AF_INET6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    a.sin6_port = htons(port);
+    connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  return fd;
+}
+
+}  // namespace
+
+// Our own listener and connection, as both sources see them.
+TEST(procfs_source_matches_netlink) {
+  std::vector<int> fds;
+  std::vector<uint16_t> ports;
+  for (int family : {AF_INET, AF_INET6}) {
+    uint16_t port = 0;
+    int l = Listener(family, &port);
+    CHECK(l >= 0);
+    int c = Connect(family, port);
+    int a = accept(l, nullptr, nullptr);
+    CHECK(c >= 0 && a >= 0);
+    CHECK_EQ(write(c, "hello", 5), 5L);  // 5 bytes queued unread on the accepted end
+    fds.insert(fds.end(), {l, c, a});
+    ports.push_back(port);
+  }
+  usleep(20000);
+  DumpRequest req;
+  req.states = (1u << kEstablished) | (1u << kListen);
+  auto ours = [&](const SocketTable& t) {
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < t.size(); ++i) {
+      const bool mine = std::find(ports.begin(), ports.end(), t.local_port[i]) != ports.end() ||
+                        std::find(ports.begin(), ports.end(), t.remote_port[i]) != ports.end();
+      if (!mine) continue;
+      std::string k = std::to_string(t.state[i]) + " " + std::to_string(t.family[i]) + " " +
+                      std::string(reinterpret_cast<const char*>(&t.local_addr[16 * i]), 16) +
+                      std::string(reinterpret_cast<const char*>(&t.remote_addr[16 * i]), 16) + " " +
+                      std::to_string(t.local_port[i]) + ">" + std::to_string(t.remote_port[i]) + " q" +
+                      std::to_string(t.recv_q[i]) + "/" +
+                      (t.state[i] == kListen ? std::string("?") : std::to_string(t.send_q[i])) + " uid" +
+                      std::to_string(t.uid[i]) + " ino" + std::to_string(t.inode[i]);
+      keys.push_back(k);
+    }
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  };
+  SocketTable nl, pf;
+  DumpInfo nl_info, pf_info;
+  req.source = Source::kNetlink;
+  DumpSockets(req, &nl, &nl_info);
+  req.source = Source::kProcfs;
+  DumpSockets(req, &pf, &pf_info);
+  CHECK(nl_info.source == Source::kNetlink);
+  CHECK(pf_info.source == Source::kProcfs);
+  CHECK_EQ(nl_info.missing, 0u);
+  CHECK_EQ(pf_info.missing, unsigned{kMissingCgroupId | kMissingCookie | kMissingIfindex | kMissingListenBacklog});
+  CHECK(nl_info.netns_inode != 0);
+  CHECK_EQ(pf_info.netns_inode, nl_info.netns_inode);
+  const auto a = ours(nl), b = ours(pf);
+  CHECK_EQ(a.size(), size_t{6});
+  CHECK(a == b);
+  // A port filter run by the kernel and by the interpreter.
+  req.bytecode = {INET_DIAG_BC_S_GE, 8, 20, 0, 0, 0, 0, 0, INET_DIAG_BC_S_LE, 8, 12, 0, 0, 0, 0, 0};
+  const uint16_t p = ports[0];
+  std::memcpy(&req.bytecode[6], &p, 2);
+  std::memcpy(&req.bytecode[14], &p, 2);
+  SocketTable nl2, pf2;
+  req.source = Source::kNetlink;
+  DumpSockets(req, &nl2);
+  req.source = Source::kProcfs;
+  DumpSockets(req, &pf2);
+  CHECK_EQ(ours(nl2).size(), size_t{2});  // the IPv4 listener and its accepted end
+  CHECK(ours(nl2) == ours(pf2));
+  // A cgroup condition cannot be answered from the text.
+  req.bytecode = {INET_DIAG_BC_CGROUP_COND, 12, 16, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  SocketTable none;
+  CHECK_THROWS(UnsupportedError, DumpSockets(req, &none), [](const UnsupportedError& e) {
+    return std::string(e.what()).find("cgroup") != std::string::npos;
+  });
+  CHECK_EQ(none.size(), size_t{0});
+  for (int fd : fds) close(fd);
 }

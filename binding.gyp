@@ -12,6 +12,8 @@
         "native/sockets/procnet.cc",
         "native/sockets/netns.cc",
         "native/sockets/sources.cc",
+        "native/cgroups/mounts_parse.cc",
+        "native/cgroups/cgroup_paths.cc",
         "native/owners/proc_parse.cc",
         "native/owners/proc_walk.cc",
         "native/owners/owners.cc"

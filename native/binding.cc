@@ -15,7 +15,7 @@
 // too.
 //
 // References: node-addon-api docs (AsyncWorker, TypedArrayOf, ArrayBuffer
-// with finalizer), sock_diag(7), proc(5), setns(2).
+// with finalizer), sock_diag(7), proc(5), setns(2), cgroups(7).
 #include <napi.h>
 
 #include <atomic>
@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "cgroups/cgroup_paths.h"
 #include "common/sys_error.h"
 #include "owners/owners.h"
 #include "sockets/netns.h"
@@ -376,7 +377,41 @@ Napi::Value SampleToJs(Napi::Env env, SampleResult& r, Ownership how) {
   return o;
 }
 
-// ---- network namespaces ----
+// ---- cgroup paths and network namespaces ----
+
+CgroupPathsRequest ParseCgroupPaths(const Napi::CallbackInfo& info) {
+  CgroupPathsRequest req;
+  if (info.Length() < 1 || info[0].IsUndefined()) return req;
+  Napi::Object o = ArgObject(info);
+  Napi::Value ids = o.Get("ids");
+  if (!ids.IsUndefined() && !ids.IsNull()) {
+    if (!ids.IsTypedArray() || ids.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array) {
+      throw Napi::TypeError::New(o.Env(), "ids must be a BigUint64Array");
+    }
+    auto arr = ids.As<Napi::BigUint64Array>();
+    req.ids.assign(arr.Data(), arr.Data() + arr.ElementLength());
+  }
+  Napi::Value mount = o.Get("mount");
+  if (!mount.IsUndefined()) {
+    if (!mount.IsString()) throw Napi::TypeError::New(o.Env(), "mount must be a string");
+    req.mount = mount.As<Napi::String>().Utf8Value();
+  }
+  return req;
+}
+
+void RunCgroupPaths(CgroupPathsRequest& req, CgroupPaths* out) { FindCgroupPaths(req, out); }
+
+Napi::Value CgroupPathsToJs(Napi::Env env, CgroupPaths& r, Ownership how) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mount", r.mount);
+  Napi::Array paths = Napi::Array::New(env, r.paths.size());
+  for (size_t i = 0; i < r.paths.size(); ++i) paths[i] = r.paths[i];
+  o.Set("ids", ToTypedArray(env, std::move(r.ids), how));
+  o.Set("paths", paths);
+  o.Set("unreadable", static_cast<double>(r.unreadable));
+  o.Set("complete", r.complete);
+  return o;
+}
 
 struct NetnsRequest {
   std::string proc_root = "/proc";
@@ -538,6 +573,15 @@ Napi::Value SampleSync(const Napi::CallbackInfo& info) {
   return RunSync(info.Env(), req, RunSample, SampleToJs);
 }
 
+Napi::Value CgroupPathsAsync(const Napi::CallbackInfo& info) {
+  return Queue(info.Env(), ParseCgroupPaths(info), RunCgroupPaths, CgroupPathsToJs);
+}
+
+Napi::Value CgroupPathsSync(const Napi::CallbackInfo& info) {
+  CgroupPathsRequest req = ParseCgroupPaths(info);
+  return RunSync(info.Env(), req, RunCgroupPaths, CgroupPathsToJs);
+}
+
 Napi::Value ListNetnsAsync(const Napi::CallbackInfo& info) {
   return Queue(info.Env(), ParseNetns(info), RunListNetns, NetnsToJs);
 }
@@ -586,6 +630,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("countSync", Napi::Function::New(env, CountSync, "countSync"));
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   exports.Set("sampleSync", Napi::Function::New(env, SampleSync, "sampleSync"));
+  exports.Set("cgroupPaths", Napi::Function::New(env, CgroupPathsAsync, "cgroupPaths"));
+  exports.Set("cgroupPathsSync", Napi::Function::New(env, CgroupPathsSync, "cgroupPathsSync"));
   exports.Set("listNetns", Napi::Function::New(env, ListNetnsAsync, "listNetns"));
   exports.Set("listNetnsSync", Napi::Function::New(env, ListNetnsSync, "listNetnsSync"));
   exports.Set("__failNext", Napi::Function::New(env, FailNext, "__failNext"));

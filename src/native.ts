@@ -150,6 +150,25 @@ export interface RawCountResult extends RawCounts, RawDumpInfo {}
 /** What sample() and sampleSync() return. */
 export interface RawSampleResult extends RawTable, RawDumpInfo {}
 
+export interface RawCgroupPathsOptions {
+  /** The cgroup ids to name (0s are ignored); absent or empty: every cgroup. The walk stops once all are found. */
+  ids?: BigUint64Array;
+  /** Where cgroup2 is mounted; default: the first cgroup2 mount in /proc/mounts. */
+  mount?: string;
+}
+
+export interface RawCgroupPaths {
+  /** The cgroup2 mount walked. */
+  mount: string;
+  /** Found ids, ascending; paths[i] is the cgroup of ids[i], relative to the mount ("/" is the root, "/system.slice/x.service"). */
+  ids: BigUint64Array;
+  paths: string[];
+  /** Directories that could not be opened. */
+  unreadable: number;
+  /** Every wanted id was found (or, with none asked, the whole tree was walked). */
+  complete: boolean;
+}
+
 export interface RawNetns {
   /** The namespace's nsfs inode (what netnsInode of a dump in it says). */
   inode: number;
@@ -175,6 +194,8 @@ interface RawBinding {
   countSync(opts: RawDumpOptions): RawCountResult;
   sample(opts: RawSampleOptions): Promise<RawSampleResult>;
   sampleSync(opts: RawSampleOptions): RawSampleResult;
+  cgroupPaths(opts?: RawCgroupPathsOptions): Promise<RawCgroupPaths>;
+  cgroupPathsSync(opts?: RawCgroupPathsOptions): RawCgroupPaths;
   listNetns(opts?: { procRoot?: string }): Promise<RawNetnsList>;
   listNetnsSync(opts?: { procRoot?: string }): RawNetnsList;
   newProgress(): ProgressHandle;
@@ -235,6 +256,8 @@ export const native = {
   countSync: sync(raw.countSync),
   sample: async(raw.sample),
   sampleSync: sync(raw.sampleSync),
+  cgroupPaths: async((o?: RawCgroupPathsOptions) => raw.cgroupPaths(o)),
+  cgroupPathsSync: sync((o?: RawCgroupPathsOptions) => raw.cgroupPathsSync(o)),
   listNetns: async((o?: { procRoot?: string }) => raw.listNetns(o)),
   listNetnsSync: sync((o?: { procRoot?: string }) => raw.listNetnsSync(o)),
   newProgress: () => raw.newProgress(),

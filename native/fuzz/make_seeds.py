@@ -11,8 +11,9 @@ fuzz_proc_parse.cc reads. corpus/procnet: the head of this machine's
 /proc/net/tcp and tcp6 while those sockets are open (every kind of line:
 LISTEN, ESTABLISHED, TIME_WAIT). corpus/bytecode: programs exactly as
 src/filter.ts and src/bytecode-cgroup.ts compile them (run `npm run build`
-first: they come from dist/), behind a socket for fuzz_bytecode.cc. Run it
-again when the parsers learn new input.
+first: they come from dist/), behind a socket for fuzz_bytecode.cc.
+corpus/mounts: this machine's /proc/mounts. Run it again when the parsers
+learn new input.
 """
 import ctypes
 import json
@@ -96,6 +97,9 @@ def main():
     with open('/proc/self/cmdline', 'rb') as f:
         write('proc_parse', 'cmdline', b'\x03' + f.read())
     write('proc_parse', 'pid', b'\x0412345')
+
+    with open('/proc/mounts', 'rb') as f:
+        write('mounts', 'proc-mounts', f.read())
 
     # fuzz_bytecode.cc: a socket (family bit, src, dst, sport, dport, cgroup
     # id), then the program as the TypeScript compilers emit it.

@@ -12,8 +12,9 @@
  * 4, at least 12, at most 4 past the end, and a `no` that lands inside the
  * program must land on an op reachable from the start by `yes` steps
  * (valid_cc). Run (inet_diag_bc_run): it matches when the socket's cgroup id
- * equals the operand; the kernel sees id 0 for TIME_WAIT and request
- * (SYN_RECV) sockets, so a cgroup filter never keeps them.
+ * equals the operand; the kernel sees id 0 for its mini-sockets (TIME_WAIT,
+ * also orphaned FIN_WAIT2 kept as TIME_WAIT in substate FIN_WAIT2, and
+ * SYN_RECV request sockets), so a cgroup filter never keeps them.
  *
  * Several ids are an OR group, laid out as ss does for `a or b`:
  *   c1 [yes: next op, no: c2] J1 [JMP, no: after cn] c2 ... cn [no: reject]

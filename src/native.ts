@@ -40,7 +40,7 @@ export type RawSource = 'auto' | 'netlink' | 'procfs';
 export type RawMissing =
   /** CLOSE (bound, inactive) sockets: not in /proc/net/tcp, so CLOSE counts are unknown. */
   | 'boundInactive'
-  /** cgroupId: /proc/net/tcp has none, or the kernel sends none (before 5.7). */
+  /** cgroupId: /proc/net/tcp has none, or the kernel sends none (before 5.7; a full socket came without one). */
   | 'cgroupId'
   /** cookie: not in /proc/net/tcp. */
   | 'cookie'
@@ -128,8 +128,9 @@ export const COLUMNS = {
   cookie: [BigUint64Array, 1],
   /**
    * cgroup v2 id of the process that created the socket (the inode of its
-   * cgroup directory), 0 when unknown: TIME_WAIT and SYN_RECV request sockets
-   * carry none, and the procfs source has none at all.
+   * cgroup directory), 0 when unknown: the kernel's mini-sockets carry none
+   * (TIME_WAIT, orphaned FIN_WAIT2 kept as TIME_WAIT in substate FIN_WAIT2,
+   * SYN_RECV request sockets), and the procfs source has none at all.
    */
   cgroupId: [BigUint64Array, 1],
 } as const;

@@ -19,8 +19,9 @@
 // program must land on an op reachable from the start by `yes` steps; the
 // `yes` steps must end exactly at the end.
 //
-// The kernel sees no cgroup id (0) for TIME_WAIT and request sockets, so a
-// CGROUP_COND never matches them.
+// The kernel sees no cgroup id (0) for its mini-sockets (TIME_WAIT, also in
+// substate FIN_WAIT2, and request sockets), so a CGROUP_COND never matches
+// them.
 #pragma once
 
 #include <cstdint>

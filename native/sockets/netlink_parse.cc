@@ -44,8 +44,12 @@ void ParseSocket(ByteSpan payload, DiagSink* sink) {
   // rta_len can never move the reader outside the payload. The kernel adds
   // INET_DIAG_CGROUP_ID (a u64, kernel 5.7+ with CONFIG_SOCK_CGROUP_DATA) to
   // every full socket without being asked through idiag_ext
-  // (inet_diag_msg_attrs_fill); TIME_WAIT and request sockets get no
-  // attributes, so their cgroup_id stays 0 = unknown.
+  // (inet_diag_msg_attrs_fill, which always adds INET_DIAG_SHUTDOWN too);
+  // mini-sockets (TIME_WAIT, also in substate FIN_WAIT2, and request
+  // sockets, which get at most INET_DIAG_MARK) carry neither, so their
+  // cgroup_id stays 0 = unknown. INET_DIAG_SHUTDOWN without a cgroup id
+  // means the kernel sends none.
+  bool full = false, has_cgroup = false;
   for (ByteSpan attrs = payload.From(Align(sizeof m)); !attrs.empty();) {
     rtattr a;
     if (!attrs.ReadAt(0, &a)) Malformed("attribute header cut short");
@@ -59,7 +63,9 @@ void ParseSocket(ByteSpan payload, DiagSink* sink) {
       if (value.size() != sizeof r.cgroup_id || !value.ReadAt(0, &r.cgroup_id)) {
         Malformed("INET_DIAG_CGROUP_ID of " + std::to_string(value.size()) + " bytes");
       }
+      has_cgroup = true;
     }
+    if (a.rta_type == INET_DIAG_SHUTDOWN) full = true;
     const size_t step = Align(a.rta_len);
     attrs = step >= attrs.size() ? ByteSpan() : attrs.From(step);
   }
@@ -78,6 +84,7 @@ void ParseSocket(ByteSpan payload, DiagSink* sink) {
   r.ifindex = m.id.idiag_if;
   r.cookie = static_cast<uint64_t>(m.id.idiag_cookie[0]) |
              (static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32);
+  if (full && !has_cgroup) sink->OnNoCgroupId();
   sink->OnSocket(r);
 }
 

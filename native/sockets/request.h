@@ -52,7 +52,7 @@ struct StateCounts {
 // as a known value.
 enum MissingBits : unsigned {
   kMissingBoundInactive = 1u << 0,  // CLOSE (bound, inactive) sockets: not in /proc/net/tcp
-  kMissingCgroupId = 1u << 1,       // cgroup ids: not in /proc/net/tcp, or a kernel without them
+  kMissingCgroupId = 1u << 1,       // cgroup ids: not in /proc/net/tcp, or a kernel that sends none
   kMissingCookie = 1u << 2,         // socket cookies: not in /proc/net/tcp
   kMissingIfindex = 1u << 3,        // bound interface: not in /proc/net/tcp
   kMissingListenBacklog = 1u << 4,  // LISTEN rows' sendQ (the backlog): /proc/net/tcp has 0 there

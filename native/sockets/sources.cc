@@ -39,12 +39,9 @@ class TableSink : public DiagSink {
   explicit TableSink(size_t max_rows) : max_rows_(max_rows) {}
   void OnSocket(const SocketRecord& r) override {
     if (max_rows_ != 0 && table.size() >= max_rows_) TooMany(max_rows_);
-    // A full socket (not TIME_WAIT, not a request socket) always carries a
-    // cgroup id on a kernel that sends them (the root cgroup's is 1): one
-    // without says this kernel does not.
-    if (r.cgroup_id == 0 && r.state != kTimeWait && r.state != kSynRecv) no_cgroup = true;
     table.Append(r);
   }
+  void OnNoCgroupId() override { no_cgroup = true; }
   SocketTable table;
   bool no_cgroup = false;
 

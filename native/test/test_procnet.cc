@@ -137,7 +137,10 @@ TEST(procnet_split_anywhere_gives_the_same_rows) {
     const auto parts = ParseAll(text, 4, chunk);
     CHECK_EQ(parts.size(), whole.size());
     for (size_t i = 0; i < parts.size() && i < whole.size(); ++i) {
-      CHECK(std::memcmp(&parts[i], &whole[i], sizeof parts[i]) == 0);
+      const SocketRecord &a = parts[i], &b = whole[i];
+      CHECK(a.state == b.state && a.family == b.family && a.local_addr == b.local_addr &&
+            a.remote_addr == b.remote_addr && a.local_port == b.local_port && a.remote_port == b.remote_port &&
+            a.recv_q == b.recv_q && a.send_q == b.send_q && a.uid == b.uid && a.inode == b.inode);
     }
   }
   // No newline at the very end: the last line still counts at eof.

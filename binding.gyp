@@ -7,6 +7,13 @@
         "native/common/sys_error.cc",
         "native/sockets/netlink_parse.cc",
         "native/sockets/sock_diag.cc",
+        "native/sockets/bytecode.cc",
+        "native/sockets/procnet_parse.cc",
+        "native/sockets/procnet.cc",
+        "native/sockets/netns.cc",
+        "native/sockets/sources.cc",
+        "native/cgroups/mounts_parse.cc",
+        "native/cgroups/cgroup_paths.cc",
         "native/owners/proc_parse.cc",
         "native/owners/proc_walk.cc",
         "native/owners/owners.cc"

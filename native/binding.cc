@@ -15,7 +15,7 @@
 // too.
 //
 // References: node-addon-api docs (AsyncWorker, TypedArrayOf, ArrayBuffer
-// with finalizer), sock_diag(7), proc(5).
+// with finalizer), sock_diag(7), proc(5), setns(2), cgroups(7).
 #include <napi.h>
 
 #include <atomic>
@@ -26,9 +26,11 @@
 #include <utility>
 #include <vector>
 
+#include "cgroups/cgroup_paths.h"
 #include "common/sys_error.h"
 #include "owners/owners.h"
-#include "sockets/sock_diag.h"
+#include "sockets/netns.h"
+#include "sockets/sources.h"
 
 namespace tcpcensus {
 namespace {
@@ -47,6 +49,11 @@ bool Fires(Failpoint f) {
 
 struct CountRequest {
   DumpRequest dump;
+};
+
+struct CountResult {
+  StateCounts counts;
+  DumpInfo info;
 };
 
 // Progress of a /proc walk, shared by the worker (which writes it) and the
@@ -76,6 +83,7 @@ struct SampleRequest {
 
 struct SampleResult {
   SocketTable table;
+  DumpInfo info;
   OwnerResult owners;
   bool has_owners = false;
 };
@@ -101,6 +109,8 @@ Failure FailureOf(const std::exception& e) {
     f.code = ErrnoName(se->err());
   } else if (dynamic_cast<const LimitError*>(&e) != nullptr) {
     f.code = "ERR_TCPCENSUS_MAX_SOCKETS";
+  } else if (dynamic_cast<const UnsupportedError*>(&e) != nullptr) {
+    f.code = "ERR_TCPCENSUS_UNSUPPORTED";
   } else if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
     f.message = "out of memory while sampling sockets";
     f.code = "ERR_TCPCENSUS_NO_MEMORY";
@@ -170,6 +180,26 @@ DumpRequest ParseDump(const Napi::Object& o) {
     }
     req.bytecode.assign(arr.Data(), arr.Data() + arr.ElementLength());
   }
+  Napi::Value source = o.Get("source");
+  if (!source.IsUndefined()) {
+    const std::string s = source.IsString() ? source.As<Napi::String>().Utf8Value() : "";
+    if (s == "auto") {
+      req.source = Source::kAuto;
+    } else if (s == "netlink") {
+      req.source = Source::kNetlink;
+    } else if (s == "procfs") {
+      req.source = Source::kProcfs;
+    } else {
+      throw Napi::TypeError::New(o.Env(), "source must be 'auto', 'netlink' or 'procfs'");
+    }
+  }
+  Napi::Value netns = o.Get("netns");
+  if (!netns.IsUndefined() && !netns.IsNull()) {
+    if (!netns.IsString()) throw Napi::TypeError::New(o.Env(), "netns must be a string");
+    std::string error;
+    req.netns = ResolveNetnsSpec(netns.As<Napi::String>().Utf8Value(), &error);
+    if (req.netns.empty()) throw Napi::RangeError::New(o.Env(), error);
+  }
   return req;
 }
 
@@ -216,14 +246,14 @@ SampleRequest ParseSample(const Napi::Object& o) {
 
 // ---- the work itself (any thread) ----
 
-void RunCount(CountRequest& req, StateCounts* out) {
+void RunCount(CountRequest& req, CountResult* out) {
   if (Fires(kFailRun)) throw std::bad_alloc();
-  CountStates(req.dump, out);
+  CountStates(req.dump, &out->counts, &out->info);
 }
 
 void RunSample(SampleRequest& req, SampleResult* res) {
   if (Fires(kFailRun)) throw std::bad_alloc();
-  DumpSockets(req.dump, &res->table);
+  DumpSockets(req.dump, &res->table, &res->info);
   if (req.owners) {
     FindOwners(res->table.inode, req.owner_opts, &res->owners);
     res->has_owners = true;
@@ -274,8 +304,28 @@ Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership 
   return Napi::TypedArrayOf<T>::New(env, length, Napi::ArrayBuffer(env, buffer), 0);
 }
 
-Napi::Value CountsToJs(Napi::Env env, StateCounts& c, Ownership) {
+// How a dump was answered: source, sourceFallback, netnsInode, missing.
+void SetDumpInfo(Napi::Env env, Napi::Object o, const DumpInfo& info) {
+  o.Set("source", info.source == Source::kProcfs ? "procfs" : "netlink");
+  o.Set("sourceFallback", info.fallback.empty() ? env.Null() : Napi::String::New(env, info.fallback));
+  o.Set("netnsInode", static_cast<double>(info.netns_inode));
+  static const struct {
+    unsigned bit;
+    const char* name;
+  } kMissing[] = {{kMissingBoundInactive, "boundInactive"}, {kMissingCgroupId, "cgroupId"},
+                  {kMissingCookie, "cookie"},               {kMissingIfindex, "ifindex"},
+                  {kMissingListenBacklog, "listenBacklog"}};
+  Napi::Array missing = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (const auto& m : kMissing) {
+    if (info.missing & m.bit) missing[n++] = m.name;
+  }
+  o.Set("missing", missing);
+}
+
+Napi::Value CountsToJs(Napi::Env env, CountResult& r, Ownership) {
   if (Fires(kFailConvert)) throw std::bad_alloc();
+  const StateCounts& c = r.counts;
   Napi::Object o = Napi::Object::New(env);
   auto v4 = Napi::Float64Array::New(env, kStateSlots);
   auto v6 = Napi::Float64Array::New(env, kStateSlots);
@@ -285,6 +335,7 @@ Napi::Value CountsToJs(Napi::Env env, StateCounts& c, Ownership) {
   }
   o.Set("ipv4", v4);
   o.Set("ipv6", v6);
+  SetDumpInfo(env, o, r.info);
   return o;
 }
 
@@ -333,6 +384,79 @@ Napi::Value SampleToJs(Napi::Env env, SampleResult& r, Ownership how) {
   TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_TO_JS)
 #undef TCPCENSUS_TO_JS
   if (r.has_owners) o.Set("owners", OwnersToJs(env, r.owners, how));
+  SetDumpInfo(env, o, r.info);
+  return o;
+}
+
+// ---- cgroup paths and network namespaces ----
+
+CgroupPathsRequest ParseCgroupPaths(const Napi::CallbackInfo& info) {
+  CgroupPathsRequest req;
+  if (info.Length() < 1 || info[0].IsUndefined()) return req;
+  Napi::Object o = ArgObject(info);
+  Napi::Value ids = o.Get("ids");
+  if (!ids.IsUndefined() && !ids.IsNull()) {
+    if (!ids.IsTypedArray() || ids.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array) {
+      throw Napi::TypeError::New(o.Env(), "ids must be a BigUint64Array");
+    }
+    auto arr = ids.As<Napi::BigUint64Array>();
+    req.ids.assign(arr.Data(), arr.Data() + arr.ElementLength());
+  }
+  Napi::Value mount = o.Get("mount");
+  if (!mount.IsUndefined()) {
+    if (!mount.IsString()) throw Napi::TypeError::New(o.Env(), "mount must be a string");
+    req.mount = mount.As<Napi::String>().Utf8Value();
+  }
+  return req;
+}
+
+void RunCgroupPaths(CgroupPathsRequest& req, CgroupPaths* out) { FindCgroupPaths(req, out); }
+
+Napi::Value CgroupPathsToJs(Napi::Env env, CgroupPaths& r, Ownership how) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mount", r.mount);
+  Napi::Array paths = Napi::Array::New(env, r.paths.size());
+  for (size_t i = 0; i < r.paths.size(); ++i) paths[i] = r.paths[i];
+  o.Set("ids", ToTypedArray(env, std::move(r.ids), how));
+  o.Set("paths", paths);
+  o.Set("unreadable", static_cast<double>(r.unreadable));
+  o.Set("complete", r.complete);
+  return o;
+}
+
+struct NetnsRequest {
+  std::string proc_root = "/proc";
+};
+
+NetnsRequest ParseNetns(const Napi::CallbackInfo& info) {
+  NetnsRequest req;
+  if (info.Length() < 1 || info[0].IsUndefined()) return req;
+  Napi::Object o = ArgObject(info);
+  Napi::Value proc_root = o.Get("procRoot");
+  if (!proc_root.IsUndefined()) {
+    if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
+    req.proc_root = proc_root.As<Napi::String>().Utf8Value();
+  }
+  return req;
+}
+
+void RunListNetns(NetnsRequest& req, NetnsList* out) { ListNetns(req.proc_root, out); }
+
+Napi::Value NetnsToJs(Napi::Env env, NetnsList& r, Ownership) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array list = Napi::Array::New(env, r.namespaces.size());
+  for (size_t i = 0; i < r.namespaces.size(); ++i) {
+    const NetnsEntry& n = r.namespaces[i];
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("inode", static_cast<double>(n.inode));
+    e.Set("path", n.path);
+    e.Set("name", n.name);
+    e.Set("pid", n.pid);
+    e.Set("self", n.self);
+    list[i] = e;
+  }
+  o.Set("namespaces", list);
+  o.Set("unreadable", static_cast<double>(r.unreadable));
   return o;
 }
 
@@ -460,6 +584,24 @@ Napi::Value SampleSync(const Napi::CallbackInfo& info) {
   return RunSync(info.Env(), req, RunSample, SampleToJs);
 }
 
+Napi::Value CgroupPathsAsync(const Napi::CallbackInfo& info) {
+  return Queue(info.Env(), ParseCgroupPaths(info), RunCgroupPaths, CgroupPathsToJs);
+}
+
+Napi::Value CgroupPathsSync(const Napi::CallbackInfo& info) {
+  CgroupPathsRequest req = ParseCgroupPaths(info);
+  return RunSync(info.Env(), req, RunCgroupPaths, CgroupPathsToJs);
+}
+
+Napi::Value ListNetnsAsync(const Napi::CallbackInfo& info) {
+  return Queue(info.Env(), ParseNetns(info), RunListNetns, NetnsToJs);
+}
+
+Napi::Value ListNetnsSync(const Napi::CallbackInfo& info) {
+  NetnsRequest req = ParseNetns(info);
+  return RunSync(info.Env(), req, RunListNetns, NetnsToJs);
+}
+
 Napi::Value NewProgress(const Napi::CallbackInfo& info) {
   ProgressHandle handle = ProgressHandle::New(
       info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
@@ -519,6 +661,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<CountSync>(env, exports, "countSync");
   Export<Sample>(env, exports, "sample");
   Export<SampleSync>(env, exports, "sampleSync");
+  Export<CgroupPathsAsync>(env, exports, "cgroupPaths");
+  Export<CgroupPathsSync>(env, exports, "cgroupPathsSync");
+  Export<ListNetnsAsync>(env, exports, "listNetns");
+  Export<ListNetnsSync>(env, exports, "listNetnsSync");
   Export<FailNext>(env, exports, "__failNext");
   exports.Set("columns", ColumnsToJs(env));
   exports.Set("defaultThreads", Napi::Number::New(env, DefaultThreads()));

@@ -35,6 +35,7 @@ const FLAG: Record<string, string> = {
   maxSockets: '--max-sockets',
   limit: '--limit',
   by: '--by',
+  source: '--source',
 };
 
 function style(): Style {
@@ -106,6 +107,7 @@ function addCommon(cmd: Command, stateHelp: string): Command {
     .option('--src <addr>', 'local address or prefix, e.g. 10.0.0.0/8 or fe80::/10')
     .option('--dst <addr>', 'remote address or prefix')
     .option('--json', 'print JSON')
+    .option('--source <source>', 'where sockets come from: auto (default: netlink, /proc/net/tcp when refused), netlink or procfs')
     .option('--threads <n>', 'threads for the /proc walk (1-8, default: cores)');
 }
 

@@ -2,11 +2,11 @@
  * The state histogram: the addon's per-family counts (indexed by kernel
  * state number) shaped into StateCounts, every requested state present.
  */
-import type { RawCounts } from './native';
+import type { RawCountResult } from './native';
 import { maskNames, stateNumber } from './states';
 import type { StateCounts } from './types';
 
-export function stateCounts(mask: number, raw: RawCounts, tookMs: () => number): StateCounts {
+export function stateCounts(mask: number, raw: RawCountResult, tookMs: () => number): StateCounts {
   const states: StateCounts['states'] = {};
   let ipv4 = 0;
   let ipv6 = 0;
@@ -18,5 +18,5 @@ export function stateCounts(mask: number, raw: RawCounts, tookMs: () => number):
     ipv4 += v4;
     ipv6 += v6;
   }
-  return { total: ipv4 + ipv6, states, families: { ipv4, ipv6 }, source: 'netlink', tookMs: tookMs() };
+  return { total: ipv4 + ipv6, states, families: { ipv4, ipv6 }, source: raw.source, tookMs: tookMs() };
 }

@@ -18,6 +18,45 @@ export interface RawDumpOptions {
   bytecode?: Uint8Array;
   /** A dump keeping rows fails with LimitError past this many (0: no bound). */
   maxSockets?: number;
+  /**
+   * Where the sockets come from (default 'auto'): NETLINK_SOCK_DIAG, or the
+   * text of /proc/net/tcp{,6}; 'auto' reads the text when netlink is refused
+   * (EPERM, EACCES, EPROTONOSUPPORT, EAFNOSUPPORT from socket() or the first
+   * reply). A forced 'netlink' that is refused is a SystemError naming the call.
+   */
+  source?: RawSource;
+  /**
+   * The network namespace to dump in: a name under /var/run/netns, 'pid:PID',
+   * or a path with a '/' (/proc/PID/ns/net). A malformed spec throws a
+   * RangeError; a missing namespace is SystemError open ENOENT with `path`;
+   * joining needs CAP_SYS_ADMIN (else SystemError setns EPERM).
+   */
+  netns?: string;
+}
+
+export type RawSource = 'auto' | 'netlink' | 'procfs';
+
+/** What a source cannot show: a zero in those places is unknown, not zero. */
+export type RawMissing =
+  /** CLOSE (bound, inactive) sockets: not in /proc/net/tcp, so CLOSE counts are unknown. */
+  | 'boundInactive'
+  /** cgroupId: /proc/net/tcp has none, or the kernel sends none (before 5.7; a full socket came without one). */
+  | 'cgroupId'
+  /** cookie: not in /proc/net/tcp. */
+  | 'cookie'
+  /** ifindex: not in /proc/net/tcp. */
+  | 'ifindex'
+  /** sendQ of LISTEN rows (netlink's backlog): /proc/net/tcp shows 0 there. */
+  | 'listenBacklog';
+
+/** How a dump was answered; on every count and sample result. */
+export interface RawDumpInfo {
+  source: 'netlink' | 'procfs';
+  /** Why 'auto' read procfs: the refused call and errno, e.g. "socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted"; null when it did not fall back. */
+  sourceFallback: string | null;
+  /** Inode of the network namespace the dump ran in (0 when unreadable). */
+  netnsInode: number;
+  missing: RawMissing[];
 }
 
 export interface RawSampleOptions extends RawDumpOptions {
@@ -89,6 +128,13 @@ export const COLUMNS = {
   ifindex: [Uint32Array, 1],
   /** The kernel's socket cookie, unique per socket. */
   cookie: [BigUint64Array, 1],
+  /**
+   * cgroup v2 id of the process that created the socket (the inode of its
+   * cgroup directory), 0 when unknown: the kernel's mini-sockets carry none
+   * (TIME_WAIT, orphaned FIN_WAIT2 kept as TIME_WAIT in substate FIN_WAIT2,
+   * SYN_RECV request sockets), and the procfs source has none at all.
+   */
+  cgroupId: [BigUint64Array, 1],
 } as const;
 
 export type ColumnName = keyof typeof COLUMNS;
@@ -101,11 +147,60 @@ export interface RawTable extends RawColumns {
   owners?: RawOwners;
 }
 
+/** What count() and countSync() return. */
+export interface RawCountResult extends RawCounts, RawDumpInfo {}
+
+/** What sample() and sampleSync() return. */
+export interface RawSampleResult extends RawTable, RawDumpInfo {}
+
+export interface RawCgroupPathsOptions {
+  /** The cgroup ids to name (0s are ignored); absent or empty: every cgroup. The walk stops once all are found. */
+  ids?: BigUint64Array;
+  /** Where cgroup2 is mounted; default: the first cgroup2 mount in /proc/mounts. */
+  mount?: string;
+}
+
+export interface RawCgroupPaths {
+  /** The cgroup2 mount walked. */
+  mount: string;
+  /** Found ids, ascending; paths[i] is the cgroup of ids[i], relative to the mount ("/" is the root, "/system.slice/x.service"). */
+  ids: BigUint64Array;
+  paths: string[];
+  /** Directories that could not be opened. */
+  unreadable: number;
+  /** Every wanted id was found (or, with none asked, the whole tree was walked). */
+  complete: boolean;
+}
+
+export interface RawNetns {
+  /** The namespace's nsfs inode (what netnsInode of a dump in it says). */
+  inode: number;
+  /** A file that opens it: /var/run/netns/NAME when named, else <procRoot>/PID/ns/net. Pass it as `netns`. */
+  path: string;
+  /** Its name under /var/run/netns, '' when it has none. */
+  name: string;
+  /** The lowest pid in it, 0 when only a name holds it. */
+  pid: number;
+  /** The caller's own namespace. */
+  self: boolean;
+}
+
+export interface RawNetnsList {
+  /** Every distinct network namespace seen, ascending by inode. */
+  namespaces: RawNetns[];
+  /** Processes whose namespace could not be read (another user's, not root). */
+  unreadable: number;
+}
+
 interface RawBinding {
-  count(opts: RawDumpOptions): Promise<RawCounts>;
-  countSync(opts: RawDumpOptions): RawCounts;
-  sample(opts: RawSampleOptions): Promise<RawTable>;
-  sampleSync(opts: RawSampleOptions): RawTable;
+  count(opts: RawDumpOptions): Promise<RawCountResult>;
+  countSync(opts: RawDumpOptions): RawCountResult;
+  sample(opts: RawSampleOptions): Promise<RawSampleResult>;
+  sampleSync(opts: RawSampleOptions): RawSampleResult;
+  cgroupPaths(opts?: RawCgroupPathsOptions): Promise<RawCgroupPaths>;
+  cgroupPathsSync(opts?: RawCgroupPathsOptions): RawCgroupPaths;
+  listNetns(opts?: { procRoot?: string }): Promise<RawNetnsList>;
+  listNetnsSync(opts?: { procRoot?: string }): RawNetnsList;
   newProgress(): ProgressHandle;
   readProgress(handle: ProgressHandle): [done: number, total: number];
   __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
@@ -164,6 +259,10 @@ export const native = {
   countSync: sync(raw.countSync),
   sample: async(raw.sample),
   sampleSync: sync(raw.sampleSync),
+  cgroupPaths: async((o?: RawCgroupPathsOptions) => raw.cgroupPaths(o)),
+  cgroupPathsSync: sync((o?: RawCgroupPathsOptions) => raw.cgroupPathsSync(o)),
+  listNetns: async((o?: { procRoot?: string }) => raw.listNetns(o)),
+  listNetnsSync: sync((o?: { procRoot?: string }) => raw.listNetnsSync(o)),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
   /** Tests only: make the next call fail at one stage (see binding.cc). */

@@ -14,7 +14,7 @@
 import { OptionError } from './errors';
 import { compileFilter, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
 import { errnoOf, errnoText, readlink, runAsync, runSync, stat, statfs, type Check } from './lookup';
-import type { RawSampleOptions } from './native';
+import type { RawSampleOptions, RawSource } from './native';
 import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
 import { DEFAULT_MASK, parseStates, stateNumber } from './states';
 import { closest } from './suggest';
@@ -47,6 +47,7 @@ interface Values {
   dport: PortRange;
   src: Prefix;
   dst: Prefix;
+  source: RawSource;
   pids: Int32Array;
   threads: number;
   procRoot: string;
@@ -77,6 +78,7 @@ const ENTRIES: { [K in keyof Values]: Entry<Values[K]> } = {
   dport: { calls: EVERY, check: (v) => parsePortRange(v, 'dport') },
   src: { calls: EVERY, check: (v) => parsePrefix(v, 'src') },
   dst: { calls: EVERY, check: (v) => parsePrefix(v, 'dst') },
+  source: { calls: EVERY, check: (v) => oneOf(v, ['auto', 'netlink', 'procfs'] as const, 'source', 'socket source', 'valid') },
   pids: { calls: EVERY, check: pidArray },
   threads: { calls: EVERY, check: (v) => integer('threads', v, 1, MAX_THREADS) },
   procRoot: { calls: EVERY, check: (v) => ofType(v, 'string', 'procRoot', 'a directory path') },
@@ -185,6 +187,7 @@ function build(call: Call, p: Parsed): Request {
   if (p.pids) raw.pids = p.pids;
   if (p.procRoot !== undefined) raw.procRoot = p.procRoot;
   if (p.maxSockets !== undefined) raw.maxSockets = p.maxSockets;
+  if (p.source !== undefined) raw.source = p.source;
   return { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10 };
 }
 
@@ -273,6 +276,7 @@ export interface Flags {
   limit?: string;
   by?: string;
   processes?: boolean;
+  source?: string;
 }
 
 /** Every option a flag can set; each command passes on the ones its call takes. */
@@ -306,5 +310,6 @@ export function flagOptions(f: Flags): FlagOptions {
   if (f.limit !== undefined) o.limit = integerText('limit', f.limit, 1, INT_MAX);
   if (f.by !== undefined) o.by = f.by as TopBy; // checked with the library's options
   if (f.processes) o.processes = true;
+  if (f.source !== undefined) o.source = f.source as RawSource; // checked with the library's options
   return o;
 }

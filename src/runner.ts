@@ -7,7 +7,7 @@
  */
 import { SystemError } from './errors';
 import { errnoText } from './lookup';
-import { COLUMNS, native, type ColumnName, type RawColumns, type RawCounts, type RawTable } from './native';
+import { COLUMNS, native, type ColumnName, type RawColumns, type RawCountResult, type RawSampleResult } from './native';
 import type { Request } from './options';
 
 export { FAMILY_IPV4, FAMILY_IPV6 } from './native';
@@ -15,7 +15,7 @@ export const MAX_THREADS = native.maxThreads;
 
 // With pids, only the rows those processes own are kept (the kernel cannot
 // filter by owner). The walk only read those processes, so this is small.
-function keepPids(req: Request, t: RawTable): RawTable {
+function keepPids(req: Request, t: RawSampleResult): RawSampleResult {
   if (!req.pids) return t;
   const owner = t.owners!.owner;
   const keep: number[] = [];
@@ -32,13 +32,13 @@ function keepPids(req: Request, t: RawTable): RawTable {
   for (const [name, [, width]] of Object.entries(COLUMNS) as Array<[ColumnName, (typeof COLUMNS)[ColumnName]]>) {
     columns[name] = pick(t[name], width);
   }
-  return { ...(columns as RawColumns), size: keep.length, owners: { ...t.owners!, owner: pick(owner, 1) } };
+  return { ...t, ...(columns as RawColumns), size: keep.length, owners: { ...t.owners!, owner: pick(owner, 1) } };
 }
 
 // A pid the caller named but the walk could not read (EACCES/EPERM) or that
 // exited before it was read (ENOENT/ESRCH) leaves its sockets unknown: an
 // error naming it and the call that failed, never an empty answer.
-function refuseUnread(req: Request, t: RawTable): void {
+function refuseUnread(req: Request, t: RawSampleResult): void {
   const o = t.owners;
   if (!req.pids || !o || o.failedPids.length === 0) return;
   const pid = o.failedPids[0]!;
@@ -48,7 +48,7 @@ function refuseUnread(req: Request, t: RawTable): void {
   throw new SystemError(`cannot read ${path}: ${message}`, o.failedCalls[0] ?? 'openat', errno, code, { path, pid });
 }
 
-async function sampleRaw(req: Request): Promise<RawTable> {
+async function sampleRaw(req: Request): Promise<RawSampleResult> {
   const raw = { ...req.raw };
   let timer: NodeJS.Timeout | undefined;
   if (req.onProgress && raw.owners) {
@@ -68,30 +68,30 @@ async function sampleRaw(req: Request): Promise<RawTable> {
 }
 
 /** The socket table of a request (owners when it asks for them). */
-export async function sample(req: Request): Promise<RawTable> {
+export async function sample(req: Request): Promise<RawSampleResult> {
   const t = await sampleRaw(req);
   refuseUnread(req, t);
   return keepPids(req, t);
 }
 
-export function sampleSync(req: Request): RawTable {
+export function sampleSync(req: Request): RawSampleResult {
   const t = native.sampleSync(req.raw);
   refuseUnread(req, t);
   return keepPids(req, t);
 }
 
-function tally(t: RawTable): RawCounts {
+function tally(t: RawSampleResult): RawCountResult {
   const ipv4 = new Float64Array(16);
   const ipv6 = new Float64Array(16);
   for (let i = 0; i < t.size; i++) (t.family[i] === 6 ? ipv6 : ipv4)[t.state[i]!]!++;
-  return { ipv4, ipv6 };
+  return { ipv4, ipv6, source: t.source, sourceFallback: t.sourceFallback, netnsInode: t.netnsInode, missing: t.missing };
 }
 
 /** Counts by state; with pids the rows are needed (to keep those pids' sockets), otherwise none are kept. */
-export async function count(req: Request): Promise<RawCounts> {
+export async function count(req: Request): Promise<RawCountResult> {
   return req.pids ? tally(await sample(req)) : native.count(req.raw);
 }
 
-export function countSync(req: Request): RawCounts {
+export function countSync(req: Request): RawCountResult {
   return req.pids ? tally(sampleSync(req)) : native.countSync(req.raw);
 }

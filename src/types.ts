@@ -29,6 +29,12 @@ export interface FilterOptions {
    * read is an error, never an empty answer.
    */
   pids?: number[];
+  /**
+   * Where sockets come from: 'netlink' (NETLINK_SOCK_DIAG), 'procfs'
+   * (/proc/net/tcp and tcp6, for sandboxes that refuse netlink) or 'auto'
+   * (default: netlink, procfs when netlink is refused).
+   */
+  source?: 'auto' | 'netlink' | 'procfs';
 }
 
 export interface WalkOptions {
@@ -76,7 +82,8 @@ export interface StateCounts {
   /** Every requested state, zeros included, in state-number order. */
   states: Partial<Record<StateName, number>>;
   families: { ipv4: number; ipv6: number };
-  source: 'netlink';
+  /** Where the sockets came from: netlink (sock_diag), or /proc/net/tcp{,6} where netlink is refused. */
+  source: 'netlink' | 'procfs';
   tookMs: number;
 }
 

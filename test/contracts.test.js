@@ -78,7 +78,7 @@ test('a pid that does not exist is an OptionError in the library, as in the CLI'
 });
 
 const UNKNOWN = [
-  ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, pids, threads, procRoot, onProgress$/],
+  ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, pids, threads, procRoot, onProgress$/],
   ['topProcesses', { limt: 3 }, /^unknown option "limt" for topProcesses \(did you mean limit\?\); valid options: .*maxSockets, limit, by$/],
   ['snapshot', { process: true }, /^unknown option "process" for snapshot \(did you mean processes\?\)/],
   ['countStates', { limit: 3 }, /^limit does not apply to countStates; valid options: states,/],
@@ -145,12 +145,15 @@ test('--pid of a process in another network namespace says so (exit 2), never "n
   assert.equal(JSON.parse(inNs).rows[0].count, 3);
 });
 
-test('a sandbox refusing netlink: the error names the netlink sock_diag socket, exit 1', async () => {
+test('a sandbox refusing netlink: forced netlink names the netlink sock_diag socket, exit 1; auto answers from procfs', async () => {
   const bin = path.join(dir, 'no_netlink');
   execFileSync('cc', ['-O2', '-o', bin, path.join(__dirname, 'fixtures', 'no_netlink.c')]);
-  const r = await h.runCli(['states'], { prefix: [bin] });
+  const r = await h.runCli(['states', '--source', 'netlink'], { prefix: [bin] });
   assertOneLine(r, 1, 'tcpcensus: socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted (EPERM)');
-  const lib = await h.callLibrary('countStatesSync', {}, { prefix: [bin] });
+  const auto = await h.runCli(['states', '--json'], { prefix: [bin] });
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.equal(JSON.parse(auto.stdout).source, 'procfs');
+  const lib = await h.callLibrary('countStatesSync', { source: 'netlink' }, { prefix: [bin] });
   assert.deepEqual(lib.error, {
     name: 'SystemError', message: 'socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted',
     code: 'EPERM', syscall: 'socket', errno: 1,

@@ -237,6 +237,19 @@ function removeTempDir(dir) {
 }
 process.on('exit', () => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
 
+/**
+ * The INET_DIAG_REQ_BYTECODE program the library compiles for these filters
+ * ({ sport, dport, src, dst } as the library takes them), for tests that
+ * call the raw binding.
+ */
+function filterBytecode(o) {
+  const { compileFilter, parsePortRange, parsePrefix } = require(path.join(ROOT, 'dist', 'filter'));
+  const spec = {};
+  for (const k of ['sport', 'dport']) if (o[k] !== undefined) spec[k] = parsePortRange(o[k], k);
+  for (const k of ['src', 'dst']) if (o[k] !== undefined) spec[k] = parsePrefix(o[k], k);
+  return compileFilter(spec);
+}
+
 /** Runs node as root without CAP_SYS_PTRACE (a container's default). */
 const NO_PTRACE = ['setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptrace'];
 
@@ -244,6 +257,6 @@ const NO_PTRACE = ['setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptr
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
 module.exports = {
-  AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
+  AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, filterBytecode, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
   sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES,
 };

@@ -40,6 +40,14 @@ class LimitError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A request the chosen source cannot answer truthfully (a cgroup filter on
+// the procfs source, which has no cgroup ids; no cgroup2 mount to map ids
+// to paths): said, never answered with a guess.
+class UnsupportedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The symbolic name of an errno value ("ENOENT"), or "EUNKNOWN".
 const char* ErrnoName(int err);
 

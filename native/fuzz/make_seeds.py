@@ -7,12 +7,20 @@ corpus/netlink: real NETLINK_SOCK_DIAG reply datagrams (sock_diag(7)) for a
 few sockets this script opens on loopback, IPv4 and IPv6, with the DONE
 message. corpus/proc_parse: a real getdents64 buffer of /proc, socket link
 texts, /proc/self/stat, comm and cmdline, each behind the selector byte that
-fuzz_proc_parse.cc reads. Run it again when the parsers learn new input.
+fuzz_proc_parse.cc reads. corpus/procnet: the head of this machine's
+/proc/net/tcp and tcp6 while those sockets are open (every kind of line:
+LISTEN, ESTABLISHED, TIME_WAIT). corpus/bytecode: programs exactly as
+src/filter.ts and src/bytecode-cgroup.ts compile them (run `npm run build`
+first: they come from dist/), behind a socket for fuzz_bytecode.cc.
+corpus/mounts: this machine's /proc/mounts. Run it again when the parsers
+learn new input.
 """
 import ctypes
+import json
 import os
 import socket
 import struct
+import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETLINK_SOCK_DIAG = 4
@@ -55,9 +63,23 @@ def main():
         cli = socket.create_connection(srv.getsockname()[:2])
         conn, _ = srv.accept()
         held += [srv, cli, conn]
+    # A TIME_WAIT: the client side closes first, then the server side.
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen()
+    cli = socket.create_connection(srv.getsockname())
+    conn, _ = srv.accept()
+    cli.close()
+    conn.close()
+    srv.close()
     for fam, tag in ((socket.AF_INET, 'v4'), (socket.AF_INET6, 'v6')):
         for i, g in enumerate(dump(fam)[:3]):
             write('netlink', f'{tag}-{i}', g)
+    # fuzz_procnet.cc: selector byte (bit 0: tcp6; the rest: read size).
+    for name, sel in (('tcp', 0x20), ('tcp6', 0x21)):
+        with open(f'/proc/net/{name}', 'rb') as f:
+            lines = f.read().split(b'\n')
+        write('procnet', name, bytes([sel]) + b'\n'.join(lines[:40]) + b'\n')
     for s in held:
         s.close()
 
@@ -75,6 +97,33 @@ def main():
     with open('/proc/self/cmdline', 'rb') as f:
         write('proc_parse', 'cmdline', b'\x03' + f.read())
     write('proc_parse', 'pid', b'\x0412345')
+
+    with open('/proc/mounts', 'rb') as f:
+        write('mounts', 'proc-mounts', f.read())
+
+    # fuzz_bytecode.cc: a socket (family bit, src, dst, sport, dport, cgroup
+    # id), then the program as the TypeScript compilers emit it.
+    root = os.path.join(HERE, '..', '..')
+    script = """
+const { compileFilter, parseFilter } = require('./dist/filter');
+const { compileCgroupFilter, andPrograms } = require('./dist/bytecode-cgroup');
+const f = (o) => compileFilter(parseFilter(o));
+const progs = {
+  sport: f({ sport: 80 }), range: f({ sport: '1000-2000', dport: '1-1024' }),
+  dst8: f({ dst: '10.0.0.0/8' }), src6: f({ src: 'fe80::/10' }), all: f({ sport: 443, src: '127.0.0.1', dst: '::1' }),
+  cgroup: compileCgroupFilter([1n]), cgroups: compileCgroupFilter([7n, 9n, 4242n]),
+  and: andPrograms(f({ sport: '1000-2000', dst: '10.0.0.0/8' }), compileCgroupFilter([5n, 6n])),
+};
+process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(progs).map(([k, v]) => [k, Buffer.from(v).toString('hex')]))));
+"""
+    progs = json.loads(subprocess.check_output(['node', '-e', script], cwd=root))
+    v4 = (b'\x00' + socket.inet_aton('127.0.0.1') + bytes(12) + socket.inet_aton('10.1.2.3') + bytes(12)
+          + struct.pack('=HHQ', 80, 443, 5))
+    v6 = (b'\x01' + socket.inet_pton(socket.AF_INET6, 'fe80::1') + socket.inet_pton(socket.AF_INET6, '::ffff:10.0.0.1')
+          + struct.pack('=HHQ', 1500, 22, 1))
+    for name, hexprog in progs.items():
+        write('bytecode', f'{name}-v4', v4 + bytes.fromhex(hexprog))
+        write('bytecode', f'{name}-v6', v6 + bytes.fromhex(hexprog))
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ struct DirEntry {
   const char* name;
   size_t len;
   uint8_t type;  // DT_* or DT_UNKNOWN
+  uint64_t ino;  // d_ino (on cgroup2, a directory's is its cgroup id)
 };
 
 // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type;
@@ -34,9 +35,10 @@ template <typename Fn>
 bool ForEachDirent(ByteSpan buf, Fn&& fn) {
   size_t off = 0;
   while (off < buf.size()) {
+    uint64_t ino;
     uint16_t reclen;
     uint8_t type;
-    if (!buf.ReadAt(off + 16, &reclen) || !buf.ReadAt(off + 18, &type)) return false;
+    if (!buf.ReadAt(off, &ino) || !buf.ReadAt(off + 16, &reclen) || !buf.ReadAt(off + 18, &type)) return false;
     if (reclen <= kDirentNameOffset || !buf.Holds(off, reclen)) return false;
     const char* name = reinterpret_cast<const char*>(buf.data() + off + kDirentNameOffset);
     const size_t room = reclen - kDirentNameOffset;
@@ -44,7 +46,7 @@ bool ForEachDirent(ByteSpan buf, Fn&& fn) {
     while (len < room && name[len] != '\0') ++len;
     if (len == room) return false;  // no NUL inside the record
     off += reclen;
-    if (!fn(DirEntry{name, len, type})) return true;
+    if (!fn(DirEntry{name, len, type, ino})) return true;
   }
   return true;
 }

@@ -26,6 +26,7 @@
 #include "../common/bytes.h"
 #include "../common/fd.h"
 #include "../common/kernel_write.h"
+#include "../common/read_dir.h"
 #include "../common/sys_error.h"
 #include "proc_parse.h"
 
@@ -36,29 +37,6 @@ namespace {
 constexpr size_t kDirentBuffer = 64 * 1024;
 // How many other threads of a leaderless process to try before giving up.
 constexpr size_t kMaxTasksTried = 64;
-
-// Calls fn(const DirEntry&) for every entry of an open directory until fn
-// returns false. Returns 0, the errno of a failed getdents64, or EBADMSG
-// when the kernel's records do not parse.
-template <typename Fn>
-int ReadDir(int dirfd, MutableByteSpan buf, Fn&& fn) {
-  CheckKernelBuffer(buf.data(), buf.size());
-  for (;;) {
-    long n = syscall(SYS_getdents64, dirfd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return 0;
-    bool stopped = false;
-    const bool ok = ForEachDirent(buf.Filled(static_cast<size_t>(n)), [&](const DirEntry& e) {
-      stopped = !fn(e);
-      return !stopped;
-    });
-    if (!ok) return EBADMSG;
-    if (stopped) return 0;
-  }
-}
 
 // Reads a small /proc file relative to dirfd into buf; returns the bytes
 // read, or an empty span when it cannot be read (the process may be gone).

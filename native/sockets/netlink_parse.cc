@@ -39,20 +39,37 @@ void ParseSocket(ByteSpan payload, DiagSink* sink) {
   if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6) {
     Malformed("address family " + std::to_string(m.idiag_family));
   }
-  // Attributes follow the aligned message. None is needed today, but each
-  // is still checked so a lying rta_len can never move the reader outside
-  // the payload when one is.
+  SocketRecord r;
+  // Attributes follow the aligned message; each is checked so a lying
+  // rta_len can never move the reader outside the payload. The kernel adds
+  // INET_DIAG_CGROUP_ID (a u64, kernel 5.7+ with CONFIG_SOCK_CGROUP_DATA) to
+  // every full socket without being asked through idiag_ext
+  // (inet_diag_msg_attrs_fill, which always adds INET_DIAG_SHUTDOWN too);
+  // mini-sockets (TIME_WAIT, also in substate FIN_WAIT2, and request
+  // sockets, which get at most INET_DIAG_MARK) carry neither, so their
+  // cgroup_id stays 0 = unknown. INET_DIAG_SHUTDOWN without a cgroup id
+  // means the kernel sends none.
+  bool full = false, has_cgroup = false;
   for (ByteSpan attrs = payload.From(Align(sizeof m)); !attrs.empty();) {
     rtattr a;
     if (!attrs.ReadAt(0, &a)) Malformed("attribute header cut short");
     if (a.rta_len < sizeof a || a.rta_len > attrs.size()) {
       Malformed("attribute length " + std::to_string(a.rta_len));
     }
+    if (a.rta_type == INET_DIAG_CGROUP_ID) {
+      const ByteSpan value = attrs.Sub(RTA_LENGTH(0), a.rta_len - RTA_LENGTH(0));
+      // nla_put_u64_64bit may put an INET_DIAG_PAD before it, never inside:
+      // the value is exactly 8 bytes, possibly unaligned (ReadAt copies).
+      if (value.size() != sizeof r.cgroup_id || !value.ReadAt(0, &r.cgroup_id)) {
+        Malformed("INET_DIAG_CGROUP_ID of " + std::to_string(value.size()) + " bytes");
+      }
+      has_cgroup = true;
+    }
+    if (a.rta_type == INET_DIAG_SHUTDOWN) full = true;
     const size_t step = Align(a.rta_len);
     attrs = step >= attrs.size() ? ByteSpan() : attrs.From(step);
   }
 
-  SocketRecord r;
   r.state = UserState(m.idiag_state);
   r.family = m.idiag_family == AF_INET6 ? 6 : 4;
   static_assert(sizeof m.id.idiag_src == 16 && sizeof m.id.idiag_dst == 16, "16-byte addresses");
@@ -67,6 +84,7 @@ void ParseSocket(ByteSpan payload, DiagSink* sink) {
   r.ifindex = m.id.idiag_if;
   r.cookie = static_cast<uint64_t>(m.id.idiag_cookie[0]) |
              (static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32);
+  if (full && !has_cgroup) sink->OnNoCgroupId();
   sink->OnSocket(r);
 }
 

@@ -17,12 +17,6 @@
 
 namespace tcpcensus {
 
-class DiagSink {
- public:
-  virtual ~DiagSink() = default;
-  virtual void OnSocket(const SocketRecord& r) = 0;
-};
-
 enum class DumpStatus { kMore, kDone };
 
 // Parses one datagram of the reply to the dump with sequence number seq.

@@ -1,4 +1,4 @@
-// sock_diag.cc: the NETLINK_SOCK_DIAG dump behind every tcpcensus count.
+// sock_diag.cc: the NETLINK_SOCK_DIAG dump (see sock_diag.h).
 //
 // Man pages: sock_diag(7) (request layout), netlink(7) (multipart replies),
 // recvmsg(2) (MSG_TRUNC). The kernel walks its TCP hash tables and fills at
@@ -17,9 +17,7 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <exception>
-#include <system_error>
-#include <thread>
+#include <vector>
 
 #include "../common/bytes.h"
 #include "../common/fd.h"
@@ -92,90 +90,8 @@ void SendRequest(int fd, const std::vector<uint8_t>& msg) {
   }
 }
 
-// Runs one dump for one family into sink.
-void DumpFamily(int family, const DumpRequest& req, DiagSink* sink) {
-  std::vector<uint8_t> buf(kRecvBufferSize);
-  Fd sock = OpenNetlink();
-  const uint32_t seq = 1;
-  SendRequest(sock.get(), BuildRequest(family, KernelStateMask(req.states), req.bytecode, seq));
-
-  const MutableByteSpan into(buf);
-  for (;;) {
-    iovec iov{into.data(), into.size()};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    ssize_t len = recvmsg(sock.get(), &mh, 0);
-    if (len < 0) {
-      if (errno == EINTR) continue;
-      throw SysError("recvmsg", errno, "(NETLINK_SOCK_DIAG)");
-    }
-    if (mh.msg_flags & MSG_TRUNC) throw SysError("recvmsg", EMSGSIZE, "(NETLINK_SOCK_DIAG)");
-    if (ParseDiagDatagram(into.Filled(static_cast<size_t>(len)), seq, sink) == DumpStatus::kDone) {
-      return;
-    }
-  }
-}
-
-class CountSink : public DiagSink {
- public:
-  void OnSocket(const SocketRecord& r) override {
-    (r.family == 6 ? counts.ipv6 : counts.ipv4)[r.state]++;
-  }
-  StateCounts counts;
-};
-
-[[noreturn]] void TooMany(size_t max_rows) {
-  throw LimitError("more than " + std::to_string(max_rows) + (max_rows == 1 ? " socket matches" : " sockets match") +
-                   " (maxSockets); narrow the states or filters, or raise the bound");
-}
-
-class TableSink : public DiagSink {
- public:
-  explicit TableSink(size_t max_rows) : max_rows_(max_rows) {}
-  void OnSocket(const SocketRecord& r) override {
-    if (max_rows_ != 0 && table.size() >= max_rows_) TooMany(max_rows_);
-    table.Append(r);
-  }
-  SocketTable table;
-
- private:
-  size_t max_rows_;
-};
-
-// The kernel walks its whole TCP hash table for each family's dump (both
-// families live in one table), so the two dumps run in parallel: the IPv6
-// one on a second thread into its own sink. With one family asked for,
-// everything stays on the calling thread.
-void DumpAll(const DumpRequest& req, DiagSink* v4, DiagSink* v6) {
-  const bool want4 = req.families & kFamilyIPv4;
-  const bool want6 = req.families & kFamilyIPv6;
-  if (!(want4 && want6)) {
-    DumpFamily(want4 ? AF_INET : AF_INET6, req, want4 ? v4 : v6);
-    return;
-  }
-  std::exception_ptr v6_error;
-  std::thread helper;
-  try {
-    helper = std::thread([&] {
-      try {
-        DumpFamily(AF_INET6, req, v6);
-      } catch (...) {
-        v6_error = std::current_exception();
-      }
-    });
-  } catch (const std::system_error& e) {
-    throw SysError("pthread_create", e.code().value());
-  }
-  std::exception_ptr v4_error;
-  try {
-    DumpFamily(AF_INET, req, v4);
-  } catch (...) {
-    v4_error = std::current_exception();
-  }
-  helper.join();
-  if (v4_error) std::rethrow_exception(v4_error);
-  if (v6_error) std::rethrow_exception(v6_error);
+bool IsRefusal(int err) {
+  return err == EPERM || err == EACCES || err == EPROTONOSUPPORT || err == EAFNOSUPPORT;
 }
 
 }  // namespace
@@ -186,29 +102,36 @@ uint32_t KernelStateMask(uint32_t states) {
   return states;
 }
 
-void CountStates(const DumpRequest& req, StateCounts* out) {
-  CountSink v4, v6;
-  DumpAll(req, &v4, &v6);
-  for (size_t i = 0; i < kStateSlots; ++i) {
-    out->ipv4[i] += v4.counts.ipv4[i] + v6.counts.ipv4[i];
-    out->ipv6[i] += v4.counts.ipv6[i] + v6.counts.ipv6[i];
+void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* sink) {
+  std::vector<uint8_t> buf(kRecvBufferSize);
+  const uint32_t seq = 1;
+  // A refusal can come from socket(), sendto(), or as the first reply (a
+  // sandbox that lets the socket be made but answers the request with an
+  // error); once the kernel has answered, every error is a real failure.
+  bool answered = false;
+  try {
+    Fd sock = OpenNetlink();
+    SendRequest(sock.get(), BuildRequest(family, KernelStateMask(req.states), req.bytecode, seq));
+    const MutableByteSpan into(buf);
+    for (;;) {
+      iovec iov{into.data(), into.size()};
+      msghdr mh{};
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      ssize_t len = recvmsg(sock.get(), &mh, 0);
+      if (len < 0) {
+        if (errno == EINTR) continue;
+        throw SysError("recvmsg", errno, "(NETLINK_SOCK_DIAG)");
+      }
+      if (mh.msg_flags & MSG_TRUNC) throw SysError("recvmsg", EMSGSIZE, "(NETLINK_SOCK_DIAG)");
+      const DumpStatus status = ParseDiagDatagram(into.Filled(static_cast<size_t>(len)), seq, sink);
+      answered = true;
+      if (status == DumpStatus::kDone) return;
+    }
+  } catch (const SysError& e) {
+    if (!answered && IsRefusal(e.err())) throw NetlinkRefused(e);
+    throw;
   }
-}
-
-void DumpSockets(const DumpRequest& req, SocketTable* out) {
-  TableSink v4(req.max_rows), v6(req.max_rows);
-  DumpAll(req, &v4, &v6);
-  if (req.max_rows != 0 && out->size() + v4.table.size() + v6.table.size() > req.max_rows) {
-    TooMany(req.max_rows);
-  }
-  // The IPv4 table is usually the larger one: move it in when *out is
-  // empty rather than copy it.
-  if (out->size() == 0) {
-    *out = std::move(v4.table);
-  } else {
-    out->Merge(v4.table);
-  }
-  out->Merge(v6.table);
 }
 
 }  // namespace tcpcensus

@@ -26,7 +26,8 @@
   X(uid, uint32_t, 1, "uid")                   \
   X(inode, uint32_t, 1, "inode")               \
   X(ifindex, uint32_t, 1, "ifindex")           \
-  X(cookie, uint64_t, 1, "cookie")
+  X(cookie, uint64_t, 1, "cookie")              \
+  X(cgroup_id, uint64_t, 1, "cgroupId")
 
 namespace tcpcensus {
 
@@ -60,11 +61,27 @@ struct ColumnValue<T, 1> {
 
 // One socket as a parser hands it over. Addresses are 16 bytes in network
 // order (IPv4 uses the first 4), ports host order, state the user-visible
-// state (1..11).
+// state (1..11). cgroup_id is the cgroup v2 id of the socket's creator, 0
+// when unknown: the kernel's mini-sockets carry none (TIME_WAIT, request
+// sockets, and orphaned FIN_WAIT2 sockets, which it keeps as TIME_WAIT
+// mini-sockets in substate FIN_WAIT2), nor does /proc/net/tcp.
 struct SocketRecord {
 #define TCPCENSUS_FIELD(name, T, width, js) typename ColumnValue<T, width>::type name{};
   TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_FIELD)
 #undef TCPCENSUS_FIELD
+};
+
+// Where a socket source hands each socket it reads (the netlink parser, the
+// /proc/net/tcp parser): counting, filtering or keeping rows.
+class DiagSink {
+ public:
+  virtual ~DiagSink() = default;
+  virtual void OnSocket(const SocketRecord& r) = 0;
+  // A full socket (INET_DIAG_SHUTDOWN comes with every one) came without
+  // INET_DIAG_CGROUP_ID:
+  // this kernel sends no cgroup ids (before 5.7, or without
+  // CONFIG_SOCK_CGROUP_DATA). Called before OnSocket for that socket.
+  virtual void OnNoCgroupId() {}
 };
 
 class SocketTable {

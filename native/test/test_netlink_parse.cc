@@ -274,3 +274,55 @@ TEST(user_state_mapping) {
   CHECK_EQ(UserState(14), uint8_t{0});
   CHECK_EQ(UserState(255), uint8_t{0});
 }
+
+namespace {
+std::vector<uint8_t> U64(uint64_t v) {
+  std::vector<uint8_t> p(8);
+  std::memcpy(p.data(), &v, 8);
+  return p;
+}
+}  // namespace
+
+// INET_DIAG_CGROUP_ID comes unasked with every full socket (after
+// INET_DIAG_SHUTDOWN and friends, possibly behind an INET_DIAG_PAD that
+// aligns it); mini-sockets (TIME_WAIT, request sockets) have no attributes:
+// 0. A full socket (INET_DIAG_SHUTDOWN) without an id says the kernel sends
+// none.
+TEST(cgroup_id_attribute) {
+  std::vector<uint8_t> attrs = Attr(INET_DIAG_SHUTDOWN, {0});
+  const std::vector<uint8_t> pad = Attr(INET_DIAG_PAD, {});
+  attrs.insert(attrs.end(), pad.begin(), pad.end());
+  const std::vector<uint8_t> id = Attr(INET_DIAG_CGROUP_ID, U64(0x1234567890ull));
+  attrs.insert(attrs.end(), id.begin(), id.end());
+  std::vector<uint8_t> d;
+  Message(&d, SOCK_DIAG_BY_FAMILY, SocketPayload(1, AF_INET, 80, 111, attrs));
+  Message(&d, SOCK_DIAG_BY_FAMILY, SocketPayload(6 /* TIME_WAIT */, AF_INET, 81, 0));
+  struct Flag : Collect {
+    size_t without = 0;
+    void OnNoCgroupId() override { ++without; }
+  } c;
+  CHECK(Parse(d, &c) == DumpStatus::kMore);
+  CHECK_EQ(c.rows.size(), size_t{2});
+  if (c.rows.size() == 2) {
+    CHECK_EQ(c.rows[0].cgroup_id, uint64_t{0x1234567890ull});
+    CHECK_EQ(c.rows[1].cgroup_id, uint64_t{0});
+  }
+  CHECK_EQ(c.without, size_t{0});
+  // A full socket (it has INET_DIAG_SHUTDOWN) from a kernel without ids.
+  std::vector<uint8_t> old;
+  Message(&old, SOCK_DIAG_BY_FAMILY, SocketPayload(1, AF_INET, 80, 111, Attr(INET_DIAG_SHUTDOWN, {0})));
+  CHECK(Parse(old, &c) == DumpStatus::kMore);
+  CHECK_EQ(c.without, size_t{1});
+  // A request socket as root: INET_DIAG_MARK only, no id, and rightly so.
+  std::vector<uint8_t> req;
+  Message(&req, SOCK_DIAG_BY_FAMILY, SocketPayload(12, AF_INET, 80, 0, Attr(INET_DIAG_MARK, {0, 0, 0, 0})));
+  CHECK(Parse(req, &c) == DumpStatus::kMore);
+  CHECK_EQ(c.without, size_t{1});
+  // Any other size is not a u64: refused, never half-read.
+  for (size_t n : {size_t{0}, size_t{4}, size_t{7}, size_t{9}, size_t{16}}) {
+    std::vector<uint8_t> bad;
+    Message(&bad, SOCK_DIAG_BY_FAMILY,
+            SocketPayload(1, AF_INET, 80, 111, Attr(INET_DIAG_CGROUP_ID, std::vector<uint8_t>(n, 1))));
+    CHECK_THROWS(SysError, Parse(bad, &c), IsBadMessage);
+  }
+}

@@ -21,7 +21,7 @@
 
 #include "../common/sys_error.h"
 #include "../owners/owners.h"
-#include "../sockets/sock_diag.h"
+#include "../sockets/sources.h"
 #include "check.h"
 
 using namespace tcpcensus;

@@ -15,6 +15,8 @@ void Dirent(std::vector<uint8_t>* out, const std::string& name, long reclen_over
   if (reclen_override >= 0) reclen = static_cast<size_t>(reclen_override);
   std::vector<uint8_t> rec(std::max(reclen, kDirentNameOffset + name.size() + 1), 0);
   const uint16_t r16 = static_cast<uint16_t>(reclen);
+  const uint64_t ino = 1000 + name.size();  // d_ino, so the test can tell entries apart
+  std::memcpy(rec.data(), &ino, 8);
   std::memcpy(rec.data() + 16, &r16, 2);
   rec[18] = 4;  // DT_DIR
   std::memcpy(rec.data() + kDirentNameOffset, name.data(), name.size());
@@ -47,6 +49,13 @@ TEST(dirents_well_formed) {
   CHECK(ok);
   CHECK_EQ(names.size(), size_t{4});
   if (names.size() == 4) CHECK_EQ(names[3], std::string("a-much-longer-name-than-eight"));
+  uint64_t inos = 0;
+  ForEachDirent(ByteSpan(buf.data(), buf.size()), [&](const DirEntry& e) {
+    CHECK_EQ(e.ino, uint64_t{1000 + e.len});
+    ++inos;
+    return true;
+  });
+  CHECK_EQ(inos, uint64_t{4});
   bool stopped_ok = ForEachDirent(ByteSpan(buf.data(), buf.size()), [](const DirEntry&) { return false; });
   CHECK(stopped_ok);
   CHECK(ForEachDirent(ByteSpan(), [](const DirEntry&) { return true; }));

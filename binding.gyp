@@ -8,6 +8,7 @@
         "native/sockets/netlink_parse.cc",
         "native/sockets/sock_diag.cc",
         "native/owners/proc_parse.cc",
+        "native/owners/proc_names.cc",
         "native/owners/proc_walk.cc",
         "native/owners/owners.cc"
       ],

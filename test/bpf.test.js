@@ -134,7 +134,8 @@ async function compareSources(opts = {}) {
 
 test('bpf and the /proc walk give every socket on the host the same owner', async () => {
   const { p1, b, ob, compared } = await compareSources();
-  assert.ok(compared > 100, `compared ${compared} sockets`);
+  // Our fixtures alone hold 70 sockets with an inode; the host may add more.
+  assert.ok(compared >= 70, `compared ${compared} sockets`);
   // Names come from /proc for the owners only, the same for both sources.
   const pp = processesByPid(p1);
   for (const p of b.owners.processes) {

@@ -70,7 +70,9 @@ class Resolver {
                               : what + ": " + err);
     }
     if (m.bitfield_bits != 0) return Fail(what + " is a bitfield");
-    if (m.bit_offset % 8 != 0) return Fail(what + " is not byte aligned");
+    // Naturally aligned, as every field of these structs is: anything else
+    // is a wrong offset.
+    if (m.bit_offset % (uint64_t{size} * 8) != 0) return Fail(what + " is not aligned");
     BtfType st;
     const uint64_t bytes = m.bit_offset / 8;
     if (!btf_.Type(struct_id, &st) || bytes + size > st.size_or_type) {
@@ -92,6 +94,10 @@ class Resolver {
       return Fail("struct " + std::string(sname) + " member " + std::string(mname) + " is " +
                   (*size ? Str(*size) + " bytes" : std::string("no integer")) + ", expected " +
                   (min_size == max_size ? Str(min_size) : Str(min_size) + " to " + Str(max_size)));
+    }
+    BtfType st;
+    if (*off % *size != 0 || !btf_.Type(struct_id, &st) || uint64_t(*off) + *size > st.size_or_type) {
+      return Fail("struct " + std::string(sname) + " member " + std::string(mname) + " is not aligned or lies outside");
     }
     return true;
   }

@@ -19,6 +19,7 @@
 
 #include "../common/sys_error.h"
 #include "../owners/bpf_iter.h"
+#include "../owners/btf.h"
 #include "../owners/owners.h"
 #include "check.h"
 #include "processes.h"
@@ -265,6 +266,68 @@ TEST(empty_btf_falls_back_in_auto_and_fails_when_forced) {
   OwnerResult g;
   FindOwners({InodeOf(s)}, o, &g);
   CHECK_EQ(g.fallback, std::string("open /nonexistent/vmlinux failed: No such file or directory (ENOENT)"));
+  unlink(path);
+  close(s);
+}
+
+TEST(a_program_the_verifier_refuses_falls_back_with_the_verifier_s_reason) {
+  if (!BpfWorksHere()) return;
+  // The running kernel's BTF with struct file's f_inode moved onto a member
+  // that holds no pointer: it passes our checks (the type still says
+  // pointer) but the verifier refuses to dereference what it loads.
+  std::vector<uint8_t> blob;
+  {
+    FILE* f = std::fopen("/sys/kernel/btf/vmlinux", "rb");
+    CHECK(f != nullptr);
+    if (f == nullptr) return;
+    uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) blob.insert(blob.end(), buf, buf + n);
+    std::fclose(f);
+  }
+  Btf btf;
+  std::string error;
+  CHECK(btf.Parse(ByteSpan(blob), &error));
+  const uint32_t file = btf.FindByName(kBtfStruct, "file");
+  BtfType t;
+  CHECK(btf.Type(file, &t));
+  size_t f_inode_at = 0;
+  uint32_t scalar_bits = UINT32_MAX;
+  for (uint32_t i = 0; i < t.vlen; ++i) {
+    uint32_t name_off, type, offset;
+    t.data.ReadAt(12 * i, &name_off);
+    t.data.ReadAt(12 * i + 4, &type);
+    t.data.ReadAt(12 * i + 8, &offset);
+    BtfType mt;
+    const uint32_t resolved = btf.SkipModifiers(type);
+    if (btf.NameIs(name_off, "f_inode")) {
+      f_inode_at = static_cast<size_t>(t.data.data() - blob.data()) + 12 * i + 8;
+    } else if (scalar_bits == UINT32_MAX && !t.kind_flag && offset % 64 == 0 && btf.Type(resolved, &mt) &&
+               mt.kind != kBtfPtr && mt.kind != kBtfStruct && mt.kind != kBtfUnion) {
+      scalar_bits = offset;
+    }
+  }
+  CHECK(f_inode_at != 0 && scalar_bits != UINT32_MAX);
+  if (f_inode_at == 0 || scalar_bits == UINT32_MAX) return;
+  std::memcpy(blob.data() + f_inode_at, &scalar_bits, 4);
+  char path[] = "/tmp/tcpcensus-badbtf-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0 && write(fd, blob.data(), blob.size()) == static_cast<ssize_t>(blob.size()));
+  close(fd);
+  int s = Listener();
+  OwnerOptions o;
+  o.btf_path = path;
+  OwnerResult r;
+  FindOwners({InodeOf(s)}, o, &r);
+  CHECK(r.source == OwnerSource::kProc);
+  CHECK(r.fallback.find("bpf(BPF_PROG_LOAD; verifier: ") == 0);
+  CHECK_EQ(r.owner[0], static_cast<int32_t>(getpid()));
+  std::fprintf(stderr, "  (fallback: %s)\n", r.fallback.c_str());
+  o.source = OwnerSource::kBpf;
+  OwnerResult f;
+  CHECK_THROWS(SysError, FindOwners({InodeOf(s)}, o, &f), [](const SysError& e) {
+    return e.syscall() == "bpf" && e.err() == EACCES && e.path().find("(BPF_PROG_LOAD; verifier: ") == 0;
+  });
   unlink(path);
   close(s);
 }

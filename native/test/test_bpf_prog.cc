@@ -201,3 +201,21 @@ TEST(verifier_reason_is_the_last_line_that_says_something) {
   CHECK_EQ(VerifierReason(ByteSpan(reinterpret_cast<const uint8_t*>(longline.data()), longline.size()), 10),
            std::string(10, 'a'));
 }
+
+TEST(layout_refuses_misaligned_members) {
+  // Move task_struct.pid two bytes on: a 4-byte field at an odd place is a
+  // wrong offset, never something to load.
+  std::vector<uint8_t> blob = OwnerBtf();
+  Btf btf;
+  std::string error;
+  CHECK(btf.Parse(ByteSpan(blob), &error));
+  const uint32_t anon = btf.FindByName(kBtfStruct, "task_struct") + 2;  // struct { pid; tgid; }
+  BtfType t;
+  CHECK(btf.Type(anon, &t));
+  const size_t pid_offset_at = static_cast<size_t>(t.data.data() - blob.data()) + 8;  // member 0's offset word
+  const uint32_t two_bytes_on = 16;
+  std::memcpy(blob.data() + pid_offset_at, &two_bytes_on, 4);
+  OwnerProgLayout l;
+  CHECK(!Resolve(blob, &l, &error));
+  CHECK_EQ(error, std::string("struct task_struct member pid is not aligned"));
+}

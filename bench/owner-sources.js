@@ -6,7 +6,7 @@
 // host has now; with --farm N it first builds a socket farm (bench/farm.js:
 // minutes and a lot of CPU) and tears it down afterwards.
 //
-//   npm run build && node bench/owner-sources.js [--rounds 7] [--states close-wait|all] [--farm 200000]
+//   npm run build && node bench/owner-sources.js [--rounds 7] [--states close-wait|all|both] [--farm 200000]
 'use strict';
 const { native } = require('../dist/native');
 
@@ -16,7 +16,8 @@ function opt(name, def) {
   return i >= 0 ? args[i + 1] : def;
 }
 const rounds = Number(opt('--rounds', 7));
-const states = opt('--states', 'close-wait') === 'all' ? 0xffe : 1 << 8;
+const stateArg = opt('--states', 'close-wait');
+const stateSets = stateArg === 'both' ? [1 << 8, 0xffe] : [stateArg === 'all' ? 0xffe : 1 << 8];
 const farmSize = Number(opt('--farm', 0));
 
 function median(xs) {
@@ -38,6 +39,14 @@ async function main() {
     farm = await startFarm({ sockets: farmSize });
   }
   try {
+    for (const states of stateSets) await measure(states);
+  } finally {
+    if (farm) await farm.stop();
+  }
+}
+
+async function measure(states) {
+  {
     const kinds = {
       dump: () => native.sample({ states }),
       bpf: () => native.sample({ states, owners: true, ownerSource: 'bpf' }),
@@ -66,8 +75,6 @@ async function main() {
       speedup: { total: +(p / b).toFixed(2), join: +((p - d) / Math.max(b - d, 0.01)).toFixed(1) },
     };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  } finally {
-    if (farm) await farm.stop();
   }
 }
 

@@ -253,9 +253,13 @@ void RunCount(CountRequest& req, StateCounts* out) {
 
 void RunSample(SampleRequest& req, SampleResult* res) {
   if (Fires(kFailRun)) throw std::bad_alloc();
+  // The eBPF owner source needs no inodes to start: it runs while the
+  // sockets are dumped.
+  std::unique_ptr<OwnerPrefetch> prefetch;
+  if (req.owners) prefetch = std::make_unique<OwnerPrefetch>(req.owner_opts);
   DumpSockets(req.dump, &res->table);
   if (req.owners) {
-    FindOwners(res->table.inode, req.owner_opts, &res->owners);
+    FindOwners(res->table.inode, req.owner_opts, &res->owners, prefetch.get());
     res->has_owners = true;
   }
 }

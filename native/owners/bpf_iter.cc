@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -324,41 +325,15 @@ constexpr size_t kReadSize = 32 * 1024;
 // many in a row (a trillion objects) means something else is wrong.
 constexpr unsigned kMaxEagainInARow = 1u << 20;
 
-// Claims records into the table; tracks which processes were seen and which
-// claimed something. No allocation per record (the vectors grow by
-// doubling, one entry per run of records of one process).
-class Claimer {
- public:
-  Claimer(InodeTable* table, int32_t only_pid) : table_(table), only_(only_pid) {}
-
-  static void On(void* self, const OwnerRecord& r) { static_cast<Claimer*>(self)->Claim(r); }
-
-  void Claim(const OwnerRecord& r) {
-    if (r.tgid <= 0 || (only_ != 0 && r.tgid != only_)) return;
-    if (r.tgid != last_seen_) {
-      seen_.push_back(r.tgid);
-      last_seen_ = r.tgid;
-    }
-    if (InodeTable::Slot* s = table_->Find(r.inode)) {
-      InodeTable::Claim(s, r.tgid);
-      if (r.tgid != last_matched_) {
-        matched_.push_back(r.tgid);
-        last_matched_ = r.tgid;
-      }
-    }
+// Keeps the records of one iterator (only those of process `only` when it
+// is not 0). The vector grows by doubling: no allocation per record.
+struct Collector {
+  std::vector<OwnerRecord>* out;
+  int32_t only;
+  static void On(void* self, const OwnerRecord& r) {
+    auto* c = static_cast<Collector*>(self);
+    if (r.tgid > 0 && (c->only == 0 || r.tgid == c->only)) c->out->push_back(r);
   }
-
-  void SetOnly(int32_t pid) { only_ = pid; }
-  std::vector<int32_t>& seen() { return seen_; }
-  std::vector<int32_t>& matched() { return matched_; }
-
- private:
-  InodeTable* table_;
-  int32_t only_;
-  int32_t last_seen_ = 0;
-  int32_t last_matched_ = 0;
-  std::vector<int32_t> seen_;
-  std::vector<int32_t> matched_;
 };
 
 void SortUnique(std::vector<int32_t>* v) {
@@ -366,20 +341,23 @@ void SortUnique(std::vector<int32_t>* v) {
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
-void RunIterator(int prog_fd, int32_t pid, Claimer* claimer) {
+void RunIterator(int prog_fd, int32_t pid, std::vector<OwnerRecord>* out, const std::atomic<bool>* cancel) {
   Fd link = CreateLink(prog_fd, pid);
   Fd iter = CreateIterator(link.get());
-  ReadOwnerRecords(iter.get(), "(bpf iterator)", Claimer::On, claimer);
+  Collector c{out, pid};
+  ReadOwnerRecords(iter.get(), "(bpf iterator)", Collector::On, &c, cancel);
 }
 
 }  // namespace
 
-void ReadOwnerRecords(int fd, const char* what, void (*fn)(void*, const OwnerRecord&), void* ctx) {
+void ReadOwnerRecords(int fd, const char* what, void (*fn)(void*, const OwnerRecord&), void* ctx,
+                      const std::atomic<bool>* cancel) {
   // Room for one read and the start of a record the previous read split.
   std::vector<uint8_t> buf(kReadSize + kOwnerRecordSize);
   size_t carry = 0;
   unsigned eagain = 0;
   for (;;) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) throw OwnerSourceError("cancelled");
     const ssize_t n = read(fd, buf.data() + carry, buf.size() - carry);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -397,29 +375,43 @@ void ReadOwnerRecords(int fd, const char* what, void (*fn)(void*, const OwnerRec
   if (carry != 0) throw SysError("read", EBADMSG, what);
 }
 
-void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
+void CollectBpfRecords(const OwnerOptions& opts, bool load_only, BpfRecords* out, const std::atomic<bool>* cancel) {
   CheckPidView(opts.proc_root);
   const OwnerProgLayout layout = LayoutFor(opts.btf_path);
   OwnerProgram prog;
   EmitOwnerProgram(layout, &prog);
   Fd prog_fd = LoadProgram(prog, layout.attach_btf_id);
-  out->complete = true;
   // Nothing to look for: the load proved this source would answer.
-  if (table->distinct() == 0) return;
-
-  Claimer claimer(table, 0);
-  std::vector<int32_t> pids = opts.pids;
-  if (pids.empty()) {
-    RunIterator(prog_fd.get(), 0, &claimer);
+  if (load_only) return;
+  if (opts.pids.empty()) {
+    RunIterator(prog_fd.get(), 0, &out->records, cancel);
   } else {
+    std::vector<int32_t> pids = opts.pids;
     SortUnique(&pids);
-    for (int32_t pid : pids) {
-      claimer.SetOnly(pid);
-      RunIterator(prog_fd.get(), pid, &claimer);
+    for (int32_t pid : pids) RunIterator(prog_fd.get(), pid, &out->records, cancel);
+  }
+}
+
+void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptions& opts, WalkOutput* out) {
+  out->complete = true;
+  // Which processes were seen and which claimed something: one entry per
+  // run of records of one process, sorted once at the end.
+  std::vector<int32_t> seen;
+  std::vector<int32_t> matched;
+  int32_t last_seen = 0, last_matched = 0;
+  for (const OwnerRecord& r : recs.records) {
+    if (r.tgid != last_seen) {
+      seen.push_back(r.tgid);
+      last_seen = r.tgid;
+    }
+    if (InodeTable::Slot* s = table->Find(r.inode)) {
+      InodeTable::Claim(s, r.tgid);
+      if (r.tgid != last_matched) {
+        matched.push_back(r.tgid);
+        last_matched = r.tgid;
+      }
     }
   }
-  std::vector<int32_t>& seen = claimer.seen();
-  std::vector<int32_t>& matched = claimer.matched();
   SortUnique(&seen);
   SortUnique(&matched);
   for (int32_t pid : matched) {
@@ -427,13 +419,15 @@ void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) 
     p.pid = pid;
     out->matched.push_back(std::move(p));
   }
-  if (pids.empty()) {
+  if (opts.pids.empty()) {
     out->walked = seen.size();
     out->candidates = seen.size();
     return;
   }
   // Named pids: one that showed no socket may not exist; say so as the walk
   // does (ENOENT), so a typo is never silently an empty answer.
+  std::vector<int32_t> pids = opts.pids;
+  SortUnique(&pids);
   out->candidates = pids.size();
   Fd proc(open(opts.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!proc.ok()) throw SysError("open", errno, opts.proc_root);
@@ -453,6 +447,12 @@ void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) 
       out->walked++;
     }
   }
+}
+
+void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
+  BpfRecords recs;
+  CollectBpfRecords(opts, table->distinct() == 0, &recs);
+  ClaimBpfRecords(table, recs, opts, out);
 }
 
 }  // namespace tcpcensus

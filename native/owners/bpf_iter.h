@@ -10,9 +10,11 @@
 // pid_namespaces(7), proc(5).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "../common/bytes.h"
 #include "bpf_prog.h"
@@ -28,7 +30,8 @@ namespace tcpcensus {
 // initial pid namespace's. Only the processes of opts.pids when it is given
 // (one iterator per pid). Fills out->matched with the processes that
 // claimed a socket (ascending, names not read) and the counters as
-// owners.h defines them for this source.
+// owners.h defines them for this source. CollectBpfRecords then
+// ClaimBpfRecords.
 //
 // Throws SysError naming the call that failed (e.g. "bpf(BPF_PROG_LOAD)
 // failed: Operation not permitted"; a verifier refusal carries the
@@ -38,11 +41,28 @@ namespace tcpcensus {
 // namespace).
 void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out);
 
+// What the iterator reported, before any claim: the half of this source
+// that needs no inodes, so it can run while the sockets are dumped.
+struct BpfRecords {
+  std::vector<OwnerRecord> records;  // in the iterator's order; only opts.pids' when given
+};
+
+// Checks that the source can answer, loads the program and, unless
+// load_only, runs the iterator(s) into *out. Throws as RunBpfOwners; when
+// *cancel becomes true it stops between reads with an OwnerSourceError.
+void CollectBpfRecords(const OwnerOptions& opts, bool load_only, BpfRecords* out,
+                       const std::atomic<bool>* cancel = nullptr);
+
+// Claims collected records into *table and fills *out as RunBpfOwners.
+void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptions& opts, WalkOutput* out);
+
 // The records of an iterator, read in large reads: records split across
 // reads are joined, EAGAIN (the kernel visited many objects without output
 // in one read) and EINTR mean read again; any other error is a SysError
-// naming `what`, never a partial answer. Calls fn(const OwnerRecord&) for
-// each. Exposed for the tests, which feed it a pipe.
-void ReadOwnerRecords(int fd, const char* what, void (*fn)(void*, const OwnerRecord&), void* ctx);
+// naming `what`, never a partial answer. Calls fn(ctx, record) for each.
+// Stops with an OwnerSourceError when *cancel becomes true. Exposed for the
+// tests, which feed it a pipe.
+void ReadOwnerRecords(int fd, const char* what, void (*fn)(void*, const OwnerRecord&), void* ctx,
+                      const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace tcpcensus

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
+#include <system_error>
 #include <thread>
 
 #include "../common/fd.h"
@@ -36,14 +38,67 @@ unsigned DefaultThreads() {
   return std::max(1u, std::min(n, kMaxThreads));
 }
 
+struct OwnerPrefetch::State {
+  OwnerOptions opts;
+  BpfRecords records;
+  std::exception_ptr error;
+  std::atomic<bool> cancel{false};
+  std::thread thread;
+  bool started = false;
+  bool joined = false;
+
+  // The records, once the thread is done; rethrows what ended it.
+  const BpfRecords& Take() {
+    if (!joined) {
+      thread.join();
+      joined = true;
+    }
+    if (error) std::rethrow_exception(error);
+    return records;
+  }
+};
+
+OwnerPrefetch::OwnerPrefetch(const OwnerOptions& opts) : state_(new State()) {
+  if (opts.source == OwnerSource::kProc) return;
+  State* st = state_.get();
+  st->opts = opts;
+  st->opts.progress_done = nullptr;
+  st->opts.progress_total = nullptr;
+  try {
+    st->thread = std::thread([st] {
+      // No exception may leave a thread: keep it for FindOwners.
+      try {
+        CollectBpfRecords(st->opts, false, &st->records, &st->cancel);
+      } catch (...) {
+        st->error = std::current_exception();
+      }
+    });
+    st->started = true;
+  } catch (const std::system_error&) {
+    // No thread: FindOwners collects on its own.
+  }
+}
+
+OwnerPrefetch::~OwnerPrefetch() {
+  if (state_->started && !state_->joined) {
+    state_->cancel.store(true, std::memory_order_relaxed);
+    state_->thread.join();
+  }
+}
+
 namespace {
 
 // Runs the source opts.source picks into *table and *src; returns the one
 // that answered and, when kAuto fell back, why.
-OwnerSource RunSource(InodeTable* table, const OwnerOptions& opts, WalkOutput* src, std::string* fallback) {
+OwnerSource RunSource(InodeTable* table, const OwnerOptions& opts, OwnerPrefetch::State* prefetch,
+                      WalkOutput* src, std::string* fallback) {
   if (opts.source != OwnerSource::kProc) {
     try {
-      RunBpfOwners(table, opts, src);
+      if (prefetch != nullptr && prefetch->started) {
+        ClaimBpfRecords(table, prefetch->Take(), opts, src);
+      } else {
+        RunBpfOwners(table, opts, src);
+      }
       return OwnerSource::kBpf;
     } catch (const SysError& e) {
       if (opts.source == OwnerSource::kBpf) throw;
@@ -63,12 +118,13 @@ OwnerSource RunSource(InodeTable* table, const OwnerOptions& opts, WalkOutput* s
 
 }  // namespace
 
-void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out) {
+void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out,
+                OwnerPrefetch* prefetch) {
   InodeTable table(inodes);
   out->wanted = table.distinct();
 
   WalkOutput walk;
-  out->source = RunSource(&table, opts, &walk, &out->fallback);
+  out->source = RunSource(&table, opts, prefetch ? prefetch->state_.get() : nullptr, &walk, &out->fallback);
   out->failures = std::move(walk.failures);
   out->unreadable = walk.unreadable;
   out->vanished = walk.vanished;

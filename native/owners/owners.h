@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -93,10 +94,32 @@ struct OwnerResult {
 // The default for OwnerOptions::threads == 0.
 unsigned DefaultThreads();
 
+// The half of an owner search that needs no inodes, started early: with a
+// source that may be the eBPF iterator, it loads the program and runs the
+// iterator on a thread of its own, so that runs while the caller dumps the
+// sockets; FindOwners then only claims. The /proc walk needs the inodes
+// (it stops when all are found), so for OwnerSource::kProc this does
+// nothing. Destroying it unused stops the iterator between reads.
+class OwnerPrefetch {
+ public:
+  explicit OwnerPrefetch(const OwnerOptions& opts);
+  ~OwnerPrefetch();
+  OwnerPrefetch(const OwnerPrefetch&) = delete;
+  OwnerPrefetch& operator=(const OwnerPrefetch&) = delete;
+
+  struct State;
+
+ private:
+  friend void FindOwners(const std::vector<uint32_t>&, const OwnerOptions&, OwnerResult*, OwnerPrefetch*);
+  std::unique_ptr<State> state_;
+};
+
 // Finds owners for the given inodes (one per socket row), with the source
 // opts.source picks. Throws SysError when /proc itself cannot be read or a
 // thread cannot be started; with OwnerSource::kBpf, also SysError or
-// OwnerSourceError when the eBPF source cannot answer.
-void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out);
+// OwnerSourceError when the eBPF source cannot answer. prefetch, when given,
+// was started with the same opts before the inodes were known.
+void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out,
+                OwnerPrefetch* prefetch = nullptr);
 
 }  // namespace tcpcensus

@@ -372,6 +372,50 @@ TEST(as_nobody_auto_falls_back_with_the_failed_call_and_forced_bpf_fails) {
                             "bpf|bpf(BPF_PROG_LOAD) failed: Operation not permitted"));
 }
 
+TEST(a_prefetch_started_before_the_inodes_gives_the_same_answer) {
+  if (!BpfWorksHere()) return;
+  Child c = StartChild(1, [](int out) {
+    int s = Listener();
+    Send(out, InodeOf(s));
+    close(out);
+  });
+  CHECK(c.pid > 0);
+  if (c.pid <= 0) return;
+  const std::vector<uint32_t> inodes = {c.values[0], kNeverFound};
+  for (OwnerSource source : {OwnerSource::kAuto, OwnerSource::kBpf, OwnerSource::kProc}) {
+    OwnerOptions o;
+    o.source = source;
+    OwnerPrefetch prefetch(o);
+    OwnerResult with, without;
+    FindOwners(inodes, o, &with, &prefetch);
+    FindOwners(inodes, o, &without);
+    CHECK(with.source == without.source);
+    CHECK(with.source == (source == OwnerSource::kProc ? OwnerSource::kProc : OwnerSource::kBpf));
+    CHECK_EQ(with.owner[0], static_cast<int32_t>(c.pid));
+    CHECK_EQ(with.owner[0], without.owner[0]);
+    CHECK_EQ(with.processes.size(), without.processes.size());
+  }
+  // Started and never used: destroyed while it may still run.
+  for (int i = 0; i < 3; ++i) {
+    OwnerOptions o;
+    OwnerPrefetch unused(o);
+  }
+  // A prefetch that fails: auto falls back with the reason, forced throws.
+  OwnerOptions bad;
+  bad.btf_path = "/nonexistent/vmlinux";
+  OwnerPrefetch failing(bad);
+  OwnerResult r;
+  FindOwners(inodes, bad, &r, &failing);
+  CHECK(r.source == OwnerSource::kProc);
+  CHECK_EQ(r.fallback, std::string("open /nonexistent/vmlinux failed: No such file or directory (ENOENT)"));
+  CHECK_EQ(r.owner[0], static_cast<int32_t>(c.pid));
+  bad.source = OwnerSource::kBpf;
+  OwnerPrefetch forced(bad);
+  OwnerResult f;
+  CHECK_THROWS(SysError, FindOwners(inodes, bad, &f, &forced), [](const SysError& e) { return e.err() == ENOENT; });
+  Stop(c.pid);
+}
+
 TEST(nothing_wanted_still_says_which_source_answers) {
   if (!BpfWorksHere()) return;
   const OwnerResult b = Find({0, 0}, OwnerSource::kAuto);

@@ -15,7 +15,11 @@
         "native/cgroups/mounts_parse.cc",
         "native/cgroups/cgroup_paths.cc",
         "native/owners/proc_parse.cc",
+        "native/owners/proc_names.cc",
         "native/owners/proc_walk.cc",
+        "native/owners/btf.cc",
+        "native/owners/bpf_prog.cc",
+        "native/owners/bpf_iter.cc",
         "native/owners/owners.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -19,6 +19,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -111,6 +112,8 @@ Failure FailureOf(const std::exception& e) {
     f.code = "ERR_TCPCENSUS_MAX_SOCKETS";
   } else if (dynamic_cast<const UnsupportedError*>(&e) != nullptr) {
     f.code = "ERR_TCPCENSUS_UNSUPPORTED";
+  } else if (dynamic_cast<const OwnerSourceError*>(&e) != nullptr) {
+    f.code = "ERR_TCPCENSUS_BPF";  // ownerSource 'bpf' where it cannot answer (not a failed call)
   } else if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
     f.message = "out of memory while sampling sockets";
     f.code = "ERR_TCPCENSUS_NO_MEMORY";
@@ -235,6 +238,33 @@ SampleRequest ParseSample(const Napi::Object& o) {
     if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
     req.owner_opts.proc_root = proc_root.As<Napi::String>().Utf8Value();
   }
+  // ownerSource: 'auto' (the eBPF iterator, the /proc walk when it cannot
+  // answer), 'bpf' or 'proc'. Absent means 'proc', as before this option:
+  // the TypeScript layer passes it explicitly.
+  Napi::Value source = o.Get("ownerSource");
+  req.owner_opts.source = OwnerSource::kProc;
+  if (!source.IsUndefined()) {
+    const std::string s = source.IsString() ? source.As<Napi::String>().Utf8Value() : "";
+    if (s == "auto") {
+      req.owner_opts.source = OwnerSource::kAuto;
+    } else if (s == "bpf") {
+      req.owner_opts.source = OwnerSource::kBpf;
+    } else if (s != "proc") {
+      throw Napi::TypeError::New(o.Env(), "ownerSource must be 'auto', 'bpf' or 'proc'");
+    }
+  }
+  // btfPath: the kernel BTF the eBPF source reads; absent, the environment
+  // variable TCPCENSUS_BTF_PATH when set and not empty, else
+  // /sys/kernel/btf/vmlinux.
+  Napi::Value btf = o.Get("btfPath");
+  if (!btf.IsUndefined()) {
+    if (!btf.IsString() || btf.As<Napi::String>().Utf8Value().empty()) {
+      throw Napi::TypeError::New(o.Env(), "btfPath must be a non-empty string");
+    }
+    req.owner_opts.btf_path = btf.As<Napi::String>().Utf8Value();
+  } else if (const char* env = std::getenv("TCPCENSUS_BTF_PATH"); env != nullptr && *env != '\0') {
+    req.owner_opts.btf_path = env;
+  }
   Napi::Value progress = o.Get("progress");
   if (!progress.IsUndefined()) {
     req.progress = ProgressOf(o.Env(), progress);
@@ -253,9 +283,13 @@ void RunCount(CountRequest& req, CountResult* out) {
 
 void RunSample(SampleRequest& req, SampleResult* res) {
   if (Fires(kFailRun)) throw std::bad_alloc();
+  // The eBPF owner source needs no inodes to start: it runs while the
+  // sockets are dumped.
+  std::unique_ptr<OwnerPrefetch> prefetch;
+  if (req.owners) prefetch = std::make_unique<OwnerPrefetch>(req.owner_opts);
   DumpSockets(req.dump, &res->table, &res->info);
   if (req.owners) {
-    FindOwners(res->table.inode, req.owner_opts, &res->owners);
+    FindOwners(res->table.inode, req.owner_opts, &res->owners, prefetch.get());
     res->has_owners = true;
   }
 }
@@ -372,6 +406,12 @@ Napi::Object OwnersToJs(Napi::Env env, OwnerResult& w, Ownership how) {
   owners.Set("walked", static_cast<double>(w.walked));
   owners.Set("candidates", static_cast<double>(w.candidates));
   owners.Set("complete", w.complete);
+  owners.Set("source", w.source == OwnerSource::kBpf ? "bpf" : "proc");
+  if (w.fallback.empty()) {
+    owners.Set("fallback", env.Null());
+  } else {
+    owners.Set("fallback", w.fallback);
+  }
   return owners;
 }
 

@@ -67,6 +67,19 @@ export interface RawSampleOptions extends RawDumpOptions {
   procRoot?: string;
   /** A handle from newProgress(), to watch the /proc walk. */
   progress?: ProgressHandle;
+  /**
+   * Where owners come from: 'auto' (the eBPF task_file iterator, or the /proc
+   * walk when it cannot answer: owners.fallback says why), 'bpf' (the
+   * iterator or an error naming the failed call), 'proc' (the walk).
+   * Absent: 'proc'.
+   */
+  ownerSource?: 'auto' | 'bpf' | 'proc';
+  /**
+   * The kernel BTF the iterator reads its offsets from. Absent: the
+   * environment variable TCPCENSUS_BTF_PATH when set, else
+   * /sys/kernel/btf/vmlinux.
+   */
+  btfPath?: string;
 }
 
 /** Opaque handle to a walk's progress counters. */
@@ -104,6 +117,13 @@ export interface RawOwners {
   failedErrnos: Int32Array;
   /** The call that failed for each: openat (the fd directory), readlinkat, getdents64. */
   failedCalls: string[];
+  /**
+   * The source that answered. With 'bpf', walked and candidates count the
+   * processes seen holding a socket, unreadable is 0 and complete is true.
+   */
+  source: 'bpf' | 'proc';
+  /** Why ownerSource 'auto' fell back to the walk, e.g. "bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)"; null otherwise. */
+  fallback: string | null;
 }
 
 /**

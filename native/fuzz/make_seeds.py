@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make_seeds.py: writes the fuzzers' seed corpus from this machine.
 
-  python3 native/fuzz/make_seeds.py
+  python3 native/fuzz/make_seeds.py        # every corpus
+  python3 native/fuzz/make_seeds.py btf    # corpus/btf only
 
 corpus/netlink: real NETLINK_SOCK_DIAG reply datagrams (sock_diag(7)) for a
 few sockets this script opens on loopback, IPv4 and IPv6, with the DONE
@@ -12,8 +13,13 @@ fuzz_proc_parse.cc reads. corpus/procnet: the head of this machine's
 LISTEN, ESTABLISHED, TIME_WAIT). corpus/bytecode: programs exactly as
 src/filter.ts and src/bytecode-cgroup.ts compile them (run `npm run build`
 first: they come from dist/), behind a socket for fuzz_bytecode.cc.
-corpus/mounts: this machine's /proc/mounts. Run it again when the parsers
-learn new input.
+corpus/mounts: this machine's /proc/mounts. corpus/btf: small BTF blobs (Documentation/bpf/
+btf.rst) shaped like the kernel's where the owner program looks (task_struct
+with pid and tgid in an anonymous struct inside an anonymous union and a
+kind_flag bitfield, file, inode, bpf_iter_meta with seq in an anonymous
+union, the FUNC bpf_iter_task_file and its prototype), in both member
+encodings, plus nested and truncated ones; synthesized, not cut from this
+machine's 5 MB vmlinux. Run it again when the parsers learn new input.
 """
 import ctypes
 import json
@@ -21,6 +27,7 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETLINK_SOCK_DIAG = 4
@@ -105,9 +112,10 @@ def main():
     # id), then the program as the TypeScript compilers emit it.
     root = os.path.join(HERE, '..', '..')
     script = """
-const { compileFilter, parseFilter } = require('./dist/filter');
+const { compileFilter, parsePortRange, parsePrefix } = require('./dist/filter');
 const { compileCgroupFilter, andPrograms } = require('./dist/bytecode-cgroup');
-const f = (o) => compileFilter(parseFilter(o));
+const f = (o) => compileFilter(Object.fromEntries(Object.entries(o).map(([k, v]) =>
+  [k, k.endsWith('port') ? parsePortRange(v, k) : parsePrefix(v, k)])));
 const progs = {
   sport: f({ sport: 80 }), range: f({ sport: '1000-2000', dport: '1-1024' }),
   dst8: f({ dst: '10.0.0.0/8' }), src6: f({ src: 'fe80::/10' }), all: f({ sport: 443, src: '127.0.0.1', dst: '::1' }),
@@ -126,5 +134,115 @@ process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(progs).map
         write('bytecode', f'{name}-v6', v6 + bytes.fromhex(hexprog))
 
 
+class Btf:
+    """A BTF writer: types get ids 1, 2, ... in the order they are added."""
+
+    def __init__(self):
+        self.types = b''
+        self.strings = b'\0'
+        self.count = 0
+
+    def str(self, s):
+        if not s:
+            return 0
+        off = len(self.strings)
+        self.strings += s.encode() + b'\0'
+        return off
+
+    def raw(self, name, kind, vlen, size_or_type, extra=(), kind_flag=0):
+        info = (kind_flag << 31) | (kind << 24) | vlen
+        self.types += struct.pack('=III', self.str(name), info, size_or_type)
+        self.types += b''.join(struct.pack('=I', w) for w in extra)
+        self.count += 1
+        return self.count
+
+    def int(self, name, size, bits=0, offset=0):
+        return self.raw(name, 1, 0, size, [(offset << 16) | (bits or size * 8)])
+
+    def ptr(self, to):
+        return self.raw('', 2, 0, to)
+
+    def typedef(self, name, to):
+        return self.raw(name, 8, 0, to)
+
+    def fwd(self, name):
+        return self.raw(name, 7, 0, 0)
+
+    def struct(self, name, size, members, kind_flag=0, kind=4):
+        extra = []
+        for m in members:
+            mname, mtype, bits = m[0], m[1], m[2]
+            fbits = m[3] if len(m) > 3 else 0
+            extra += [self.str(mname), mtype, (fbits << 24) | bits if kind_flag else bits]
+        return self.raw(name, kind, len(members), size, extra, kind_flag)
+
+    def proto(self, ret, params):
+        extra = []
+        for pname, ptype in params:
+            extra += [self.str(pname), ptype]
+        return self.raw('', 13, len(params), ret, extra)
+
+    def func(self, name, proto):
+        return self.raw(name, 12, 0, proto)
+
+    def blob(self):
+        hdr = struct.pack('=HBBIIIII', 0xEB9F, 1, 0, 24, 0, len(self.types), len(self.types), len(self.strings))
+        return hdr + self.types + self.strings
+
+
+def owner_btf(randstruct=True, kind_flag=1, old_bitfield=False):
+    b = Btf()
+    u16, i32, u32, ulong = b.int('unsigned short', 2), b.int('int', 4), b.int('unsigned int', 4), b.int('long unsigned int', 8)
+    pid_t, umode = b.typedef('pid_t', i32), b.typedef('umode_t', u16)
+    seq_file, files_struct = b.struct('seq_file', 64, []), b.fwd('files_struct')
+    task = b.count + 1
+    anon_struct, anon_union = task + 2, task + 3
+    tgid_type = task + 4 if old_bitfield else pid_t
+    files_ptr = task + (5 if old_bitfield else 4)
+    if randstruct:
+        members = [('', anon_union, 1264 * 8)]
+    else:
+        members = [('pid', pid_t, 1264 * 8), ('tgid', tgid_type, 1268 * 8)]
+    members += [('group_leader', task + 1, 1328 * 8), ('files', files_ptr, 1824 * 8), ('state_bits', u32, 803, 5)]
+    b.struct('task_struct', 3264, members, kind_flag)
+    b.ptr(task)
+    b.struct('', 8, [('pid', pid_t, 0), ('tgid', tgid_type, 32)])
+    b.struct('', 8, [('', anon_struct, 0)], kind=5)
+    if old_bitfield:
+        b.int('int', 4, bits=20)
+    b.ptr(files_struct)
+    inode = b.struct('inode', 616, [('i_mode', umode, 0), ('i_ino', ulong, 512)])
+    inode_ptr = b.ptr(inode)
+    file_ptr = b.ptr(b.struct('file', 184, [('f_inode', inode_ptr, 256)]))
+    seq_union = b.struct('', 8, [('seq', b.ptr(seq_file), 0)], kind=5)
+    meta = b.struct('bpf_iter_meta', 24, [('', seq_union, 0), ('session_id', ulong, 64), ('seq_num', ulong, 128)])
+    meta_ptr, task_ptr = b.ptr(meta), b.ptr(task)
+    b.struct('bpf_iter__task_file', 32, [('', meta_ptr, 0), ('', task_ptr, 64), ('fd', u32, 128), ('', file_ptr, 192)])
+    b.func('bpf_iter_task_file', b.proto(i32, [('meta', meta_ptr), ('task', task_ptr), ('fd', u32), ('file', file_ptr)]))
+    return b.blob()
+
+
+def btf_seeds():
+    write('btf', 'owner', owner_btf())
+    write('btf', 'owner-plain', owner_btf(randstruct=False, kind_flag=0))
+    write('btf', 'owner-int-bitfield', owner_btf(randstruct=False, kind_flag=0, old_bitfield=True))
+    # Anonymous structs nested 12 deep, and a typedef cycle.
+    b = Btf()
+    i32 = b.int('int', 4)
+    inner = b.struct('', 4, [('deep', i32, 8)])
+    for _ in range(11):
+        inner = b.struct('', 4, [('', inner, 16)])
+    b.struct('outer', 4, [('', inner, 0)])
+    t = b.count + 1
+    b.typedef('a', t + 1)
+    b.typedef('b', t)
+    write('btf', 'nested', b.blob())
+    write('btf', 'truncated', owner_btf()[:100])
+
+
 if __name__ == '__main__':
-    main()
+    if sys.argv[1:] == ['btf']:
+        btf_seeds()
+    else:
+        main()
+        btf_seeds()

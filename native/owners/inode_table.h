@@ -58,6 +58,15 @@ class InodeTable {
     return false;
   }
 
+  // Forgets every claim (an owner source that failed half-way leaves them;
+  // the next source starts clean). Not while a source runs.
+  void ResetClaims() {
+    for (Slot& s : slots_) {
+      s.owner.store(0, std::memory_order_relaxed);
+      s.shared.store(0, std::memory_order_relaxed);
+    }
+  }
+
   size_t distinct() const { return distinct_; }
   const std::vector<Slot>& slots() const { return slots_; }
 

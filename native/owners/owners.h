@@ -4,18 +4,36 @@
 // socket rows, lets an owner source claim (inode, pid) pairs into it, then
 // builds one result: the owner per row, the owning processes with their
 // names, and what the source could not see. Sources: the /proc walk
-// (proc_walk.*); more come beside it and share everything here.
+// (proc_walk.*) and the eBPF task_file iterator (bpf_iter.*); both claim
+// into the same table and give the same result.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace tcpcensus {
 
 constexpr unsigned kMaxThreads = 8;
+
+// Which owner source answers. kAuto tries the eBPF iterator and falls back
+// to the /proc walk on any failure of it (keeping the reason); kBpf uses the
+// iterator or fails; kProc walks /proc.
+enum class OwnerSource { kAuto, kBpf, kProc };
+
+constexpr const char* kDefaultBtfPath = "/sys/kernel/btf/vmlinux";
+
+// Why the eBPF source cannot answer when that is no failed system call (a
+// failed one is a SysError): BTF that does not parse or lacks what the
+// program needs, or pids the program cannot give as the caller sees them.
+class OwnerSourceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct OwnerOptions {
   unsigned threads = 0;       // 0 = number of usable cores, at most kMaxThreads
@@ -26,6 +44,9 @@ struct OwnerOptions {
   // thread can show progress.
   std::atomic<uint64_t>* progress_done = nullptr;
   std::atomic<uint64_t>* progress_total = nullptr;
+  OwnerSource source = OwnerSource::kAuto;
+  // The kernel's BTF, where the eBPF source finds its offsets.
+  std::string btf_path = kDefaultBtfPath;
 };
 
 struct ProcessInfo {
@@ -36,7 +57,8 @@ struct ProcessInfo {
 };
 
 // A process the source could not read: EACCES/EPERM (unreadable) or
-// ENOENT/ESRCH (exited during the walk).
+// ENOENT/ESRCH (exited during the walk, or a pid of OwnerOptions::pids that
+// does not exist).
 struct PidFailure {
   int32_t pid = 0;
   int32_t err = 0;
@@ -54,18 +76,51 @@ struct OwnerResult {
   uint64_t wanted = 0;        // distinct non-zero inodes asked for
   uint64_t found = 0;         // distinct inodes given an owner
   uint64_t shared = 0;        // found inodes seen in more than one process
+  // The /proc walk counts every process it lists. The eBPF iterator visits
+  // every process in the kernel and never fails on one, but reports only
+  // sockets: with it, walked and candidates are the processes seen holding
+  // at least one socket, unreadable is 0, and vanished counts only pids of
+  // OwnerOptions::pids that no longer exist; complete is always true.
   uint64_t unreadable = 0;    // processes whose fd table was EACCES/EPERM
   uint64_t vanished = 0;      // processes that exited during the walk
   uint64_t walked = 0;        // processes whose fd table was read
   uint64_t candidates = 0;    // processes the walk could have looked at
   bool complete = false;      // false when it stopped early (all found)
+  OwnerSource source = OwnerSource::kProc;  // the one that answered: kBpf or kProc
+  // When kAuto fell back to the walk: why, e.g. "bpf(BPF_PROG_LOAD) failed:
+  // Operation not permitted (EPERM)". Empty otherwise.
+  std::string fallback;
 };
 
 // The default for OwnerOptions::threads == 0.
 unsigned DefaultThreads();
 
-// Finds owners for the given inodes (one per socket row). Throws SysError
-// when /proc itself cannot be read or a thread cannot be started.
-void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out);
+// The half of an owner search that needs no inodes, started early: with a
+// source that may be the eBPF iterator, it loads the program and runs the
+// iterator on a thread of its own, so that runs while the caller dumps the
+// sockets; FindOwners then only claims. The /proc walk needs the inodes
+// (it stops when all are found), so for OwnerSource::kProc this does
+// nothing. Destroying it unused stops the iterator between reads.
+class OwnerPrefetch {
+ public:
+  explicit OwnerPrefetch(const OwnerOptions& opts);
+  ~OwnerPrefetch();
+  OwnerPrefetch(const OwnerPrefetch&) = delete;
+  OwnerPrefetch& operator=(const OwnerPrefetch&) = delete;
+
+  struct State;
+
+ private:
+  friend void FindOwners(const std::vector<uint32_t>&, const OwnerOptions&, OwnerResult*, OwnerPrefetch*);
+  std::unique_ptr<State> state_;
+};
+
+// Finds owners for the given inodes (one per socket row), with the source
+// opts.source picks. Throws SysError when /proc itself cannot be read or a
+// thread cannot be started; with OwnerSource::kBpf, also SysError or
+// OwnerSourceError when the eBPF source cannot answer. prefetch, when given,
+// was started with the same opts before the inodes were known.
+void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out,
+                OwnerPrefetch* prefetch = nullptr);
 
 }  // namespace tcpcensus

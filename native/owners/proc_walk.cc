@@ -28,6 +28,7 @@
 #include "../common/kernel_write.h"
 #include "../common/read_dir.h"
 #include "../common/sys_error.h"
+#include "proc_names.h"
 #include "proc_parse.h"
 
 namespace tcpcensus {
@@ -37,30 +38,6 @@ namespace {
 constexpr size_t kDirentBuffer = 64 * 1024;
 // How many other threads of a leaderless process to try before giving up.
 constexpr size_t kMaxTasksTried = 64;
-
-// Reads a small /proc file relative to dirfd into buf; returns the bytes
-// read, or an empty span when it cannot be read (the process may be gone).
-ByteSpan ReadSmallFile(int dirfd, const char* path, MutableByteSpan buf) {
-  Fd fd(openat(dirfd, path, O_RDONLY | O_CLOEXEC));
-  if (!fd.ok()) return ByteSpan();
-  size_t used = 0;
-  while (used < buf.size()) {
-    ssize_t n = read(fd.get(), buf.data() + used, buf.size() - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ByteSpan();
-    }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-  }
-  return buf.Filled(used);
-}
-
-void ReadProcessNames(int pid_fd, ProcessInfo* p) {
-  std::array<uint8_t, 4096> buf;
-  p->comm = CommFromBytes(ReadSmallFile(pid_fd, "comm", MutableByteSpan(buf.data(), 64)));
-  p->cmdline = CmdlineFromBytes(ReadSmallFile(pid_fd, "cmdline", MutableByteSpan(buf)));
-}
 
 struct Shared {
   InodeTable* table;

@@ -23,83 +23,11 @@
 #include "../owners/owners.h"
 #include "../sockets/sources.h"
 #include "check.h"
+#include "processes.h"
 
 using namespace tcpcensus;
+using namespace tcpcensus_test;
 
-namespace {
-
-int Listener(uint16_t* port) {
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (s < 0 || bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0 || listen(s, 1) < 0) return -1;
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  *port = ntohs(a.sin_port);
-  return s;
-}
-
-uint32_t InodeOf(int fd) {
-  struct stat st;
-  return fstat(fd, &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
-}
-
-void* Park(void*) {
-  for (;;) pause();
-  return nullptr;
-}
-
-// Forks a child that holds a listener, starts `threads` threads and ends
-// its main thread. Returns the child's pid and the listener's inode once
-// /proc/<pid>/fd reads empty (the leader is gone).
-pid_t StartLeaderless(int threads, uint32_t* inode) {
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    // Dies with the test, even when a sanitizer aborts it.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    close(pipefd[0]);
-    uint16_t port;
-    int s = Listener(&port);
-    uint32_t ino = InodeOf(s);
-    for (int i = 0; i < threads; ++i) {
-      pthread_t t;
-      pthread_attr_t attr;
-      pthread_attr_init(&attr);
-      pthread_attr_setstacksize(&attr, 64 * 1024);
-      if (pthread_create(&t, &attr, Park, nullptr) != 0) _exit(3);
-    }
-    if (write(pipefd[1], &ino, sizeof ino) != sizeof ino) _exit(4);
-    close(pipefd[1]);
-    pthread_exit(nullptr);
-  }
-  close(pipefd[1]);
-  ssize_t n = read(pipefd[0], inode, sizeof *inode);
-  close(pipefd[0]);
-  if (n != sizeof *inode) return -1;
-  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
-  for (int i = 0; i < 500; ++i) {
-    // The leader is gone once its fd directory lists nothing.
-    int count = 0;
-    if (DIR* d = opendir(fd_dir.c_str())) {
-      while (dirent* e = readdir(d)) count += e->d_name[0] != '.';
-      closedir(d);
-    }
-    if (count == 0) return pid;
-    usleep(10000);
-  }
-  return -1;
-}
-
-void Stop(pid_t pid) {
-  kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-}
-
-}  // namespace
 
 TEST(walk_finds_a_leaderless_process_with_400_threads) {
   uint32_t inode = 0;
@@ -109,6 +37,7 @@ TEST(walk_finds_a_leaderless_process_with_400_threads) {
   CHECK(inode != 0);
   for (int round = 0; round < 5; ++round) {
     OwnerOptions opts;
+    opts.source = OwnerSource::kProc;
     opts.threads = 2;
     OwnerResult res;
     FindOwners({inode, 0}, opts, &res);
@@ -124,9 +53,9 @@ TEST(walk_finds_a_leaderless_process_with_400_threads) {
 }
 
 TEST(walk_of_named_pids_reports_failures) {
-  uint16_t port;
-  int s = Listener(&port);
+  int s = Listener();
   OwnerOptions opts;
+  opts.source = OwnerSource::kProc;
   opts.pids = {getpid(), 2147483000};  // ourselves, and a pid that does not exist
   OwnerResult res;
   // Inode 1 is no socket: it is never found, so the walk reads every pid.
@@ -143,6 +72,7 @@ TEST(walk_of_named_pids_reports_failures) {
 
 TEST(walk_of_a_missing_proc_root_names_the_path) {
   OwnerOptions opts;
+  opts.source = OwnerSource::kProc;
   opts.proc_root = "/nonexistent-proc";
   OwnerResult res;
   CHECK_THROWS(SysError, FindOwners({1}, opts, &res), [](const SysError& e) {

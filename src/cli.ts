@@ -36,6 +36,7 @@ const FLAG: Record<string, string> = {
   limit: '--limit',
   by: '--by',
   source: '--source',
+  owners: '--owners',
 };
 
 function style(): Style {
@@ -113,6 +114,7 @@ function addCommon(cmd: Command, stateHelp: string): Command {
 
 const addWalk = (cmd: Command) => cmd
   .option('--pid <pids>', 'only sockets these processes hold, e.g. 1234,5678 (walks only their fds)')
+  .option('--owners <source>', 'where owners come from: auto (default: the eBPF iterator where allowed, else /proc), bpf or proc')
   .option('--proc <dir>', 'where procfs is mounted, e.g. /host/proc in a container (default /proc)')
   .option('--max-sockets <n>', 'fail (exit 1) rather than hold more than n sockets in memory');
 

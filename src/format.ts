@@ -73,7 +73,9 @@ const BY_TITLE: Record<TopReport['by'], string> = {
 
 export function renderTop(top: TopReport, st: Style): string {
   const states = top.states.join(', ');
-  const lines = [bold(st, `Top ${BY_TITLE[top.by]} holding ${states}`) + dim(st, `  (${top.total} sockets, ${top.tookMs} ms)`)];
+  const via = top.ownerSource ? `, owners via ${top.ownerSource === 'bpf' ? 'eBPF' : '/proc'}` : '';
+  const lines = [bold(st, `Top ${BY_TITLE[top.by]} holding ${states}`) + dim(st, `  (${top.total} sockets, ${top.tookMs} ms${via})`)];
+  if (top.ownerFallback) lines.push(dim(st, `  the eBPF owner source could not be used: ${top.ownerFallback}`));
   if (top.states.length === 1) lines.push(dim(st, `  ${top.states[0]}: ${STATE_MEANINGS[top.states[0] as StateName]}`));
   if (top.rows.length > 0) {
     const cols = topColumns(top);

@@ -18,7 +18,7 @@ import type { RawSampleOptions, RawSource } from './native';
 import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
 import { DEFAULT_MASK, parseStates, stateNumber } from './states';
 import { closest } from './suggest';
-import { TOP_BY, type FamilyOption, type SnapshotOptions, type TopBy, type TopOptions } from './types';
+import { TOP_BY, type FamilyOption, type OwnerSource, type SnapshotOptions, type TopBy, type TopOptions } from './types';
 
 export type Call = 'countStates' | 'topProcesses' | 'snapshot';
 export type Progress = (walked: number, total: number) => void;
@@ -49,6 +49,7 @@ interface Values {
   dst: Prefix;
   source: RawSource;
   pids: Int32Array;
+  owners: OwnerSource | 'auto';
   threads: number;
   procRoot: string;
   onProgress: Progress;
@@ -80,6 +81,7 @@ const ENTRIES: { [K in keyof Values]: Entry<Values[K]> } = {
   dst: { calls: EVERY, check: (v) => parsePrefix(v, 'dst') },
   source: { calls: EVERY, check: (v) => oneOf(v, ['auto', 'netlink', 'procfs'] as const, 'source', 'socket source', 'valid') },
   pids: { calls: EVERY, check: pidArray },
+  owners: { calls: EVERY, check: (v) => oneOf(v, ['auto', 'bpf', 'proc'] as const, 'owners', 'owner source', 'valid') },
   threads: { calls: EVERY, check: (v) => integer('threads', v, 1, MAX_THREADS) },
   procRoot: { calls: EVERY, check: (v) => ofType(v, 'string', 'procRoot', 'a directory path') },
   onProgress: { calls: EVERY, check: (v) => ofType(v, 'function', 'onProgress', 'a function') as Progress },
@@ -188,6 +190,7 @@ function build(call: Call, p: Parsed): Request {
   if (p.procRoot !== undefined) raw.procRoot = p.procRoot;
   if (p.maxSockets !== undefined) raw.maxSockets = p.maxSockets;
   if (p.source !== undefined) raw.source = p.source;
+  if (owners) raw.ownerSource = p.owners ?? 'auto';
   return { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10 };
 }
 
@@ -277,6 +280,7 @@ export interface Flags {
   by?: string;
   processes?: boolean;
   source?: string;
+  owners?: string;
 }
 
 /** Every option a flag can set; each command passes on the ones its call takes. */
@@ -311,5 +315,6 @@ export function flagOptions(f: Flags): FlagOptions {
   if (f.by !== undefined) o.by = f.by as TopBy; // checked with the library's options
   if (f.processes) o.processes = true;
   if (f.source !== undefined) o.source = f.source as RawSource; // checked with the library's options
+  if (f.owners !== undefined) o.owners = f.owners as OwnerSource; // likewise
   return o;
 }

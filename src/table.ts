@@ -4,8 +4,10 @@
  * one at a time, so a table of a million sockets holds a few dozen objects.
  */
 import { formatAddress } from './address';
-import type { RawColumns, RawProcess, RawTable } from './native';
+import { columnsOf, type RawColumns } from './columns';
+import type { RawProcess, RawSampleResult } from './native';
 import { stateName, type StateName } from './states';
+import type { OwnerSource } from './types';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -57,6 +59,10 @@ export interface OwnerSummary {
   walkedProcesses: number;
   /** False when the walk stopped early because every socket had an owner. */
   complete: boolean;
+  /** The owner source that answered: 'bpf' (the eBPF iterator) or 'proc' (the walk). */
+  source: OwnerSource;
+  /** Why owners 'auto' did not use the eBPF iterator; null when it did or was not asked. */
+  fallback: string | null;
 }
 
 /** The columns: the typed arrays the addon filled, not copied. */
@@ -70,11 +76,14 @@ export class SocketTable implements Iterable<SocketRow> {
   readonly length: number;
   readonly columns: SocketColumns;
   readonly owners: OwnerSummary | undefined;
+  /** Where the sockets came from: 'netlink' (sock_diag) or 'procfs' (/proc/net/tcp). */
+  readonly source: 'netlink' | 'procfs';
 
-  constructor(raw: RawTable) {
+  constructor(raw: RawSampleResult) {
     this.length = raw.size;
-    const { owners, size: _size, ...columns } = raw;
-    this.columns = columns;
+    this.columns = columnsOf(raw);
+    this.source = raw.source;
+    const owners = raw.owners;
     if (owners) {
       const processes = new Map<number, ProcessInfo>();
       for (const p of owners.processes) processes.set(p.pid, toProcessInfo(p));
@@ -86,6 +95,8 @@ export class SocketTable implements Iterable<SocketRow> {
         vanishedProcesses: owners.vanished,
         walkedProcesses: owners.walked,
         complete: owners.complete,
+        source: owners.source,
+        fallback: owners.fallback,
       };
     } else {
       this.owners = undefined;

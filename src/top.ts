@@ -98,6 +98,8 @@ export function topReport(req: Request, t: RawTable, users: Map<number, string> 
     unattributed: owned === null ? null : t.size - owned - unowned,
     unreadableProcesses: w ? w.unreadable : null,
     shared: w ? w.shared : null,
+    ownerSource: w ? w.source : null,
+    ownerFallback: w ? w.fallback : null,
     rows,
     tookMs: tookMs(),
   };

@@ -48,7 +48,17 @@ export interface WalkOptions {
   procRoot?: string;
   /** Called about every 100 ms during the /proc walk (async forms only; the Sync forms ignore it). */
   onProgress?: (walked: number, total: number) => void;
+  /**
+   * Where owners come from: 'bpf' (an eBPF task_file iterator joins sockets to
+   * processes inside the kernel: root, or CAP_BPF with CAP_PERFMON), 'proc'
+   * (the /proc/<pid>/fd walk), or 'auto' (default: bpf where the kernel and
+   * privileges allow, else the walk, saying why in ownerFallback).
+   */
+  owners?: OwnerSource | 'auto';
 }
+
+/** The owner source that answered. */
+export type OwnerSource = 'bpf' | 'proc';
 
 /** Default states: every state but CLOSE. countStates keeps no rows, so it takes no maxSockets. */
 export type CountOptions = FilterOptions & WalkOptions;
@@ -135,6 +145,10 @@ export interface TopReport {
   unattributed: number | null;
   unreadableProcesses: number | null;
   shared: number | null;
+  /** The owner source that answered (null without owners). */
+  ownerSource: OwnerSource | null;
+  /** Why owners 'auto' did not use the eBPF iterator, e.g. "bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)"; else null. */
+  ownerFallback: string | null;
   rows: TopRow[];
   tookMs: number;
 }

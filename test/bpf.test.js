@@ -1,5 +1,5 @@
 // The eBPF owner source against the /proc walk, through the raw binding
-// (the library and CLI options come later): the same owner for every
+// and then the CLI (--owners): the same owner for every
 // socket on the host, with holders of known counts, every TCP state, a
 // forked sharer, a thread with its own fd table and a process whose main
 // thread exited among them; as nobody, auto answers with the walk and says
@@ -247,4 +247,62 @@ test('as nobody: auto answers with the walk and names bpf(BPF_PROG_LOAD) EPERM; 
     name: 'SystemError', syscall: 'bpf', code: 'EPERM', errno: 1,
     message: 'bpf(BPF_PROG_LOAD) failed: Operation not permitted',
   });
+});
+
+// The same through the CLI, as a person would run it.
+async function cliJson(args, opts) {
+  const r = await h.runCli([...args, '--json'], opts);
+  assert.equal(r.code, 0, `tcpcensus ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+test('list -p --json -s all: --owners bpf and --owners proc give every socket the same owner', async () => {
+  const key = (r) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}|${r.inode}`;
+  // Our fixtures' sockets hold still; the host's may not.
+  const ports = new Set([...holders.map((x) => x.info.port), ...states.info.ports]);
+  const ours = (rows) => new Map(rows.filter((r) => r.inode !== 0 && (ports.has(r.localPort) || ports.has(r.remotePort)))
+    .map((r) => [key(r), [r.pid, r.command]]));
+  const bpf = ours(await cliJson(['list', '-p', '-s', 'all', '--owners', 'bpf']));
+  const proc = ours(await cliJson(['list', '-p', '-s', 'all', '--owners', 'proc']));
+  assert.ok(bpf.size >= 17 + 9 + 2, `compared ${bpf.size} sockets`);
+  assert.deepEqual(bpf, proc);
+  // And the special processes, by pid.
+  for (const [src, want] of [['bpf', 'bpf'], ['proc', 'proc'], ['auto', 'bpf']]) {
+    const top = await cliJson(['top', '-s', 'listen', '-n', '100000', '--owners', src]);
+    assert.equal(top.ownerSource, want);
+    assert.equal(top.ownerFallback, null);
+    const count = (pid) => top.rows.find((r) => r.pid === pid)?.count ?? 0;
+    assert.ok(count(leaderless.info.pid) >= 1, `${src}: the leaderless process`);
+    assert.ok(count(Math.min(sharer.info.pid, sharer.info.child)) >= 1, `${src}: the sharer's parent`);
+    assert.equal(count(Math.max(sharer.info.pid, sharer.info.child)), 0, `${src}: the sharer's child owns nothing`);
+    assert.equal(count(unshared.info.pid), 2, `${src}: the unshared thread's own listener is nobody's`);
+  }
+});
+
+test('as nobody: auto answers with the walk and says why; --owners bpf exits 1 naming the call', async () => {
+  const auto = await h.runCli(['top', '--json'], { prefix: h.AS_NOBODY });
+  assert.equal(auto.code, 0, auto.stderr);
+  const top = JSON.parse(auto.stdout);
+  assert.equal(top.ownerSource, 'proc');
+  assert.match(top.ownerFallback, /^bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)$/);
+  const text = await h.runCli(['top'], { prefix: h.AS_NOBODY });
+  assert.match(text.stdout, /owners via \/proc\)\n\s+the eBPF owner source could not be used: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)/);
+  const forced = await h.runCli(['top', '--owners', 'bpf'], { prefix: h.AS_NOBODY });
+  assert.equal(forced.code, 1, forced.stderr);
+  assert.match(forced.stderr, /^tcpcensus: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)\n$/);
+  const bad = await h.runCli(['top', '--owners', 'ebpf']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^tcpcensus: unknown owner source "ebpf"; valid: auto, bpf, proc/);
+});
+
+test('BTF unreadable (TCPCENSUS_BTF_PATH at an empty file): auto falls back to the walk and says why', async (t) => {
+  const dir = h.tempDir();
+  t.after(() => h.removeTempDir(dir));
+  const empty = path.join(dir, 'empty-btf');
+  fs.writeFileSync(empty, '');
+  const top = await cliJson(['top', '-s', 'listen'], { env: { TCPCENSUS_BTF_PATH: empty } });
+  assert.equal(top.ownerSource, 'proc');
+  assert.ok(top.ownerFallback && top.ownerFallback.includes(empty), top.ownerFallback);
+  const forced = await h.runCli(['top', '--owners', 'bpf'], { env: { TCPCENSUS_BTF_PATH: empty } });
+  assert.equal(forced.code, 1);
 });

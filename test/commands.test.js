@@ -46,7 +46,7 @@ test('top --json (by process) has the documented shape and the true owners', asy
   // Other processes on a shared host open and close sockets too: compare
   // only while ss saw the same before and after.
   const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '-n', '1000']));
-  assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'shared', 'rows', 'tookMs']);
+  assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'shared', 'ownerSource', 'ownerFallback', 'rows', 'tookMs']);
   assert.equal(value.by, 'process');
   const a = value.rows.find((r) => r.pid === H.a.info.pid);
   assert.deepEqual(Object.keys(a).sort(), ['cmdline', 'command', 'count', 'key', 'pid']);
@@ -255,9 +255,9 @@ test('not root: states still equal ss, and stderr says how many processes could 
   for (const s of Object.keys(states.states)) assert.equal(states.states[s], oracle[s] ?? 0, s);
 });
 
-test('root without CAP_SYS_PTRACE: processes whose fd links cannot be read are counted, never silently walked', async () => {
-  const full = (await json(['top', '-n', '100'])).value;
-  const { value, stderr } = await json(['top', '-n', '100'], { prefix: h.NO_PTRACE });
+test('root without CAP_SYS_PTRACE: the walk counts processes whose fd links it cannot read, never silently walks them; the eBPF source sees them', async () => {
+  const full = (await json(['top', '-n', '100', '--owners', 'proc'])).value;
+  const { value, stderr } = await json(['top', '-n', '100', '--owners', 'proc'], { prefix: h.NO_PTRACE });
   // Another user's process: its fd directory lists, its links do not.
   assert.ok(!value.rows.some((r) => r.pid === H.nobody.info.pid));
   assert.ok(value.unreadableProcesses > full.unreadableProcesses);
@@ -265,4 +265,9 @@ test('root without CAP_SYS_PTRACE: processes whose fd links cannot be read are c
   assert.equal(value.total, value.owned + value.unowned + value.unattributed);
   assert.match(stderr, /processes could not be read \(root without CAP_SYS_PTRACE \(a container's default\) cannot read another process's fd links\)/);
   assert.equal(full.rows.find((r) => r.pid === H.nobody.info.pid).count, 6);
+  // The iterator joins inside the kernel: CAP_BPF and CAP_PERFMON are enough.
+  const bpf = (await json(['top', '-n', '100'], { prefix: h.NO_PTRACE })).value;
+  assert.equal(bpf.ownerSource, 'bpf');
+  assert.equal(bpf.unreadableProcesses, 0);
+  assert.equal(bpf.rows.find((r) => r.pid === H.nobody.info.pid).count, 6);
 });

@@ -53,17 +53,21 @@ test('--pid of a process whose fd table cannot be read (not root) is exit 1 nami
   assert.equal(own.value.rows[0].count, 4);
 });
 
-test('--pid as root without CAP_SYS_PTRACE: a process whose fd links cannot be read is an error too', async () => {
+test('--pid as root without CAP_SYS_PTRACE: a process whose fd links the walk cannot read is an error too', async () => {
   const pid = nobodyHolder.info.pid;
-  const r = await h.runCli(['top', '--pid', String(pid), '-s', 'listen'], { prefix: h.NO_PTRACE });
+  const r = await h.runCli(['top', '--pid', String(pid), '-s', 'listen', '--owners', 'proc'], { prefix: h.NO_PTRACE });
   assertOneLine(r, 1, `tcpcensus: cannot read /proc/${pid}/fd: Permission denied (EACCES)`);
-  const lib = await h.callLibrary('topProcessesSync', { pids: [pid], states: ['listen'] }, { prefix: h.NO_PTRACE });
+  const lib = await h.callLibrary('topProcessesSync', { pids: [pid], states: ['listen'], owners: 'proc' }, { prefix: h.NO_PTRACE });
   assert.equal(lib.error.name, 'SystemError');
   assert.equal(lib.error.pid, pid);
   assert.equal(lib.error.syscall, 'readlinkat', 'the directory lists, its links do not');
-  // With it, root reads the same process: one LISTEN socket.
-  const full = await h.runCli(['top', '--pid', String(pid), '-s', 'listen', '--json']);
+  // With it, root reads the same process: one LISTEN socket; so does the
+  // eBPF source without it.
+  const full = await h.runCli(['top', '--pid', String(pid), '-s', 'listen', '--json', '--owners', 'proc']);
   assert.equal(JSON.parse(full.stdout).rows[0].count, 1);
+  const bpf = await h.runCli(['top', '--pid', String(pid), '-s', 'listen', '--json'], { prefix: h.NO_PTRACE });
+  assert.equal(bpf.code, 0, bpf.stderr);
+  assert.deepEqual([JSON.parse(bpf.stdout).ownerSource, JSON.parse(bpf.stdout).rows[0].count], ['bpf', 1]);
 });
 
 test('a pid that does not exist is an OptionError in the library, as in the CLI', async () => {
@@ -78,7 +82,7 @@ test('a pid that does not exist is an OptionError in the library, as in the CLI'
 });
 
 const UNKNOWN = [
-  ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, pids, threads, procRoot, onProgress$/],
+  ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, pids, owners, threads, procRoot, onProgress$/],
   ['topProcesses', { limt: 3 }, /^unknown option "limt" for topProcesses \(did you mean limit\?\); valid options: .*maxSockets, limit, by$/],
   ['snapshot', { process: true }, /^unknown option "process" for snapshot \(did you mean processes\?\)/],
   ['countStates', { limit: 3 }, /^limit does not apply to countStates; valid options: states,/],

@@ -46,13 +46,13 @@ test('"could not be read" is said once, on stderr, with the hint that fits who r
     assert.equal(lines.length, 1, `${args}: ${r.stderr}`);
     assert.equal(lines[0][2], 'not root; root sees all owners');
   }
-  const np = await h.runCli(['top'], { prefix: h.NO_PTRACE });
+  const np = await h.runCli(['top', '--owners', 'proc'], { prefix: h.NO_PTRACE });
   const [line] = [...np.stderr.matchAll(UNREADABLE)];
   assert.equal(line[2], "root without CAP_SYS_PTRACE (a container's default) cannot read another process's fd links");
   assert.doesNotMatch(np.stdout, /could not be read/);
   // Root with CAP_SYS_PTRACE reads what it may; what it may not (on some
   // hosts pid 1, behind a security module) gets neither of the hints above.
-  const root = await h.runCli(['top', '--json']);
+  const root = await h.runCli(['top', '--json', '--owners', 'proc']);
   const n = JSON.parse(root.stdout).unreadableProcesses;
   const rootLines = [...root.stderr.matchAll(UNREADABLE)];
   assert.equal(rootLines.length, n ? 1 : 0);

@@ -5,7 +5,6 @@
  * cannot disagree: check the options (options.ts), run (runner.ts), shape
  * the result (counts.ts, top.ts, table.ts).
  */
-import { performance } from 'node:perf_hooks';
 import { stateCounts } from './counts';
 import { checkOptions, checkOptionsSync } from './options';
 import * as runner from './runner';
@@ -15,8 +14,8 @@ import type { CountOptions, SnapshotOptions, StateCounts, TopOptions, TopReport 
 import { userNames, userNamesSync } from './users';
 
 const clock = () => {
-  const start = performance.now();
-  return () => Math.round((performance.now() - start) * 10) / 10;
+  const start = process.hrtime.bigint();
+  return () => Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10;
 };
 
 /** Counts TCP sockets by state. Touches /proc only when pids is given. */

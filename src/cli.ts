@@ -127,8 +127,11 @@ function printJson(value: unknown): void {
 async function reportCmd(f: CommonFlags): Promise<void> {
   const st = style();
   const { states, limit, maxSockets, ...base }: FlagOptions = flagOptions(f);
-  const counts = await countStates(withProgress(base, f));
-  const top = await topProcesses(withProgress({ ...base, states, limit, maxSockets }, f));
+  // Independent calls: both dumps (and the owner join) run on the pool at once.
+  const [counts, top] = await Promise.all([
+    countStates(base),
+    topProcesses(withProgress({ ...base, states, limit, maxSockets }, f)),
+  ]);
   clearProgress();
   if (f.json) printJson({ states: counts, top });
   else process.stdout.write(`${renderStates(counts, st)}\n\n${renderTop(top, st)}\n`);

@@ -26,7 +26,9 @@ const ALARM: ReadonlySet<string> = new Set(['CLOSE_WAIT', 'SYN_RECV', 'FIN_WAIT1
 export function renderStates(counts: StateCounts, st: Style): string {
   const rows = (Object.entries(counts.states) as Array<[StateName, number]>)
     .filter(([, n]) => n > 0)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    // Plain comparison: state names are ASCII, and localeCompare's first call
+    // loads ICU collation data (about 7 ms of the CLI's start-up).
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const max = rows.length ? rows[0]![1] : 0;
   const countW = Math.max(5, String(counts.total).length);
   // A state line is "  COUNT  LABEL(11)  BAR": 17 columns besides count and bar.

@@ -150,8 +150,7 @@ test('--pid of a process in another network namespace says so (exit 2), never "n
 });
 
 test('a sandbox refusing netlink: forced netlink names the netlink sock_diag socket, exit 1; auto answers from procfs', async () => {
-  const bin = path.join(dir, 'no_netlink');
-  execFileSync('cc', ['-O2', '-o', bin, path.join(__dirname, 'fixtures', 'no_netlink.c')]);
+  const bin = h.buildFixture('no_netlink');
   const r = await h.runCli(['states', '--source', 'netlink'], { prefix: [bin] });
   assertOneLine(r, 1, 'tcpcensus: socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted (EPERM)');
   const auto = await h.runCli(['states', '--json'], { prefix: [bin] });

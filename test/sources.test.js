@@ -103,55 +103,6 @@ test('procfs and netlink give the same rows, owners, counts and filters on every
   }
 });
 
-// PR_SET_NO_NEW_PRIVS + a seccomp filter that fails socket(AF_NETLINK, ...)
-// with EPERM (what strict container profiles do), then exec.
-const NONETLINK_C = String.raw`
-#include <errno.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#if defined(__x86_64__)
-#define ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ARCH AUDIT_ARCH_AARCH64
-#else
-#error "add this architecture's AUDIT_ARCH"
-#endif
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define ARG0_LO (offsetof(struct seccomp_data, args[0]) + 4)
-#else
-#define ARG0_LO offsetof(struct seccomp_data, args[0])
-#endif
-int main(int argc, char **argv) {
-  struct sock_filter f[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {sizeof f / sizeof f[0], f};
-  if (argc < 2) return 2;
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
-    perror("nonetlink: seccomp");
-    return 1;
-  }
-  execvp(argv[1], argv + 1);
-  perror("nonetlink: exec");
-  return 127;
-}
-`;
-
 const SANDBOXED_JS = `
 'use strict';
 const { native } = require(${JSON.stringify(NATIVE)});
@@ -172,13 +123,11 @@ const err = (e) => ({ name: e.name, message: e.message, syscall: e.syscall, code
 `;
 
 test('in a seccomp sandbox refusing netlink sockets, auto reads procfs and says why; forced netlink names socket() and EPERM', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpcensus-seccomp-'));
+  const dir = h.tempDir('tcpcensus-seccomp-');
   const holder = await h.startHolder('tc-src-sandbox', 4);
   try {
-    fs.writeFileSync(path.join(dir, 'nonetlink.c'), NONETLINK_C);
     fs.writeFileSync(path.join(dir, 'sandboxed.js'), SANDBOXED_JS);
-    const exe = path.join(dir, 'nonetlink');
-    execFileSync('cc', ['-O1', '-Wall', '-Werror', '-o', exe, path.join(dir, 'nonetlink.c')]);
+    const exe = h.buildFixture('no_netlink'); // refuses socket(AF_NETLINK, ...) with EPERM
     const r = spawnSync(exe, [process.execPath, path.join(dir, 'sandboxed.js'), String(holder.info.port)], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
@@ -195,7 +144,7 @@ test('in a seccomp sandbox refusing netlink sockets, auto reads procfs and says 
     }
   } finally {
     await holder.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    h.removeTempDir(dir);
   }
 });
 

@@ -23,17 +23,6 @@ let sharer;
 let unshared;
 let leaderless;
 
-// A listener, a forked child inheriting it: the lower pid owns it, it is shared.
-const SHARER = `
-import os, socket, sys, json
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-pid = os.fork()
-if pid == 0:
-    sys.stdin.read(); os._exit(0)
-print(json.dumps({"pid": os.getpid(), "child": pid, "inode": os.fstat(s.fileno()).st_ino}), flush=True)
-sys.stdin.read(); os.kill(pid, 9)
-`;
-
 // A thread that takes its own copy of the fd table (unshare(CLONE_FILES))
 // and listens there: /proc/<pid>/fd does not show that socket, so neither
 // source may give it an owner.
@@ -84,7 +73,7 @@ before(async () => {
   [holders, states, sharer, unshared, leaderless] = await Promise.all([
     Promise.all([h.startHolder('tc-bpf-a', 17), h.startHolder('tc-bpf-b', 9, 0, '6')]),
     h.startStates(),
-    h.startStatesLike(SHARER),
+    h.startSharer(),
     h.startStatesLike(UNSHARED),
     h.startStatesLike(LEADERLESS),
   ]);

@@ -75,6 +75,20 @@ async function startLeaderless(threads) {
   return fx;
 }
 
+/**
+ * One listening socket held by two processes: a python parent and the child
+ * it forks (the child inherits the fd). info: {pid, child, port, inode}.
+ */
+function startSharer() {
+  return startStatesLike(
+    'import os,socket,sys,json\n' +
+    's=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()\n' +
+    'pid=os.fork()\n' +
+    'if pid==0:\n  sys.stdin.read(); os._exit(0)\n' +
+    'print(json.dumps({"pid":os.getpid(),"child":pid,"port":s.getsockname()[1],"inode":os.fstat(s.fileno()).st_ino}),flush=True)\n' +
+    'sys.stdin.read(); os.kill(pid,9)\n');
+}
+
 /** The make_states.py fixture: every TCP state on loopback. */
 // Its setup polls /proc/net/tcp*, which is slow on a host with many sockets:
 // give it time rather than fail a busy machine.
@@ -257,6 +271,6 @@ const NO_PTRACE = ['setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptr
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
 module.exports = {
-  AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, filterBytecode, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
+  AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, startSharer, filterBytecode, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
   sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES,
 };

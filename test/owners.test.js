@@ -20,15 +20,7 @@ let sharer;
 before(async () => {
   holders = await Promise.all(PLAN.map((p) => h.startHolder(p.title, p.closeWait, 0, p.family)));
   tw = await h.startHolder('tc-hold-tw', 0, 12);
-  // One listening socket held by two processes: a python parent and the child
-  // it forks (the child inherits the fd).
-  sharer = await h.startStatesLike(
-    'import os,socket,sys,json\n' +
-    's=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()\n' +
-    'pid=os.fork()\n' +
-    'if pid==0:\n  sys.stdin.read(); os._exit(0)\n' +
-    'print(json.dumps({"pid":os.getpid(),"child":pid,"port":s.getsockname()[1]}),flush=True)\n' +
-    'sys.stdin.read(); os.kill(pid,9)\n');
+  sharer = await h.startSharer(); // a listener shared by a parent and its forked child
 });
 after(async () => {
   await Promise.all([...holders, tw, sharer].filter(Boolean).map((x) => x.stop()));

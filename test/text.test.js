@@ -15,14 +15,7 @@ let holder;
 let sharer;
 before(async () => {
   holder = await h.startHolder('tc-text', 12);
-  // One listening socket held by a python parent and the child it forks.
-  sharer = await h.startStatesLike(
-    'import os,socket,sys,json\n' +
-    's=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()\n' +
-    'pid=os.fork()\n' +
-    'if pid==0:\n  sys.stdin.read(); os._exit(0)\n' +
-    'print(json.dumps({"pid":os.getpid(),"child":pid,"port":s.getsockname()[1]}),flush=True)\n' +
-    'sys.stdin.read(); os.kill(pid,9)\n');
+  sharer = await h.startSharer(); // a listener shared by a parent and its forked child
 });
 after(async () => { await Promise.all([holder, sharer].filter(Boolean).map((x) => x.stop())); });
 

@@ -49,7 +49,7 @@ const OPTION_WORDS: Array<[RegExp, string]> = [
   [/\bwith netns:/, 'with --netns:'],
   [/\bwith allNetns:/, 'with --all-netns:'],
   [/: allNetns already/, ': --all-netns already'],
-  [/\bnetns "pid:(\d+|PID)"/, '--netns pid:$1'],
+  [/(?<= )netns "pid:(\d+|PID)"/, '--netns pid:$1'],
   [/use source auto or netlink/, 'use --source auto or netlink'],
 ];
 

@@ -115,7 +115,7 @@ export function renderNetnsTop(r: NetnsTopReport, st: Style): string {
   const sections = shown.map((x) => renderTop(x, st, `in netns ${netnsText(x.netns)} [${x.netns.inode}]`));
   const empty = r.namespaces.length - shown.length;
   const tail = [dim(st, `${r.total} ${r.states.join(', ')} sockets in ${r.namespaces.length} network namespaces (${r.tookMs} ms)` +
-    (empty ? `; ${empty} of them hold none` : ''))];
+    (empty ? `; ${empty} of them ${empty === 1 ? 'holds' : 'hold'} none` : ''))];
   tail.push(...netnsScanLines(r, st).map((l) => l.replace(/^ {2}/, '')));
   return [...sections, tail.join('\n')].join('\n\n');
 }

@@ -1,16 +1,25 @@
 /**
- * The public library calls: countStates, topProcesses and snapshot, each with
- * an async form (the kernel work and the file look-ups run off the event
- * loop) and a Sync form. Each is the same three steps, so the two forms
- * cannot disagree: check the options (options.ts), run (runner.ts), shape
- * the result (counts.ts, top.ts, table.ts).
+ * The public library calls: countStates, topProcesses, snapshot and
+ * topCgroupsByState, each with an async form (the kernel work and the file
+ * look-ups run off the event loop) and a Sync form. Each is the same three
+ * steps, so the two forms cannot disagree: check the options (options.ts),
+ * run (runner.ts; all-netns.ts for every namespace), shape the result
+ * (counts.ts, top.ts, table.ts).
  */
+import { eachNetns, eachNetnsSync, type PerNetns } from './all-netns';
+import { cgroupIds, cgroupLabels, cgroupLabelsSync } from './cgroup-names';
 import { stateCounts } from './counts';
-import { checkOptions, checkOptionsSync } from './options';
+import { TcpcensusError } from './errors';
+import type { RawCountResult, RawSampleResult } from './native';
+import { checkOptions, checkOptionsSync, type Request } from './options';
 import * as runner from './runner';
+import { maskNames } from './states';
 import { SocketTable } from './table';
-import { topReport } from './top';
-import type { CountOptions, SnapshotOptions, StateCounts, TopOptions, TopReport } from './types';
+import { cgroupRowsByState, topReport, type Labels } from './top';
+import type {
+  AllNetnsOption, CgroupStateOptions, CgroupStateReport, CountOptions, NetnsSnapshot, NetnsStateCounts, NetnsTopReport, SnapshotOptions, StateCounts,
+  TopOptions, TopReport,
+} from './types';
 import { userNames, userNamesSync } from './users';
 
 const clock = () => {
@@ -18,39 +27,178 @@ const clock = () => {
   return () => Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10;
 };
 
-/** Counts TCP sockets by state. Touches /proc only when pids is given. */
-export async function countStates(options?: CountOptions): Promise<StateCounts> {
+type AllNetns = AllNetnsOption;
+// A flag known only at run time: either shape.
+type EitherNetns = { allNetns: boolean };
+
+// ---- shaping per-namespace results ----
+
+function sumCounts(req: Request, per: PerNetns<RawCountResult>, took: () => number): NetnsStateCounts {
+  const namespaces = per.namespaces.map(({ netns, result, tookMs }) => ({ netns, ...stateCounts(req.raw.states, result, () => tookMs) }));
+  const states: StateCounts['states'] = {};
+  for (const name of maskNames(req.raw.states)) {
+    // A state some namespace could not show has no honest sum.
+    if (!namespaces.every((n) => n.states[name] !== undefined)) continue;
+    states[name] = namespaces.reduce((sum, n) => sum + n.states[name]!, 0);
+  }
+  const families = { ipv4: 0, ipv6: 0 };
+  for (const n of namespaces) {
+    families.ipv4 += n.families.ipv4;
+    families.ipv6 += n.families.ipv6;
+  }
+  return {
+    total: families.ipv4 + families.ipv6, states, families, namespaces,
+    skipped: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+  };
+}
+
+// ---- countStates ----
+
+/** Counts TCP sockets by state. Touches /proc only when pids is given (or allNetns, to find the namespaces). */
+export async function countStates(options: CountOptions & AllNetns): Promise<NetnsStateCounts>;
+export async function countStates(options: CountOptions & EitherNetns): Promise<StateCounts | NetnsStateCounts>;
+export async function countStates(options?: CountOptions): Promise<StateCounts>;
+export async function countStates(options?: CountOptions & Partial<EitherNetns>): Promise<StateCounts | NetnsStateCounts> {
   const took = clock();
   const req = await checkOptions('countStates', options);
+  if (req.allNetns) return sumCounts(req, await eachNetns(req, runner.count), took);
   return stateCounts(req.raw.states, await runner.count(req), took);
 }
 
-export function countStatesSync(options?: CountOptions): StateCounts {
+export function countStatesSync(options: CountOptions & AllNetns): NetnsStateCounts;
+export function countStatesSync(options: CountOptions & EitherNetns): StateCounts | NetnsStateCounts;
+export function countStatesSync(options?: CountOptions): StateCounts;
+export function countStatesSync(options?: CountOptions & Partial<EitherNetns>): StateCounts | NetnsStateCounts {
   const took = clock();
   const req = checkOptionsSync('countStates', options);
+  if (req.allNetns) return sumCounts(req, eachNetnsSync(req, runner.countSync), took);
   return stateCounts(req.raw.states, runner.countSync(req), took);
 }
 
-/** The processes (or commands, peers, ports, users) holding the most sockets in the given states. */
-export async function topProcesses(options?: TopOptions): Promise<TopReport> {
-  const took = clock();
-  const req = await checkOptions('topProcesses', options);
-  const [t, users] = await Promise.all([runner.sample(req), req.by === 'user' ? userNames() : undefined]);
-  return topReport(req, t, users, took);
+// ---- topProcesses ----
+
+// By cgroup needs the ids the kernel tags sockets with: /proc/net/tcp has
+// none (a forced procfs source is refused with the options; this is auto
+// falling back), nor has a kernel before 5.7.
+function needCgroupIds(t: RawSampleResult): void {
+  if (t.source === 'procfs') {
+    throw new TcpcensusError(`cannot group by cgroup: NETLINK_SOCK_DIAG was refused (${t.sourceFallback}) and /proc/net/tcp has no cgroup ids`,
+      'ERR_TCPCENSUS_UNSUPPORTED');
+  }
+  if (t.missing.includes('cgroupId')) {
+    throw new TcpcensusError('cannot group by cgroup: the kernel sent no cgroup ids (INET_DIAG_CGROUP_ID: Linux 5.7+ with CONFIG_SOCK_CGROUP_DATA)',
+      'ERR_TCPCENSUS_UNSUPPORTED');
+  }
 }
 
-export function topProcessesSync(options?: TopOptions): TopReport {
+async function labelsFor(req: Request, t: RawSampleResult, users: Map<number, string> | undefined): Promise<Labels> {
+  if (req.by !== 'cgroup' && req.call !== 'topCgroupsByState') return { users };
+  needCgroupIds(t);
+  return { cgroups: await cgroupLabels(cgroupIds(t.cgroupId, t.size)) };
+}
+
+function labelsForSync(req: Request, t: RawSampleResult, users: Map<number, string> | undefined): Labels {
+  if (req.by !== 'cgroup' && req.call !== 'topCgroupsByState') return { users };
+  needCgroupIds(t);
+  return { cgroups: cgroupLabelsSync(cgroupIds(t.cgroupId, t.size)) };
+}
+
+function netnsTop(req: Request, namespaces: NetnsTopReport['namespaces'], per: PerNetns<unknown>, took: () => number): NetnsTopReport {
+  return {
+    states: maskNames(req.raw.states), by: req.by, total: namespaces.reduce((n, r) => n + r.total, 0), namespaces,
+    skipped: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+  };
+}
+
+/** The processes (or commands, peers, ports, users, cgroups) holding the most sockets in the given states. */
+export async function topProcesses(options: TopOptions & AllNetns): Promise<NetnsTopReport>;
+export async function topProcesses(options: TopOptions & EitherNetns): Promise<TopReport | NetnsTopReport>;
+export async function topProcesses(options?: TopOptions): Promise<TopReport>;
+export async function topProcesses(options?: TopOptions & Partial<EitherNetns>): Promise<TopReport | NetnsTopReport> {
+  const took = clock();
+  const req = await checkOptions('topProcesses', options);
+  const users = req.by === 'user' ? userNames() : undefined;
+  if (!req.allNetns) {
+    const [t, names] = await Promise.all([runner.sample(req), users]);
+    return topReport(req, t, await labelsFor(req, t, names), took);
+  }
+  const per = await eachNetns(req, runner.sample);
+  const names = await users;
+  const namespaces: NetnsTopReport['namespaces'] = [];
+  for (const { netns, result, tookMs } of per.namespaces) {
+    namespaces.push({ netns, ...topReport(req, result, await labelsFor(req, result, names), () => tookMs) });
+  }
+  return netnsTop(req, namespaces, per, took);
+}
+
+export function topProcessesSync(options: TopOptions & AllNetns): NetnsTopReport;
+export function topProcessesSync(options: TopOptions & EitherNetns): TopReport | NetnsTopReport;
+export function topProcessesSync(options?: TopOptions): TopReport;
+export function topProcessesSync(options?: TopOptions & Partial<EitherNetns>): TopReport | NetnsTopReport {
   const took = clock();
   const req = checkOptionsSync('topProcesses', options);
-  const t = runner.sampleSync(req);
-  return topReport(req, t, req.by === 'user' ? userNamesSync() : undefined, took);
+  const users = req.by === 'user' ? userNamesSync() : undefined;
+  if (!req.allNetns) {
+    const t = runner.sampleSync(req);
+    return topReport(req, t, labelsForSync(req, t, users), took);
+  }
+  const per = eachNetnsSync(req, runner.sampleSync);
+  const namespaces = per.namespaces.map(({ netns, result, tookMs }) => ({ netns, ...topReport(req, result, labelsForSync(req, result, users), () => tookMs) }));
+  return netnsTop(req, namespaces, per, took);
+}
+
+// ---- snapshot ----
+
+function netnsTables(per: PerNetns<RawSampleResult>, took: () => number): NetnsSnapshot {
+  return {
+    namespaces: per.namespaces.map(({ netns, result }) => ({ netns, table: new SocketTable(result) })),
+    skipped: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+  };
 }
 
 /** Every matching socket as a columnar table, optionally with owners. */
-export async function snapshot(options?: SnapshotOptions): Promise<SocketTable> {
-  return new SocketTable(await runner.sample(await checkOptions('snapshot', options)));
+export async function snapshot(options: SnapshotOptions & AllNetns): Promise<NetnsSnapshot>;
+export async function snapshot(options: SnapshotOptions & EitherNetns): Promise<SocketTable | NetnsSnapshot>;
+export async function snapshot(options?: SnapshotOptions): Promise<SocketTable>;
+export async function snapshot(options?: SnapshotOptions & Partial<EitherNetns>): Promise<SocketTable | NetnsSnapshot> {
+  const took = clock();
+  const req = await checkOptions('snapshot', options);
+  if (req.allNetns) return netnsTables(await eachNetns(req, runner.sample), took);
+  return new SocketTable(await runner.sample(req));
 }
 
-export function snapshotSync(options?: SnapshotOptions): SocketTable {
-  return new SocketTable(runner.sampleSync(checkOptionsSync('snapshot', options)));
+export function snapshotSync(options: SnapshotOptions & AllNetns): NetnsSnapshot;
+export function snapshotSync(options: SnapshotOptions & EitherNetns): SocketTable | NetnsSnapshot;
+export function snapshotSync(options?: SnapshotOptions): SocketTable;
+export function snapshotSync(options?: SnapshotOptions & Partial<EitherNetns>): SocketTable | NetnsSnapshot {
+  const took = clock();
+  const req = checkOptionsSync('snapshot', options);
+  if (req.allNetns) return netnsTables(eachNetnsSync(req, runner.sampleSync), took);
+  return new SocketTable(runner.sampleSync(req));
+}
+
+// ---- topCgroupsByState ----
+
+function cgroupReport(req: Request, t: RawSampleResult, labels: Labels, took: () => number): CgroupStateReport {
+  const { rows, noCgroup } = cgroupRowsByState(t, req.raw.states, req.limit, labels);
+  return { states: maskNames(req.raw.states), rows, noCgroup, source: t.source, sourceFallback: t.sourceFallback, tookMs: took() };
+}
+
+/**
+ * For each state, the cgroups holding the most sockets in it (`limit` per
+ * state, default 10), from one dump and no /proc walk: the rows of the
+ * exporter's tcpcensus_cgroup_sockets{state,cgroup}. Works unprivileged.
+ */
+export async function topCgroupsByState(options?: CgroupStateOptions): Promise<CgroupStateReport> {
+  const took = clock();
+  const req = await checkOptions('topCgroupsByState', options);
+  const t = await runner.sample(req);
+  return cgroupReport(req, t, await labelsFor(req, t, undefined), took);
+}
+
+export function topCgroupsByStateSync(options?: CgroupStateOptions): CgroupStateReport {
+  const took = clock();
+  const req = checkOptionsSync('topCgroupsByState', options);
+  const t = runner.sampleSync(req);
+  return cgroupReport(req, t, labelsForSync(req, t, undefined), took);
 }

@@ -10,14 +10,17 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { countStates, snapshot, topProcesses } from './api';
-import { LimitError, OptionError, SystemError } from './errors';
-import { listHeader, listLine, renderExplain, renderStates, renderTop, unreadableLine, type Style } from './format';
+import { LimitError, OptionError, SystemError, TcpcensusError } from './errors';
+import {
+  listHeader, listLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, unreadableLine, unreadableWhy, type Style,
+} from './format';
 import { flagOptions, type Flags, type FlagOptions } from './options';
 import { privilege } from './privilege';
+import { cgroupsInsteadBecause } from './report';
 import { parseStates, maskNames, ALL_MASK } from './states';
 import { closest } from './suggest';
-import type { SocketRow } from './table';
-import { TOP_BY } from './types';
+import type { SocketRow, SocketTable } from './table';
+import { TOP_BY, type NetnsLabel, type NetnsStateCounts, type NetnsTopReport, type StateCounts, type TopReport } from './types';
 
 const HELP_HINT = '(run tcpcensus --help for usage)';
 
@@ -37,7 +40,18 @@ const FLAG: Record<string, string> = {
   by: '--by',
   source: '--source',
   owners: '--owners',
+  netns: '--netns',
+  allNetns: '--all-netns',
+  cgroup: '--cgroup',
 };
+
+const OPTION_WORDS: Array<[RegExp, string]> = [
+  [/\bwith netns:/, 'with --netns:'],
+  [/\bwith allNetns:/, 'with --all-netns:'],
+  [/: allNetns already/, ': --all-netns already'],
+  [/(?<= )netns "pid:(\d+|PID)"/, '--netns pid:$1'],
+  [/use source auto or netlink/, 'use --source auto or netlink'],
+];
 
 function style(): Style {
   const tty = process.stdout.isTTY === true;
@@ -61,7 +75,11 @@ function fatal(err: unknown): never {
   }
   if (err instanceof SystemError) line += ` (${err.code})`;
   if (err instanceof LimitError) line = line.replace('(maxSockets)', '(--max-sockets)');
-  process.stderr.write(`tcpcensus: ${line}\n${err instanceof OptionError ? `${HELP_HINT}\n` : ''}`);
+  // Other options the message names, in the words the user typed.
+  if (err instanceof OptionError) for (const [word, flag] of OPTION_WORDS) line = line.replace(word, flag);
+  const hint = err instanceof SystemError && err.syscall === 'setns' && err.code === 'EPERM'
+    ? 'tcpcensus: entering another network namespace needs CAP_SYS_ADMIN (root)\n' : '';
+  process.stderr.write(`tcpcensus: ${line}\n${hint}${err instanceof OptionError ? `${HELP_HINT}\n` : ''}`);
   if (process.env.TCPCENSUS_DEBUG === '1') process.stderr.write(`${e.stack}\n`);
   process.exit(err instanceof OptionError ? 2 : 1);
 }
@@ -109,6 +127,9 @@ function addCommon(cmd: Command, stateHelp: string): Command {
     .option('--dst <addr>', 'remote address or prefix')
     .option('--json', 'print JSON')
     .option('--source <source>', 'where sockets come from: auto (default: netlink, /proc/net/tcp when refused), netlink or procfs')
+    .option('--netns <ns>', 'look in this network namespace: a name under /var/run/netns, a path such as /proc/1234/ns/net, or pid:PID (needs root)')
+    .option('--all-netns', 'look in every network namespace, each labelled, with totals per namespace (needs root for all but our own)')
+    .option('--cgroup <path>', 'only sockets created in this cgroup, e.g. /system.slice/nginx.service (filtered in the kernel, as ss \'cgroup PATH\'); repeatable', collect)
     .option('--threads <n>', 'threads for the /proc walk (1-8, default: cores)');
 }
 
@@ -124,35 +145,71 @@ function printJson(value: unknown): void {
 
 // ---- commands ----
 
+// --all-netns or not, known at run time: the calls then type their result as either shape.
+const netnsFlag = <T extends { allNetns?: boolean }>(o: T) => ({ ...o, allNetns: o.allNetns === true });
+
+const isNetnsCounts = (c: StateCounts | NetnsStateCounts): c is NetnsStateCounts => 'namespaces' in c;
+const isNetnsTop = (t: TopReport | NetnsTopReport): t is NetnsTopReport => 'namespaces' in t;
+
+// The walk meets the same unreadable processes in every namespace: said once.
+function unreadableOf(top: TopReport | NetnsTopReport): number | null {
+  return isNetnsTop(top) ? Math.max(0, ...top.namespaces.map((n) => n.unreadableProcesses ?? 0)) : top.unreadableProcesses;
+}
+
+const renderCounts = (c: StateCounts | NetnsStateCounts, st: Style, where?: string) =>
+  (isNetnsCounts(c) ? renderNetnsStates(c, st) : renderStates(c, st, where));
+const renderTopOf = (t: TopReport | NetnsTopReport, st: Style, where?: string, note?: string) =>
+  (isNetnsTop(t) ? renderNetnsTop(t, st) : renderTop(t, st, where, note));
+
+// The title's words for --netns.
+const netnsWhere = (f: CommonFlags) => (f.netns !== undefined ? `in netns ${f.netns}` : undefined);
+
 async function reportCmd(f: CommonFlags): Promise<void> {
   const st = style();
   const { states, limit, maxSockets, ...base }: FlagOptions = flagOptions(f);
   // Independent calls: both dumps (and the owner join) run on the pool at once.
-  const [counts, top] = await Promise.all([
-    countStates(base),
-    topProcesses(withProgress({ ...base, states, limit, maxSockets }, f)),
+  const [counts, first] = await Promise.all([
+    countStates(netnsFlag(base)),
+    topProcesses(withProgress(netnsFlag({ ...base, states, limit, maxSockets }), f)),
   ]);
+  let top = first;
+  // Owners that cannot be read: the cgroups that hold the sockets instead (report.ts).
+  const because = isNetnsTop(top) ? null : cgroupsInsteadBecause(top, base.pids !== undefined, unreadableWhy(privilege()));
+  let unreadableCount = unreadableOf(top);
+  if (because) {
+    try {
+      top = await topProcesses({ ...base, states, limit, maxSockets, by: 'cgroup' });
+      unreadableCount = null; // said in the section instead
+    } catch (e) {
+      if (!(e instanceof TcpcensusError && e.code === 'ERR_TCPCENSUS_UNSUPPORTED')) throw e;
+    }
+  }
+  const switched = because !== null && !isNetnsTop(top) && top.by === 'cgroup';
   clearProgress();
-  if (f.json) printJson({ states: counts, top });
-  else process.stdout.write(`${renderStates(counts, st)}\n\n${renderTop(top, st)}\n`);
-  unreadable(top.unreadableProcesses);
+  if (f.json) {
+    printJson({ states: counts, top, topFallback: switched ? because : null });
+  } else {
+    const note = switched ? `showing cgroups, not processes: ${because}` : undefined;
+    process.stdout.write(`${renderCounts(counts, st, netnsWhere(f))}\n\n${renderTopOf(top, st, netnsWhere(f), note)}\n`);
+  }
+  unreadable(unreadableCount);
 }
 
 async function statesCmd(f: CommonFlags): Promise<void> {
   const st = style();
-  const counts = await countStates(withProgress(flagOptions(f), f));
+  const counts = await countStates(withProgress(netnsFlag(flagOptions(f)), f));
   clearProgress();
   if (f.json) printJson(counts);
-  else process.stdout.write(`${renderStates(counts, st)}\n`);
+  else process.stdout.write(`${renderCounts(counts, st, netnsWhere(f))}\n`);
 }
 
 async function topCmd(f: CommonFlags): Promise<void> {
   const st = style();
-  const top = await topProcesses(withProgress(flagOptions(f), f));
+  const top = await topProcesses(withProgress(netnsFlag(flagOptions(f)), f));
   clearProgress();
   if (f.json) printJson(top);
-  else process.stdout.write(`${renderTop(top, st)}\n`);
-  unreadable(top.unreadableProcesses);
+  else process.stdout.write(`${renderTopOf(top, st, netnsWhere(f))}\n`);
+  unreadable(unreadableOf(top));
 }
 
 // Writes lines in 64 KiB chunks, waiting for the pipe to drain, so a million
@@ -177,12 +234,23 @@ function* take<T>(it: Iterable<T>, n: number): Iterable<T> {
   }
 }
 
+// One table's rows, or every namespace's with its label.
+function* tableRows(t: SocketTable | { namespaces: Array<{ netns: NetnsLabel; table: SocketTable }> }): Iterable<[SocketRow, NetnsLabel | undefined]> {
+  if (!('namespaces' in t)) {
+    for (const r of t) yield [r, undefined];
+    return;
+  }
+  for (const { netns, table } of t.namespaces) for (const r of table) yield [r, netns];
+}
+
 async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
   const { limit, ...o } = flagOptions(f);
-  const table = await snapshot(withProgress(o, f));
+  const result = await snapshot(withProgress(netnsFlag(o), f));
   clearProgress();
-  const rows = take(table, limit ?? Infinity);
-  const full = (r: SocketRow) => ({ ...r, pid: r.pid ?? null, command: r.command ?? null });
+  const tables = 'namespaces' in result ? result.namespaces.map((n) => n.table) : [result];
+  const rows = take(tableRows(result), limit ?? Infinity);
+  const full = ([r, ns]: [SocketRow, NetnsLabel | undefined]) =>
+    ({ ...r, pid: r.pid ?? null, command: r.command ?? null, ...(ns ? { netnsInode: ns.inode, netnsName: ns.name } : {}) });
   if (f.ndjson) {
     await writeLines((function* () { for (const r of rows) yield JSON.stringify(full(r)); })());
   } else if (f.json) {
@@ -197,15 +265,21 @@ async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
     })());
   } else {
     const withProcs = f.processes === true;
+    const label = (ns: NetnsLabel) => ns.name ?? String(ns.inode);
     await writeLines((function* () {
-      yield listHeader(withProcs);
-      for (const r of rows) yield listLine(r, withProcs);
+      yield listHeader(withProcs, f.allNetns === true);
+      for (const [r, ns] of rows) yield listLine(r, withProcs, ns ? label(ns) : undefined);
     })());
-    if (withProcs && table.owners?.shared) {
-      process.stderr.write(`tcpcensus: ${table.owners.shared} sockets are shared by several processes; PID shows the lowest\n`);
+    const shared = tables.reduce((n, t) => n + (t.owners?.shared ?? 0), 0);
+    if (withProcs && shared) {
+      process.stderr.write(`tcpcensus: ${shared} sockets are shared by several processes; PID shows the lowest\n`);
     }
+    // What the source could not show of what list shows (a '?' in Send-Q of LISTEN rows), said once.
+    const first = tables[0];
+    const shown = first && { ...first, unknown: first.unknown.filter((u) => u === 'boundInactive' || u === 'listenBacklog') };
+    if (shown) for (const l of sourceLines(shown)) process.stderr.write(`tcpcensus: ${l}\n`);
   }
-  unreadable(table.owners?.unreadableProcesses);
+  unreadable(Math.max(0, ...tables.map((t) => t.owners?.unreadableProcesses ?? 0)));
 }
 
 function explainCmd(state: string | undefined): void {
@@ -219,21 +293,26 @@ const EXAMPLES = {
   report: `
 Examples:
   $ tcpcensus                       # states, then who holds CLOSE_WAIT
-  $ tcpcensus report --json         # the same as one JSON document`,
+  $ tcpcensus report --json         # the same as one JSON document
+  $ tcpcensus --netns pid:4242      # in the network namespace of process 4242 (a container)`,
   states: `
 Examples (replace: netstat -nat | awk '{print $6}' | sort | uniq -c | sort -r):
   $ tcpcensus states
-  $ tcpcensus states -4 --sport 443 --json`,
+  $ tcpcensus states -4 --sport 443 --json
+  $ tcpcensus states --all-netns               # every network namespace, with totals per namespace`,
   top: `
 Examples (replace: netstat -apn | grep CLOSE_WAIT | awk '{print $7}' | sort | uniq -c | sort -nr | head):
   $ tcpcensus top                              # processes holding CLOSE_WAIT
   $ tcpcensus top --by command -n 5            # all workers of one server together
   $ tcpcensus top -s time-wait --by remote-host
-  $ tcpcensus top -s estab --by local-port --dst 10.0.0.0/8`,
+  $ tcpcensus top -s estab --by local-port --dst 10.0.0.0/8
+  $ tcpcensus top --by cgroup                  # which service or container holds CLOSE_WAIT (no /proc walk)
+  $ tcpcensus top --all-netns                  # who holds CLOSE_WAIT in every network namespace`,
   list: `
 Examples (replace: netstat -tanp | grep :5432):
   $ tcpcensus list -s close-wait -p --dport 5432
-  $ tcpcensus list --pid 1234 --ndjson | jq .remoteAddress`,
+  $ tcpcensus list --pid 1234 --ndjson | jq .remoteAddress
+  $ tcpcensus list --cgroup /system.slice/nginx.service -s estab`,
   explain: `
 Examples:
   $ tcpcensus explain close-wait

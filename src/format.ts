@@ -7,7 +7,7 @@
 import type { Privilege } from './privilege';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from './states';
 import type { SocketRow } from './table';
-import type { StateCounts, TopReport, TopRow } from './types';
+import type { NetnsLabel, NetnsStateCounts, NetnsTopReport, SocketSource, StateCounts, TopReport, TopRow, Unknown } from './types';
 
 export interface Style {
   color: boolean;
@@ -23,17 +23,53 @@ const dim = (st: Style, s: string) => paint(st.color, '2', s);
 // States that usually mean trouble when they pile up.
 const ALARM: ReadonlySet<string> = new Set(['CLOSE_WAIT', 'SYN_RECV', 'FIN_WAIT1', 'LAST_ACK', 'CLOSING', 'SYN_SENT']);
 
-export function renderStates(counts: StateCounts, st: Style): string {
-  const rows = (Object.entries(counts.states) as Array<[StateName, number]>)
+const UNKNOWN_TEXT: Record<Unknown, string> = {
+  boundInactive: 'bound-inactive sockets (CLOSE)',
+  cgroupId: 'cgroups',
+  cookie: 'socket cookies',
+  ifindex: 'interfaces',
+  listenBacklog: 'LISTEN backlogs (Send-Q)',
+};
+
+/** "a", "a and b", "a, b and c" */
+const andList = (xs: string[]) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
+
+/**
+ * What a result says about where its sockets came from: why netlink was not
+ * used, and what the source could not show (never printed as zeros).
+ */
+export function sourceLines(r: { source: SocketSource; sourceFallback: string | null; unknown: Unknown[] }): string[] {
+  const lines: string[] = [];
+  if (r.sourceFallback) lines.push(`NETLINK_SOCK_DIAG was refused (${r.sourceFallback}): read /proc/net/tcp instead`);
+  if (r.unknown.length) {
+    lines.push(`${r.source === 'procfs' ? 'from /proc/net/tcp' : 'from this kernel'}: ${andList(r.unknown.map((u) => UNKNOWN_TEXT[u]))} cannot be shown`);
+  }
+  return lines;
+}
+
+const fromText = (source: SocketSource) => (source === 'procfs' ? ', from /proc/net/tcp' : '');
+
+/** A namespace as people know it: its name, else a pid in it; "(ours)" for the caller's. */
+export function netnsText(n: NetnsLabel): string {
+  return `${n.name ?? (n.pid !== null ? `pid ${n.pid}` : '?')}${n.self ? ' (ours)' : ''}`;
+}
+
+// The non-zero states of a histogram, largest first, then by name. A plain
+// comparison: state names are ASCII, and localeCompare's first call loads
+// ICU collation data (about 7 ms of the CLI's start-up).
+function nonZeroStates(states: StateCounts['states']): Array<[StateName, number]> {
+  return (Object.entries(states) as Array<[StateName, number]>)
     .filter(([, n]) => n > 0)
-    // Plain comparison: state names are ASCII, and localeCompare's first call
-    // loads ICU collation data (about 7 ms of the CLI's start-up).
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+export function renderStates(counts: StateCounts, st: Style, where?: string): string {
+  const rows = nonZeroStates(counts.states);
   const max = rows.length ? rows[0]![1] : 0;
   const countW = Math.max(5, String(counts.total).length);
   // A state line is "  COUNT  LABEL(11)  BAR": 17 columns besides count and bar.
   const barMax = Math.max(1, Math.min(50, st.width - countW - 17));
-  const lines = [bold(st, `TCP sockets by state`) + dim(st, `  (${counts.tookMs} ms)`)];
+  const lines = [bold(st, `TCP sockets by state${where ? ` ${where}` : ''}`) + dim(st, `  (${counts.tookMs} ms${fromText(counts.source)})`)];
   for (const [name, n] of rows) {
     const len = Math.max(1, Math.round((n / max) * barMax));
     const bar = (st.unicode ? '█' : '#').repeat(len);
@@ -43,7 +79,51 @@ export function renderStates(counts: StateCounts, st: Style): string {
   if (rows.length === 0) lines.push(`  ${'0'.padStart(countW)}  (no sockets in the requested states)`);
   lines.push(`  ${String(counts.total).padStart(countW)}  ${bold(st, 'total')}` +
     dim(st, `  (IPv4 ${counts.families.ipv4}, IPv6 ${counts.families.ipv6})`));
+  for (const l of sourceLines(counts)) lines.push(dim(st, `  ${l}`));
   return lines.join('\n');
+}
+
+/** states --all-netns: the sums, then one line per namespace. */
+export function renderNetnsStates(r: NetnsStateCounts, st: Style): string {
+  const n = r.namespaces.length;
+  const first = r.namespaces[0];
+  const sum: StateCounts = {
+    total: r.total, states: r.states, families: r.families, tookMs: r.tookMs,
+    source: first?.source ?? 'netlink', sourceFallback: first?.sourceFallback ?? null,
+    unknown: [...new Set(r.namespaces.flatMap((x) => x.unknown))],
+  };
+  const lines = [renderStates(sum, st, `in ${n} network ${n === 1 ? 'namespace' : 'namespaces'}`), ''];
+  const countW = Math.max(5, ...r.namespaces.map((x) => String(x.total).length));
+  const labelW = Math.max(4, ...r.namespaces.map((x) => netnsText(x.netns).length));
+  lines.push(dim(st, `  ${'TOTAL'.padStart(countW)}  ${'NETNS'.padEnd(10)}  ${'NAME'.padEnd(labelW)}  STATES`));
+  for (const x of r.namespaces) {
+    const states = nonZeroStates(x.states).map(([s, c]) => `${s} ${c}`).join(', ');
+    const line = `  ${String(x.total).padStart(countW)}  ${String(x.netns.inode).padEnd(10)}  ${netnsText(x.netns).padEnd(labelW)}  ${states}`;
+    lines.push(line.length > st.width ? line.slice(0, Math.max(20, st.width - 1)) + '…' : line.trimEnd());
+  }
+  lines.push(...netnsScanLines(r, st));
+  return lines.join('\n');
+}
+
+function netnsScanLines(r: { skipped: number; unreadableProcesses: number }, st: Style): string[] {
+  const lines: string[] = [];
+  if (r.skipped) lines.push(dim(st, `  ${r.skipped} ${r.skipped === 1 ? 'namespace' : 'namespaces'} vanished between listing and dumping (their last process exited)`));
+  if (r.unreadableProcesses) {
+    const n = r.unreadableProcesses;
+    lines.push(dim(st, `  ${n} ${n === 1 ? "process's network namespace" : "processes' network namespaces"} could not be read: a namespace only they hold is not shown`));
+  }
+  return lines;
+}
+
+/** top --all-netns: a report per namespace holding sockets in the states asked for. */
+export function renderNetnsTop(r: NetnsTopReport, st: Style): string {
+  const shown = r.namespaces.filter((x) => x.total > 0);
+  const sections = shown.map((x) => renderTop(x, st, `in netns ${netnsText(x.netns)} [${x.netns.inode}]`));
+  const empty = r.namespaces.length - shown.length;
+  const tail = [dim(st, `${r.total} ${r.states.join(', ')} sockets in ${r.namespaces.length} network namespaces (${r.tookMs} ms)` +
+    (empty ? `; ${empty} of them ${empty === 1 ? 'holds' : 'hold'} none` : ''))];
+  tail.push(...netnsScanLines(r, st).map((l) => l.replace(/^ {2}/, '')));
+  return [...sections, tail.join('\n')].join('\n\n');
 }
 
 /** Columns of a top table, by grouping: [header, cell] after COUNT. */
@@ -61,6 +141,8 @@ function topColumns(top: TopReport): Array<[string, (r: TopRow) => string, 'left
       return [['LOCAL PORT', (r) => r.key, 'right']];
     case 'user':
       return [['UID', (r) => String(r.uid), 'right'], ['USER', (r) => r.user ?? '?', 'left']];
+    case 'cgroup':
+      return [['NAME', (r) => r.name ?? '', 'left'], ['PATH', (r) => r.path ?? `(id ${r.cgroupId})`, 'left']];
   }
 }
 
@@ -71,12 +153,17 @@ const BY_TITLE: Record<TopReport['by'], string> = {
   'remote-host': 'peer addresses',
   'local-port': 'local ports',
   user: 'users',
+  cgroup: 'cgroups',
 };
 
-export function renderTop(top: TopReport, st: Style): string {
+/** `where` goes in the title (a namespace); `note`, a line under it, says why this grouping. */
+export function renderTop(top: TopReport, st: Style, where?: string, note?: string): string {
   const states = top.states.join(', ');
   const via = top.ownerSource ? `, owners via ${top.ownerSource === 'bpf' ? 'eBPF' : '/proc'}` : '';
-  const lines = [bold(st, `Top ${BY_TITLE[top.by]} holding ${states}`) + dim(st, `  (${top.total} sockets, ${top.tookMs} ms${via})`)];
+  const lines = [bold(st, `Top ${BY_TITLE[top.by]} holding ${states}${where ? ` ${where}` : ''}`) +
+    dim(st, `  (${top.total} sockets, ${top.tookMs} ms${via}${fromText(top.source)})`)];
+  if (note) lines.push(`  ${note}`);
+  for (const l of sourceLines(top)) lines.push(dim(st, `  ${l}`));
   if (top.ownerFallback) lines.push(dim(st, `  the eBPF owner source could not be used: ${top.ownerFallback}`));
   if (top.states.length === 1) lines.push(dim(st, `  ${top.states[0]}: ${STATE_MEANINGS[top.states[0] as StateName]}`));
   if (top.rows.length > 0) {
@@ -100,7 +187,8 @@ export function renderTop(top: TopReport, st: Style): string {
   // The endpoint groupings describe sockets, not owners: their rows include
   // the unowned ones. Owner groupings never do.
   const inRows = ENDPOINT_GROUPINGS.has(top.by) && top.unowned > 0 ? ', counted in the rows above too' : '';
-  lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)${inRows}`);
+  if (top.by === 'cgroup') lines.push(`  ${top.unowned} carry no cgroup (TIME_WAIT, half-open requests, orphans kept as TIME_WAIT)`);
+  else lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)${inRows}`);
   if (top.unattributed) {
     lines.push(`  ${top.unattributed} held, but no owner found: unreadable or exited processes, or closed between the dump and the walk`);
   }
@@ -118,6 +206,9 @@ const WHY_UNREADABLE: Record<Privilege, string> = {
   root: 'refused even to root: a security module, or a process holding capabilities this one lacks',
 };
 
+/** Why processes may be unreadable to who we are: "not root; root sees all owners", ... */
+export const unreadableWhy = (why: Privilege): string => WHY_UNREADABLE[why];
+
 /** The one line saying how many processes could not be read, and why that may be. */
 export function unreadableLine(n: number, why: Privilege): string {
   return `${n} ${n === 1 ? 'process' : 'processes'} could not be read (${WHY_UNREADABLE[why]})`;
@@ -127,13 +218,16 @@ const endpointText = (addr: string, port: number, family: string) =>
   `${family === 'ipv6' ? `[${addr}]` : addr}:${port === 0 && (addr === '0.0.0.0' || addr === '::') ? '*' : port}`;
 
 /** Column widths for `list`: wide enough for most rows; longer ones push the line. */
-export function listHeader(processes: boolean): string {
-  return `${'State'.padEnd(11)} ${'Recv-Q'.padStart(6)} ${'Send-Q'.padStart(6)} ${'Local Address:Port'.padEnd(28)} ${'Peer Address:Port'.padEnd(28)}` +
+export function listHeader(processes: boolean, netns = false): string {
+  return `${netns ? `${'Netns'.padEnd(NETNS_W)} ` : ''}${'State'.padEnd(11)} ${'Recv-Q'.padStart(6)} ${'Send-Q'.padStart(6)} ${'Local Address:Port'.padEnd(28)} ${'Peer Address:Port'.padEnd(28)}` +
     (processes ? ` ${'PID'.padStart(7)} Command` : '');
 }
 
-export function listLine(r: SocketRow, processes: boolean): string {
-  const base = `${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${String(r.sendQ).padStart(6)} ` +
+/** list --all-netns: the namespace (its name, else its inode) leads each row. */
+const NETNS_W = 12;
+
+export function listLine(r: SocketRow, processes: boolean, netns?: string): string {
+  const base = `${netns !== undefined ? `${netns.padEnd(NETNS_W)} ` : ''}${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${(r.sendQ === null ? '?' : String(r.sendQ)).padStart(6)} ` +
     `${endpointText(r.localAddress, r.localPort, r.family).padEnd(28)} ${endpointText(r.remoteAddress, r.remotePort, r.family).padEnd(28)}`;
   if (!processes) return base.trimEnd();
   return `${base} ${(r.pid == null ? '-' : String(r.pid)).padStart(7)} ${r.command ?? '-'}`;

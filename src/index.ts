@@ -3,7 +3,9 @@
  * them, over NETLINK_SOCK_DIAG and /proc. See README.md. This is the one
  * public surface: everything a user may import is exported here.
  */
-export { countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync } from './api';
+export {
+  countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync, topCgroupsByState, topCgroupsByStateSync,
+} from './api';
 export {
   TOP_BY,
   type CountOptions,
@@ -18,7 +20,18 @@ export {
   type TopBy,
   type ProcessRow,
   type FamilyOption,
+  type SocketSource,
+  type Unknown,
+  type AllNetnsOption,
+  type NetnsLabel,
+  type NetnsStateCounts,
+  type NetnsTopReport,
+  type NetnsSnapshot,
+  type CgroupStateOptions,
+  type CgroupStateReport,
+  type CgroupStateRow,
 } from './types';
+export { cgroupShortName, type CgroupName } from './cgroup';
 export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './table';
 export { STATE_NAMES, STATE_MEANINGS, type StateName } from './states';
 export { TcpcensusError, SystemError, OptionError, LimitError } from './errors';

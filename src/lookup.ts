@@ -2,7 +2,7 @@
  * File-system look-ups written once and run two ways: blocking, for the Sync
  * API, or through fs.promises, so the async API never blocks the event loop.
  * A check is a generator that yields the look-ups it needs (stat, statfs,
- * readlink) and gets each outcome back; runSync and runAsync drive it.
+ * readlink, readFile) and gets each outcome back; runSync and runAsync drive it.
  * A failed look-up is an outcome too (the check decides what it means), so
  * only the check itself throws.
  */
@@ -11,11 +11,13 @@ import { getSystemErrorMap } from 'node:util';
 
 type Step =
   | { op: 'stat'; path: string }
+  | { op: 'statBig'; path: string }
   | { op: 'statfs'; path: string }
-  | { op: 'readlink'; path: string };
+  | { op: 'readlink'; path: string }
+  | { op: 'readFile'; path: string };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: NodeJS.ErrnoException };
-type AnyOutcome = Outcome<fs.Stats | fs.StatsFs | string>;
+type AnyOutcome = Outcome<fs.Stats | fs.BigIntStats | fs.StatsFs | string>;
 
 /** A check: yields look-ups, returns T. */
 export type Check<T> = Generator<Step, T, AnyOutcome>;
@@ -25,19 +27,29 @@ export type Check<T> = Generator<Step, T, AnyOutcome>;
 export function* stat(path: string): Generator<Step, Outcome<fs.Stats>, AnyOutcome> {
   return (yield { op: 'stat', path }) as Outcome<fs.Stats>;
 }
+/** stat with 64-bit fields (a cgroup id is a u64 inode number). */
+export function* statBig(path: string): Generator<Step, Outcome<fs.BigIntStats>, AnyOutcome> {
+  return (yield { op: 'statBig', path }) as Outcome<fs.BigIntStats>;
+}
 export function* statfs(path: string): Generator<Step, Outcome<fs.StatsFs>, AnyOutcome> {
   return (yield { op: 'statfs', path }) as Outcome<fs.StatsFs>;
 }
 export function* readlink(path: string): Generator<Step, Outcome<string>, AnyOutcome> {
   return (yield { op: 'readlink', path }) as Outcome<string>;
 }
+/** A small text file, whole (/proc/mounts). */
+export function* readFile(path: string): Generator<Step, Outcome<string>, AnyOutcome> {
+  return (yield { op: 'readFile', path }) as Outcome<string>;
+}
 
 function doSync(s: Step): AnyOutcome {
   try {
     switch (s.op) {
       case 'stat': return { ok: true, value: fs.statSync(s.path) };
+      case 'statBig': return { ok: true, value: fs.statSync(s.path, { bigint: true }) };
       case 'statfs': return { ok: true, value: fs.statfsSync(s.path) };
       case 'readlink': return { ok: true, value: fs.readlinkSync(s.path) };
+      case 'readFile': return { ok: true, value: fs.readFileSync(s.path, 'utf8') };
     }
   } catch (error) {
     return { ok: false, error: error as NodeJS.ErrnoException };
@@ -48,8 +60,10 @@ async function doAsync(s: Step): Promise<AnyOutcome> {
   try {
     switch (s.op) {
       case 'stat': return { ok: true, value: await fs.promises.stat(s.path) };
+      case 'statBig': return { ok: true, value: await fs.promises.stat(s.path, { bigint: true }) };
       case 'statfs': return { ok: true, value: await fs.promises.statfs(s.path) };
       case 'readlink': return { ok: true, value: await fs.promises.readlink(s.path) };
+      case 'readFile': return { ok: true, value: await fs.promises.readFile(s.path, 'utf8') };
     }
   } catch (error) {
     return { ok: false, error: error as NodeJS.ErrnoException };

@@ -8,19 +8,22 @@
  * Each option is one entry in ENTRIES: which calls take it and how its value
  * is checked. build() holds the defaults and the rules that join options;
  * systemChecks() the rules that need the system (procRoot is a procfs mount,
- * each pid exists and shares our network namespace), written once and run
- * blocking or on the libuv pool (lookup.ts).
+ * each pid exists and shares the network namespace looked in, the netns
+ * exists, each cgroup exists and gives its id to the kernel filter),
+ * written once and run blocking or on the libuv pool (lookup.ts).
  */
+import { andPrograms, compileCgroupFilter } from './bytecode-cgroup';
+import { cgroup2Mount } from './cgroup';
 import { OptionError } from './errors';
 import { compileFilter, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
-import { errnoOf, errnoText, readlink, runAsync, runSync, stat, statfs, type Check } from './lookup';
+import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBig, statfs, type Check } from './lookup';
 import type { RawSampleOptions, RawSource } from './native';
 import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
 import { DEFAULT_MASK, parseStates, stateNumber } from './states';
 import { closest } from './suggest';
 import { TOP_BY, type FamilyOption, type OwnerSource, type SnapshotOptions, type TopBy, type TopOptions } from './types';
 
-export type Call = 'countStates' | 'topProcesses' | 'snapshot';
+export type Call = 'countStates' | 'topProcesses' | 'snapshot' | 'topCgroupsByState';
 export type Progress = (walked: number, total: number) => void;
 
 /** A checked request: what the runner sends to the kernel and what stays in JS. */
@@ -32,6 +35,10 @@ export interface Request {
   onProgress: Progress | undefined;
   by: TopBy;
   limit: number;
+  /** Every network namespace, one dump each (raw.netns is then unset). */
+  allNetns: boolean;
+  /** The cgroup paths of the kernel filter, as given; systemChecks adds their ids to raw.bytecode. */
+  cgroups: string[] | undefined;
 }
 
 /** Counts and ids the caller gives must fit a C int. */
@@ -48,6 +55,9 @@ interface Values {
   src: Prefix;
   dst: Prefix;
   source: RawSource;
+  netns: string;
+  allNetns: boolean;
+  cgroup: string[];
   pids: Int32Array;
   owners: OwnerSource | 'auto';
   threads: number;
@@ -68,25 +78,30 @@ interface Entry<V> {
 }
 
 const EVERY: readonly Call[] = ['countStates', 'topProcesses', 'snapshot'];
+// topCgroupsByState takes the socket filters but walks no /proc, and one namespace.
+const FILTERS: readonly Call[] = [...EVERY, 'topCgroupsByState'];
 // countStates keeps no rows, so it has nothing for maxSockets to bound.
-const KEEPS_ROWS: readonly Call[] = ['topProcesses', 'snapshot'];
+const KEEPS_ROWS: readonly Call[] = ['topProcesses', 'snapshot', 'topCgroupsByState'];
 const FAMILIES: Record<FamilyOption, number> = { ipv4: FAMILY_IPV4, ipv6: FAMILY_IPV6, all: FAMILY_IPV4 | FAMILY_IPV6 };
 
 const ENTRIES: { [K in keyof Values]: Entry<Values[K]> } = {
-  states: { calls: EVERY, check: (v) => parseStates(v as string[]) },
-  family: { calls: EVERY, check: (v) => oneOf(v, Object.keys(FAMILIES) as FamilyOption[], 'family', 'family', 'valid families') },
-  sport: { calls: EVERY, check: (v) => parsePortRange(v, 'sport') },
-  dport: { calls: EVERY, check: (v) => parsePortRange(v, 'dport') },
-  src: { calls: EVERY, check: (v) => parsePrefix(v, 'src') },
-  dst: { calls: EVERY, check: (v) => parsePrefix(v, 'dst') },
-  source: { calls: EVERY, check: (v) => oneOf(v, ['auto', 'netlink', 'procfs'] as const, 'source', 'socket source', 'valid') },
+  states: { calls: FILTERS, check: (v) => parseStates(v as string[]) },
+  family: { calls: FILTERS, check: (v) => oneOf(v, Object.keys(FAMILIES) as FamilyOption[], 'family', 'family', 'valid families') },
+  sport: { calls: FILTERS, check: (v) => parsePortRange(v, 'sport') },
+  dport: { calls: FILTERS, check: (v) => parsePortRange(v, 'dport') },
+  src: { calls: FILTERS, check: (v) => parsePrefix(v, 'src') },
+  dst: { calls: FILTERS, check: (v) => parsePrefix(v, 'dst') },
+  source: { calls: FILTERS, check: (v) => oneOf(v, ['auto', 'netlink', 'procfs'] as const, 'source', 'socket source', 'valid') },
+  netns: { calls: FILTERS, check: netnsSpec },
+  allNetns: { calls: EVERY, check: (v) => ofType(v, 'boolean', 'allNetns', 'true or false') },
+  cgroup: { calls: FILTERS, check: cgroupPaths },
   pids: { calls: EVERY, check: pidArray },
   owners: { calls: EVERY, check: (v) => oneOf(v, ['auto', 'bpf', 'proc'] as const, 'owners', 'owner source', 'valid') },
   threads: { calls: EVERY, check: (v) => integer('threads', v, 1, MAX_THREADS) },
   procRoot: { calls: EVERY, check: (v) => ofType(v, 'string', 'procRoot', 'a directory path') },
   onProgress: { calls: EVERY, check: (v) => ofType(v, 'function', 'onProgress', 'a function') as Progress },
   maxSockets: { calls: KEEPS_ROWS, check: (v) => integer('maxSockets', v, 1, INT_MAX) },
-  limit: { calls: ['topProcesses'], check: (v) => integer('limit', v, 1, INT_MAX) },
+  limit: { calls: ['topProcesses', 'topCgroupsByState'], check: (v) => integer('limit', v, 1, INT_MAX) },
   by: { calls: ['topProcesses'], check: (v) => oneOf(v, TOP_BY, 'by', 'grouping', 'valid') },
   processes: { calls: ['snapshot'], check: (v) => ofType(v, 'boolean', 'processes', 'true or false') },
 };
@@ -120,6 +135,29 @@ function oneOf<T extends string>(v: unknown, valid: readonly T[], key: string, n
 function ofType<T>(v: unknown, type: 'string' | 'function' | 'boolean', key: string, what: string): T {
   if (typeof v === type && v !== '') return v as T;
   throw new OptionError(`${key} must be ${what}`, key);
+}
+
+// As the addon resolves it (native/sockets/netns.h): pid:PID, a path with a
+// '/', or a name under /var/run/netns. Checked here so a typo is exit 2.
+function netnsSpec(v: unknown): string {
+  const fail = () => new OptionError(`netns ${shown(v)} is not a namespace name (letters, digits, '.', '_', '-'), a path such as /proc/1234/ns/net, or pid:PID`, 'netns');
+  if (typeof v !== 'string' || v === '') throw fail();
+  if (v.startsWith('pid:')) {
+    const pid = v.slice(4);
+    if (!/^\d{1,10}$/.test(pid) || Number(pid) < 1 || Number(pid) > INT_MAX) throw fail();
+    return v;
+  }
+  if (v.includes('/')) return v;
+  if (!/^[A-Za-z0-9._-]{1,255}$/.test(v) || v === '.' || v === '..') throw fail();
+  return v;
+}
+
+function cgroupPaths(v: unknown): string[] {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((p) => typeof p === 'string' && p !== '' && !p.includes('\0'))) {
+    throw new OptionError(`cgroup must be a cgroup path such as /system.slice/nginx.service, or a non-empty array of them, got ${shown(v)}`, 'cgroup');
+  }
+  return list as string[];
 }
 
 function pidArray(v: unknown): Int32Array {
@@ -170,13 +208,29 @@ function parse(call: Call, options: unknown): Parsed {
 const CLOSE_WAIT_MASK = 1 << stateNumber('CLOSE_WAIT');
 const NEEDS_OWNERS: ReadonlySet<TopBy> = new Set(['process', 'command']);
 
+// The options that cannot go together.
+function joinRules(call: Call, p: Parsed, by: TopBy): void {
+  if (p.allNetns && p.netns !== undefined) {
+    throw new OptionError('allNetns cannot be combined with netns: allNetns already looks in every namespace', 'allNetns');
+  }
+  if (p.allNetns && p.pids) {
+    throw new OptionError('pids cannot be combined with allNetns: a process\'s sockets are in its own namespace; give netns "pid:PID" instead', 'pids');
+  }
+  // /proc/net/tcp carries no cgroup ids: nothing to group or filter by.
+  const grouping = call === 'topCgroupsByState' || (call === 'topProcesses' && by === 'cgroup');
+  if (p.source === 'procfs' && (grouping || p.cgroup)) {
+    throw new OptionError(`source "procfs" cannot ${grouping ? 'group sockets by cgroup' : 'filter by cgroup'}: /proc/net/tcp has no cgroup ids; use source auto or netlink`, 'source');
+  }
+}
+
 function build(call: Call, p: Parsed): Request {
   const family = p.family ?? 'all';
   // An IPv4 prefix still matches IPv4-mapped IPv6 sockets; the reverse cannot match.
   if (family === 'ipv4' && (p.src?.family === 'ipv6' || p.dst?.family === 'ipv6')) {
     throw new OptionError('an IPv6 src/dst filter cannot match with family ipv4 (-4)', 'family');
   }
-  const by = p.by ?? 'process';
+  const by = call === 'topCgroupsByState' ? 'cgroup' : (p.by ?? 'process');
+  joinRules(call, p, by);
   const owners = p.pids !== undefined || (call === 'topProcesses' && NEEDS_OWNERS.has(by)) || (call === 'snapshot' && p.processes === true);
   const raw: RawSampleOptions = {
     families: FAMILIES[family],
@@ -190,8 +244,9 @@ function build(call: Call, p: Parsed): Request {
   if (p.procRoot !== undefined) raw.procRoot = p.procRoot;
   if (p.maxSockets !== undefined) raw.maxSockets = p.maxSockets;
   if (p.source !== undefined) raw.source = p.source;
+  if (p.netns !== undefined) raw.netns = p.netns;
   if (owners) raw.ownerSource = p.owners ?? 'auto';
-  return { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10 };
+  return { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10, allNetns: p.allNetns === true, cgroups: p.cgroup };
 }
 
 // ---- rules that need the system ----
@@ -214,14 +269,74 @@ function* checkProcfs(root: string): Check<void> {
   if (st.value.ino !== PROC_ROOT_INO) throw fail('is inside a procfs mount, not its root');
 }
 
-// The network namespace the dump sees: this process's. Under procRoot when
-// this process is visible there, else in our own /proc.
-function* ownNetns(root: string): Check<string | undefined> {
+/** The file a netns spec opens, as the addon resolves it (pid:PID is always under /proc). */
+export function netnsPath(spec: string): string {
+  if (spec.startsWith('pid:')) return `/proc/${spec.slice(4)}/ns/net`;
+  return spec.includes('/') ? spec : `/var/run/netns/${spec}`;
+}
+
+// The namespace named by the netns option must exist: a typo is exit 2,
+// naming it and where to find the right one. What else goes wrong (EACCES,
+// not a namespace file) the addon names with its system call.
+function* checkNetns(spec: string): Check<void> {
+  const path = netnsPath(spec);
+  const st = yield* stat(path);
+  if (st.ok) {
+    // Every namespace file is on the one nsfs filesystem, ours too.
+    const ours = yield* stat('/proc/self/ns/net');
+    if (ours.ok && st.value.dev !== ours.value.dev) {
+      throw new OptionError(`netns "${spec}": ${path} is not a namespace file (such as /var/run/netns/NAME or /proc/PID/ns/net)`, 'netns');
+    }
+    return;
+  }
+  if (st.error.code !== 'ENOENT') return;
+  const why = spec.startsWith('pid:') ? `no such process (no /proc/${spec.slice(4)})`
+    : spec.includes('/') ? `no such file (${path})` : `no network namespace of that name (no ${path})`;
+  throw new OptionError(`netns "${spec}": ${why}; ip netns list shows the named ones, tcpcensus states --all-netns every one`, 'netns');
+}
+
+// The network namespace the dump sees, as net:[INODE]: the netns option's,
+// else this process's (under procRoot when this process is visible there,
+// else in our own /proc).
+function* dumpNetns(root: string, spec: string | undefined): Check<string | undefined> {
+  if (spec !== undefined) {
+    const st = yield* stat(netnsPath(spec));
+    return st.ok ? `net:[${st.value.ino}]` : undefined;
+  }
   for (const path of [`${root}/self/ns/net`, '/proc/self/ns/net']) {
     const ns = yield* readlink(path);
     if (ns.ok) return ns.value;
   }
   return undefined;
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270; // statfs(2)
+
+// Each cgroup path to its id (the inode of its directory on the cgroup2
+// mount), and the kernel filter on those ids AND-ed onto the others, as ss
+// compiles `cgroup PATH`. A path is taken as ss prints it (relative to the
+// mount: /system.slice/x.service) or as a path under the mount.
+function* checkCgroups(req: Request, paths: string[]): Check<void> {
+  const mounts = yield* readFile('/proc/mounts');
+  const mount = mounts.ok ? cgroup2Mount(mounts.value) : undefined;
+  if (mount === undefined) {
+    throw new OptionError(`cgroup: no cgroup2 filesystem is mounted (none in /proc/mounts), so there is no cgroup ${shown(paths[0])} to filter by`, 'cgroup');
+  }
+  const ids: bigint[] = [];
+  for (const given of paths) {
+    const under = given === mount || given.startsWith(`${mount}/`);
+    const rel = under ? given.slice(mount.length) : given.startsWith('/') ? given : `/${given}`;
+    const dir = `${mount}${rel}`.replace(/\/+$/, '') || '/';
+    const fail = (why: string) => new OptionError(`cgroup "${given}": ${why}; give a path relative to the cgroup2 mount ${mount}, ` +
+      'as /proc/PID/cgroup shows it (0::/system.slice/nginx.service), or a directory under it', 'cgroup');
+    const st = yield* statBig(dir);
+    if (!st.ok) throw fail(st.error.code === 'ENOENT' ? `no such cgroup (no ${dir})` : `cannot be used: ${describe(st.error)}`);
+    if (!st.value.isDirectory()) throw fail(`${dir} is not a directory`);
+    const fs = yield* statfs(dir);
+    if (fs.ok && fs.value.type !== CGROUP2_SUPER_MAGIC) throw fail(`${dir} is not on the cgroup2 mount`);
+    if (!ids.includes(st.value.ino)) ids.push(st.value.ino);
+  }
+  req.raw.bytecode = andPrograms(req.raw.bytecode, compileCgroupFilter(ids));
 }
 
 function* checkPid(root: string, pid: number, ours: string | undefined): Check<void> {
@@ -233,17 +348,19 @@ function* checkPid(root: string, pid: number, ours: string | undefined): Check<v
   const ns = yield* readlink(`${dir}/ns/net`);
   if (ns.ok && ns.value !== ours) {
     throw new OptionError(`pids ${pid} lives in network namespace ${ns.value}, not in ${ours} where tcpcensus looks, ` +
-      `so none of its sockets would be seen; run tcpcensus in that namespace: nsenter --net=${dir}/ns/net tcpcensus ...`, 'pids');
+      `so none of its sockets would be seen; look in that namespace with netns "pid:${pid}"`, 'pids');
   }
 }
 
 function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
   const root = req.raw.procRoot ?? '/proc';
   if (procRootGiven || req.raw.owners) yield* checkProcfs(root);
+  if (req.raw.netns !== undefined) yield* checkNetns(req.raw.netns);
   if (req.pids) {
-    const ours = yield* ownNetns(root);
+    const ours = yield* dumpNetns(root, req.raw.netns);
     for (const pid of req.pids) yield* checkPid(root, pid, ours);
   }
+  if (req.cgroups) yield* checkCgroups(req, req.cgroups);
 }
 
 /** Checks a call's options; the system checks run off the event loop. */
@@ -281,10 +398,13 @@ export interface Flags {
   processes?: boolean;
   source?: string;
   owners?: string;
+  netns?: string;
+  allNetns?: boolean;
+  cgroup?: string[];
 }
 
 /** Every option a flag can set; each command passes on the ones its call takes. */
-export type FlagOptions = TopOptions & SnapshotOptions;
+export type FlagOptions = TopOptions & SnapshotOptions & { allNetns?: boolean };
 
 function pidText(text: string): number[] {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
@@ -316,5 +436,8 @@ export function flagOptions(f: Flags): FlagOptions {
   if (f.processes) o.processes = true;
   if (f.source !== undefined) o.source = f.source as RawSource; // checked with the library's options
   if (f.owners !== undefined) o.owners = f.owners as OwnerSource; // likewise
+  if (f.netns !== undefined) o.netns = f.netns; // likewise
+  if (f.allNetns) o.allNetns = true;
+  if (f.cgroup) o.cgroup = f.cgroup;
   return o;
 }

@@ -3,11 +3,14 @@
  * checked Request on the libuv pool (async) or on this thread (Sync),
  * reports walk progress, keeps only the rows of the pids asked for, and
  * refuses to answer for a pid whose fd table it could not read: "none" must
- * mean it looked.
+ * mean it looked. It also hands over the addon's two look-ups: the network
+ * namespaces there are, and the paths of cgroup ids.
  */
 import { SystemError } from './errors';
 import { errnoText } from './lookup';
-import { COLUMNS, native, type ColumnName, type RawColumns, type RawCountResult, type RawSampleResult } from './native';
+import {
+  COLUMNS, native, type ColumnName, type RawCgroupPaths, type RawColumns, type RawCountResult, type RawNetnsList, type RawSampleResult,
+} from './native';
 import type { Request } from './options';
 
 export { FAMILY_IPV4, FAMILY_IPV6 } from './native';
@@ -94,4 +97,22 @@ export async function count(req: Request): Promise<RawCountResult> {
 
 export function countSync(req: Request): RawCountResult {
   return req.pids ? tally(sampleSync(req)) : native.countSync(req.raw);
+}
+
+/** Every network namespace visible in procRoot's processes and /var/run/netns. */
+export function listNetns(req: Request): Promise<RawNetnsList> {
+  return native.listNetns(req.raw.procRoot !== undefined ? { procRoot: req.raw.procRoot } : {});
+}
+
+export function listNetnsSync(req: Request): RawNetnsList {
+  return native.listNetnsSync(req.raw.procRoot !== undefined ? { procRoot: req.raw.procRoot } : {});
+}
+
+/** The paths of these cgroup ids, by one walk of the cgroup2 mount. */
+export function cgroupPaths(ids: BigUint64Array): Promise<RawCgroupPaths> {
+  return native.cgroupPaths({ ids });
+}
+
+export function cgroupPathsSync(ids: BigUint64Array): RawCgroupPaths {
+  return native.cgroupPathsSync({ ids });
 }

@@ -6,10 +6,12 @@
 import { formatAddress } from './address';
 import { columnsOf, type RawColumns } from './columns';
 import type { RawProcess, RawSampleResult } from './native';
-import { stateName, type StateName } from './states';
-import type { OwnerSource } from './types';
+import { stateName, stateNumber, type StateName } from './states';
+import type { OwnerSource, SocketSource, Unknown } from './types';
 
 export type Family = 'ipv4' | 'ipv6';
+
+const LISTEN = stateNumber('LISTEN');
 
 export interface SocketRow {
   state: StateName;
@@ -19,7 +21,8 @@ export interface SocketRow {
   remoteAddress: string;
   remotePort: number;
   recvQ: number;
-  sendQ: number;
+  /** For LISTEN, the backlog; null there when the source cannot show it (/proc/net/tcp). */
+  sendQ: number | null;
   uid: number;
   inode: number;
   /**
@@ -77,12 +80,27 @@ export class SocketTable implements Iterable<SocketRow> {
   readonly columns: SocketColumns;
   readonly owners: OwnerSummary | undefined;
   /** Where the sockets came from: 'netlink' (sock_diag) or 'procfs' (/proc/net/tcp). */
-  readonly source: 'netlink' | 'procfs';
+  readonly source: SocketSource;
+  /** Why source 'auto' read /proc/net/tcp (the refused call); null when it did not. */
+  readonly sourceFallback: string | null;
+  /**
+   * What the source could not show: its columns hold 0 there, which is not
+   * a value ('cgroupId', 'cookie', 'ifindex': those columns;
+   * 'listenBacklog': sendQ of LISTEN rows; 'boundInactive': CLOSE rows).
+   */
+  readonly unknown: Unknown[];
+  /** The inode of the network namespace the sockets are in (net:[INODE]); 0 when unreadable. */
+  readonly netnsInode: number;
+  readonly #noBacklog: boolean;
 
   constructor(raw: RawSampleResult) {
     this.length = raw.size;
     this.columns = columnsOf(raw);
     this.source = raw.source;
+    this.sourceFallback = raw.sourceFallback;
+    this.unknown = [...raw.missing];
+    this.netnsInode = raw.netnsInode;
+    this.#noBacklog = raw.missing.includes('listenBacklog');
     const owners = raw.owners;
     if (owners) {
       const processes = new Map<number, ProcessInfo>();
@@ -117,7 +135,7 @@ export class SocketTable implements Iterable<SocketRow> {
       remoteAddress: formatAddress(fam, c.remoteAddr, i),
       remotePort: c.remotePort[i]!,
       recvQ: c.recvQ[i]!,
-      sendQ: c.sendQ[i]!,
+      sendQ: this.#noBacklog && c.state[i] === LISTEN ? null : c.sendQ[i]!,
       uid: c.uid[i]!,
       inode: c.inode[i]!,
     };

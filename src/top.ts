@@ -5,12 +5,22 @@
  * put in a process, command or user row (the kernel reports uid 0 for them,
  * which is nobody's): they are the "unowned" count alone. The endpoint
  * groupings describe sockets, not owners, so they count them in their rows.
+ * By cgroup, a row is a cgroup id the kernel tagged sockets with, and the
+ * "unowned" count is the sockets with no id (the kernel's mini-sockets:
+ * TIME_WAIT, request sockets, orphans kept as TIME_WAIT).
  */
 import { formatAddress } from './address';
-import type { RawTable } from './native';
+import type { CgroupLabel } from './cgroup-names';
+import type { RawDumpInfo, RawTable } from './native';
 import type { Request } from './options';
-import { maskNames } from './states';
-import type { TopBy, TopReport, TopRow } from './types';
+import { maskNames, stateNumber, type StateName } from './states';
+import type { CgroupStateRow, TopBy, TopReport, TopRow } from './types';
+
+/** Names the groupings show: user names (by user), cgroup paths (by cgroup). */
+export interface Labels {
+  users?: Map<number, string>;
+  cgroups?: Map<bigint, CgroupLabel>;
+}
 
 // Grouping keys built from the raw columns, so the per-socket work is
 // arithmetic, not address formatting: an IPv4 host is its 32-bit value, an
@@ -28,8 +38,8 @@ function endpointKey(t: RawTable, i: number): number | string {
 }
 
 // Groups rows by a key, skipping rows `skip` says to; returns [count, first row] per group.
-function groupRows(t: RawTable, keyOf: (t: RawTable, i: number) => number | string, skip?: (i: number) => boolean): Array<[number, number]> {
-  const groups = new Map<number | string, [number, number]>();
+function groupRows(t: RawTable, keyOf: (t: RawTable, i: number) => number | string | bigint, skip?: (i: number) => boolean): Array<[number, number]> {
+  const groups = new Map<number | string | bigint, [number, number]>();
   for (let i = 0; i < t.size; i++) {
     if (skip?.(i)) continue;
     const k = keyOf(t, i);
@@ -40,7 +50,17 @@ function groupRows(t: RawTable, keyOf: (t: RawTable, i: number) => number | stri
   return [...groups.values()];
 }
 
-function topRows(by: TopBy, t: RawTable, users: Map<number, string> | undefined): TopRow[] {
+function cgroupRow(id: bigint, count: number, labels: Labels): TopRow {
+  const l = labels.cgroups!.get(id)!;
+  // Key order as documented: what it is, then the count.
+  const row: Omit<TopRow, 'count'> = { key: l.path ?? `cgroup id ${id}`, cgroupId: Number(id), path: l.path, name: l.name };
+  if (l.unit !== undefined) row.unit = l.unit;
+  if (l.containerId !== undefined) row.containerId = l.containerId;
+  if (l.podUid !== undefined) row.podUid = l.podUid;
+  return { ...row, count };
+}
+
+function topRows(by: TopBy, t: RawTable, labels: Labels): TopRow[] {
   switch (by) {
     case 'process':
       return t.owners!.processes.map((p) => ({ key: String(p.pid), pid: p.pid, command: p.comm, cmdline: p.cmdline, count: p.sockets }));
@@ -70,23 +90,29 @@ function topRows(by: TopBy, t: RawTable, users: Map<number, string> | undefined)
     case 'user':
       return groupRows(t, (x, i) => x.uid[i]!, (i) => t.inode[i] === 0).map(([count, i]) => {
         const uid = t.uid[i]!;
-        const user = users!.get(uid) ?? null;
+        const user = labels.users!.get(uid) ?? null;
         return { key: user ?? String(uid), count, uid, user };
       });
+    case 'cgroup':
+      return groupRows(t, (x, i) => x.cgroupId[i]!, (i) => t.cgroupId[i] === 0n).map(([count, i]) => cgroupRow(t.cgroupId[i]!, count, labels));
   }
 }
 
 /** The report for a request's table; tookMs is the caller's to fill in. */
-export function topReport(req: Request, t: RawTable, users: Map<number, string> | undefined, tookMs: () => number): TopReport {
+export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Labels, tookMs: () => number): TopReport {
   let unowned = 0;
-  for (let i = 0; i < t.size; i++) if (t.inode[i] === 0) unowned++;
+  if (req.by === 'cgroup') {
+    for (let i = 0; i < t.size; i++) if (t.cgroupId[i] === 0n) unowned++;
+  } else {
+    for (let i = 0; i < t.size; i++) if (t.inode[i] === 0) unowned++;
+  }
   let owned: number | null = null;
   const w = t.owners;
   if (w) {
     owned = 0;
     for (let i = 0; i < t.size; i++) if (w.owner[i] !== 0) owned++;
   }
-  const rows = topRows(req.by, t, users)
+  const rows = topRows(req.by, t, labels)
     .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, req.limit);
   return {
@@ -100,7 +126,46 @@ export function topReport(req: Request, t: RawTable, users: Map<number, string> 
     shared: w ? w.shared : null,
     ownerSource: w ? w.source : null,
     ownerFallback: w ? w.fallback : null,
+    source: t.source,
+    sourceFallback: t.sourceFallback,
+    // A top report shows counts of states, not queues, cookies or interfaces.
+    unknown: t.missing.filter((m) => m === 'boundInactive'),
     rows,
     tookMs: tookMs(),
   };
+}
+
+/**
+ * For each state in the mask, the `limit` cgroups holding the most of the
+ * table's sockets in it (ties by path), and per state the sockets with no
+ * cgroup id: what the exporter's tcpcensus_cgroup_sockets{state,cgroup}
+ * needs, from one dump.
+ */
+export function cgroupRowsByState(t: RawTable, mask: number, limit: number, labels: Labels):
+  { rows: CgroupStateRow[]; noCgroup: Partial<Record<StateName, number>> } {
+  const perState = new Map<number, Map<bigint, number>>();
+  const none = new Map<number, number>();
+  for (let i = 0; i < t.size; i++) {
+    const s = t.state[i]!;
+    const id = t.cgroupId[i]!;
+    if (id === 0n) {
+      none.set(s, (none.get(s) ?? 0) + 1);
+      continue;
+    }
+    let m = perState.get(s);
+    if (!m) perState.set(s, (m = new Map()));
+    m.set(id, (m.get(id) ?? 0) + 1);
+  }
+  const rows: CgroupStateRow[] = [];
+  const noCgroup: Partial<Record<StateName, number>> = {};
+  for (const state of maskNames(mask)) {
+    const n = stateNumber(state);
+    noCgroup[state] = none.get(n) ?? 0;
+    const ranked = [...(perState.get(n) ?? [])]
+      .map(([id, count]) => cgroupRow(id, count, labels))
+      .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, limit);
+    for (const { key: _key, ...r } of ranked) rows.push({ state, ...r } as CgroupStateRow);
+  }
+  return { rows, noCgroup };
 }

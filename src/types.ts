@@ -4,11 +4,12 @@
  * result types follow; options.ts is where the options are checked.
  */
 import type { StateName } from './states';
+import type { SocketTable } from './table';
 
 export type FamilyOption = 'ipv4' | 'ipv6' | 'all';
 
-export type TopBy = 'process' | 'command' | 'remote' | 'remote-host' | 'local-port' | 'user';
-export const TOP_BY: readonly TopBy[] = ['process', 'command', 'remote', 'remote-host', 'local-port', 'user'];
+export type TopBy = 'process' | 'command' | 'remote' | 'remote-host' | 'local-port' | 'user' | 'cgroup';
+export const TOP_BY: readonly TopBy[] = ['process', 'command', 'remote', 'remote-host', 'local-port', 'user', 'cgroup'];
 
 /** Which sockets: all of these are AND-combined and, but for pids, run in the kernel. */
 export interface FilterOptions {
@@ -35,6 +36,21 @@ export interface FilterOptions {
    * (default: netlink, procfs when netlink is refused).
    */
   source?: 'auto' | 'netlink' | 'procfs';
+  /**
+   * The network namespace to look in: a name under /var/run/netns
+   * ("blue"), a path ("/proc/1234/ns/net"), or "pid:1234" (that process's
+   * namespace). The dump runs on a thread of its own that joins it
+   * (CAP_SYS_ADMIN); no thread of the caller changes namespace.
+   */
+  netns?: string;
+  /**
+   * Only sockets created in this cgroup (or any of these), as ss's
+   * `cgroup PATH`, filtered in the kernel: a path relative to the cgroup2
+   * mount ("/system.slice/nginx.service"), or a path under the mount
+   * ("/sys/fs/cgroup/system.slice/nginx.service"). Exactly that cgroup:
+   * not its children. Needs the netlink source.
+   */
+  cgroup?: string | string[];
 }
 
 export interface WalkOptions {
@@ -55,6 +71,31 @@ export interface WalkOptions {
    * privileges allow, else the walk, saying why in ownerFallback).
    */
   owners?: OwnerSource | 'auto';
+}
+
+/**
+ * What the socket source could not show, so a zero there would be a guess:
+ * 'boundInactive' (CLOSE sockets: /proc/net/tcp does not list them),
+ * 'cgroupId' (no cgroup ids: /proc/net/tcp, or a kernel before 5.7),
+ * 'cookie', 'ifindex' (not in /proc/net/tcp), 'listenBacklog' (LISTEN
+ * sockets' Send-Q: /proc/net/tcp shows 0 there).
+ */
+export type Unknown = 'boundInactive' | 'cgroupId' | 'cookie' | 'ifindex' | 'listenBacklog';
+
+/** Where the sockets came from: netlink (sock_diag), or /proc/net/tcp{,6} where netlink is refused. */
+export type SocketSource = 'netlink' | 'procfs';
+
+/**
+ * `allNetns: true` (countStates, topProcesses, snapshot and their Sync
+ * twins): every network namespace the caller can see (those of the
+ * processes in /proc, and the names in /var/run/netns), each dumped on its
+ * own; the result is per namespace (NetnsStateCounts, NetnsTopReport,
+ * NetnsSnapshot). Entering a namespace but the caller's own needs
+ * CAP_SYS_ADMIN. Not with netns or pids. Kept out of the option types
+ * above so that they give the one-namespace result types.
+ */
+export interface AllNetnsOption {
+  allNetns: true;
 }
 
 /** The owner source that answered. */
@@ -89,11 +130,19 @@ export interface SnapshotOptions extends FilterOptions, WalkOptions, RowOptions 
 
 export interface StateCounts {
   total: number;
-  /** Every requested state, zeros included, in state-number order. */
+  /**
+   * Every requested state, zeros included, in state-number order; but a
+   * state the source cannot show (CLOSE from /proc/net/tcp) is left out,
+   * never a zero, and `unknown` says so.
+   */
   states: Partial<Record<StateName, number>>;
   families: { ipv4: number; ipv6: number };
   /** Where the sockets came from: netlink (sock_diag), or /proc/net/tcp{,6} where netlink is refused. */
-  source: 'netlink' | 'procfs';
+  source: SocketSource;
+  /** Why source 'auto' read /proc/net/tcp: the refused call, e.g. "socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted"; else null. */
+  sourceFallback: string | null;
+  /** What the source could not show of what was asked ([] with netlink). */
+  unknown: Unknown[];
   tookMs: number;
 }
 
@@ -118,6 +167,22 @@ export interface TopRow {
   remotePort?: number;
   /** by local-port */
   localPort?: number;
+  /** by cgroup: the cgroup v2 id (the inode of its directory on the cgroup2 mount) */
+  cgroupId?: number;
+  /**
+   * by cgroup: the path relative to the cgroup2 mount, as ss prints it
+   * ("/system.slice/nginx.service"); null when the cgroup was removed
+   * since the socket was made.
+   */
+  path?: string | null;
+  /** by cgroup: the short name: the container id's first 12 characters, the systemd unit, or the last component. */
+  name?: string;
+  /** by cgroup: the last `.service` or `.scope` component, when there is one. */
+  unit?: string;
+  /** by cgroup: the full 64-hex container id (docker-, cri-containerd-, crio-, libpod-<id>.scope, or a bare id). */
+  containerId?: string;
+  /** by cgroup: the Kubernetes pod uid, when the path has one. */
+  podUid?: string;
 }
 
 /** Kept for the shape of by-process rows. */
@@ -135,7 +200,9 @@ export interface TopReport {
   /**
    * Held by no process (inode 0): TIME_WAIT, orphans, request sockets. Never
    * in a process, command or user row; the endpoint groupings (remote,
-   * remote-host, local-port) count them in their rows too.
+   * remote-host, local-port) count them in their rows too. By cgroup: the
+   * sockets that carry no cgroup id (TIME_WAIT, request sockets, orphans
+   * the kernel keeps as mini-sockets), never in a row.
    */
   unowned: number;
   /**
@@ -149,6 +216,93 @@ export interface TopReport {
   ownerSource: OwnerSource | null;
   /** Why owners 'auto' did not use the eBPF iterator, e.g. "bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)"; else null. */
   ownerFallback: string | null;
+  /** Where the sockets came from. */
+  source: SocketSource;
+  /** Why source 'auto' read /proc/net/tcp; else null. */
+  sourceFallback: string | null;
+  /** What the source could not show of what was asked. */
+  unknown: Unknown[];
   rows: TopRow[];
   tookMs: number;
+}
+
+/** A network namespace, as --all-netns labels its results. */
+export interface NetnsLabel {
+  /** The inode of its nsfs file: what `readlink /proc/PID/ns/net` shows as net:[INODE]. */
+  inode: number;
+  /** Its name under /var/run/netns (`ip netns`), null when it has none. */
+  name: string | null;
+  /** The file it was entered through: /var/run/netns/NAME, or /proc/PID/ns/net. */
+  path: string;
+  /** The lowest pid in it, null when only a name holds it. */
+  pid: number | null;
+  /** The caller's own namespace. */
+  self: boolean;
+}
+
+/** What every allNetns result says besides its namespaces. */
+export interface NetnsScan {
+  /** Namespaces listed but gone before they were dumped (their last process exited). */
+  skipped: number;
+  /** Processes whose namespace could not be read (another user's, not root): a namespace only they hold is not in the list. */
+  unreadableProcesses: number;
+  tookMs: number;
+}
+
+/** countStates with allNetns: the counts of each namespace, and their sums. */
+export interface NetnsStateCounts extends NetnsScan {
+  /** Sums over every namespace. */
+  total: number;
+  /** Sums over every namespace; a state some namespace could not show is left out. */
+  states: Partial<Record<StateName, number>>;
+  families: { ipv4: number; ipv6: number };
+  /** One entry per namespace, ascending by inode. */
+  namespaces: Array<{ netns: NetnsLabel } & StateCounts>;
+}
+
+/** topProcesses with allNetns: one report per namespace. */
+export interface NetnsTopReport extends NetnsScan {
+  states: StateName[];
+  by: TopBy;
+  /** Sockets in the states asked for, over every namespace. */
+  total: number;
+  /** One report per namespace, ascending by inode. */
+  namespaces: Array<{ netns: NetnsLabel } & TopReport>;
+}
+
+/** snapshot with allNetns: one table per namespace. */
+export interface NetnsSnapshot extends NetnsScan {
+  namespaces: Array<{ netns: NetnsLabel; table: SocketTable }>;
+}
+
+/** The top cgroups of one state: one metric sample each (tcpcensus_cgroup_sockets{state,cgroup}). */
+export interface CgroupStateRow {
+  state: StateName;
+  cgroupId: number;
+  /** Relative to the cgroup2 mount; null when the cgroup was removed since. */
+  path: string | null;
+  name: string;
+  unit?: string;
+  containerId?: string;
+  podUid?: string;
+  count: number;
+}
+
+/** topCgroupsByState: for each state asked for, the cgroups holding the most sockets in it. */
+export interface CgroupStateReport {
+  states: StateName[];
+  /** For each state, its top `limit` cgroups, largest first; states in state-number order. */
+  rows: CgroupStateRow[];
+  /** Per state, the sockets that carry no cgroup id (TIME_WAIT, request sockets, mini-socket orphans). */
+  noCgroup: Partial<Record<StateName, number>>;
+  source: SocketSource;
+  sourceFallback: string | null;
+  tookMs: number;
+}
+
+export interface CgroupStateOptions extends FilterOptions, RowOptions {
+  /** Default: every state but CLOSE. */
+  states?: string[];
+  /** Cgroups per state, 1..2^31-1, default 10. */
+  limit?: number;
 }

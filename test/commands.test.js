@@ -36,7 +36,7 @@ const bracket = (host) => (host.includes(':') ? `[${host}]` : host);
 
 test('states --json has the documented shape and equals ss', async () => {
   const { oracle, mine: value } = await h.stable(() => h.ssCounts(), async () => (await json(['states'])).value);
-  assert.deepEqual(Object.keys(value), ['total', 'states', 'families', 'source', 'tookMs']);
+  assert.deepEqual(Object.keys(value), ['total', 'states', 'families', 'source', 'sourceFallback', 'unknown', 'tookMs']);
   assert.deepEqual(Object.keys(value.families), ['ipv4', 'ipv6']);
   assert.equal(value.source, 'netlink');
   for (const s of Object.keys(value.states)) assert.equal(value.states[s], oracle[s] ?? 0, s);
@@ -46,7 +46,8 @@ test('top --json (by process) has the documented shape and the true owners', asy
   // Other processes on a shared host open and close sockets too: compare
   // only while ss saw the same before and after.
   const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '-n', '1000']));
-  assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'shared', 'ownerSource', 'ownerFallback', 'rows', 'tookMs']);
+  assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'shared', 'ownerSource', 'ownerFallback',
+    'source', 'sourceFallback', 'unknown', 'rows', 'tookMs']);
   assert.equal(value.by, 'process');
   const a = value.rows.find((r) => r.pid === H.a.info.pid);
   assert.deepEqual(Object.keys(a).sort(), ['cmdline', 'command', 'count', 'key', 'pid']);
@@ -169,7 +170,8 @@ test('--pid keeps only the sockets those processes hold', async () => {
   const list = (await json(['list', '--pid', String(H.b.info.pid)])).value;
   assert.equal(list.length, 10);
   const rep = (await json(['report', '--pid', String(H.a.info.pid)])).value;
-  assert.deepEqual(Object.keys(rep), ['states', 'top']);
+  assert.deepEqual(Object.keys(rep), ['states', 'top', 'topFallback']);
+  assert.equal(rep.topFallback, null, 'with --pid the report stays by process');
   assert.equal(rep.states.states.CLOSE_WAIT, 17);
   assert.equal(rep.states.states.LISTEN, 1);
   assert.equal(rep.states.total, 18);

@@ -82,7 +82,7 @@ test('a pid that does not exist is an OptionError in the library, as in the CLI'
 });
 
 const UNKNOWN = [
-  ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, pids, owners, threads, procRoot, onProgress$/],
+  ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, netns, allNetns, cgroup, pids, owners, threads, procRoot, onProgress$/],
   ['topProcesses', { limt: 3 }, /^unknown option "limt" for topProcesses \(did you mean limit\?\); valid options: .*maxSockets, limit, by$/],
   ['snapshot', { process: true }, /^unknown option "process" for snapshot \(did you mean processes\?\)/],
   ['countStates', { limit: 3 }, /^limit does not apply to countStates; valid options: states,/],
@@ -142,11 +142,14 @@ test('--pid of a process in another network namespace says so (exit 2), never "n
   assert.notEqual(theirs, ours);
   const r = await h.runCli(['top', '--pid', String(pid), '-s', 'listen']);
   assertOneLine(r, 2, `tcpcensus: --pid ${pid} lives in network namespace ${theirs}, not in ${ours} where tcpcensus looks, ` +
-    `so none of its sockets would be seen; run tcpcensus in that namespace: nsenter --net=/proc/${pid}/ns/net tcpcensus ...`);
+    `so none of its sockets would be seen; look in that namespace with --netns pid:${pid}`);
   await assert.rejects(tc.countStates({ pids: [pid] }), (e) => e instanceof tc.OptionError && e.message.includes(theirs));
-  // Run inside that namespace, tcpcensus sees them.
+  // Run inside that namespace, tcpcensus sees them; so does --netns from outside.
   const inNs = execFileSync('ip', ['netns', 'exec', ns, process.execPath, h.CLI, 'top', '--pid', String(pid), '--json']).toString();
   assert.equal(JSON.parse(inNs).rows[0].count, 3);
+  const there = await h.runCli(['top', '--pid', String(pid), '--netns', `pid:${pid}`, '--json']);
+  assert.equal(there.code, 0, there.stderr);
+  assert.equal(JSON.parse(there.stdout).rows[0].count, 3);
 });
 
 test('a sandbox refusing netlink: forced netlink names the netlink sock_diag socket, exit 1; auto answers from procfs', async () => {

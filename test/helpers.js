@@ -264,6 +264,34 @@ function filterBytecode(o) {
   return compileFilter(spec);
 }
 
+/** Where cgroup2 is mounted (the first cgroup2 line of /proc/mounts), or undefined. */
+function cgroup2Mount() {
+  for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[2] === 'cgroup2') return f[1].replace(/\\([0-7]{3})/g, (_m, o) => String.fromCharCode(parseInt(o, 8)));
+  }
+  return undefined;
+}
+
+/**
+ * Removes cgroup directories, deepest first, each once its processes are
+ * gone (rmdir is EBUSY until then); a missing one is fine.
+ */
+async function removeCgroups(dirs) {
+  for (const dir of [...dirs].sort((a, b) => b.length - a.length)) {
+    for (let i = 0; ; i++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch (e) {
+        if (e.code === 'ENOENT') break;
+        if (e.code !== 'EBUSY' || i >= 50) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+}
+
 /** Runs node as root without CAP_SYS_PTRACE (a container's default). */
 const NO_PTRACE = ['setpriv', '--bounding-set=-sys_ptrace', '--inh-caps=-sys_ptrace'];
 
@@ -272,5 +300,5 @@ const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'
 
 module.exports = {
   AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, startSharer, filterBytecode, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
-  sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES,
+  sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES, cgroup2Mount, removeCgroups,
 };

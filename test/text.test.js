@@ -31,7 +31,7 @@ test('--version and -V print the package version', async () => {
 const UNREADABLE = /^tcpcensus: (\d+) process(?:es)? could not be read \((.*)\)$/gm;
 
 test('"could not be read" is said once, on stderr, with the hint that fits who runs it', async () => {
-  for (const args of [['top'], ['report'], ['list', '-p']]) {
+  for (const args of [['top'], ['list', '-p']]) {
     const r = await h.runCli(args, { prefix: h.AS_NOBODY });
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /could not be read/, `${args}: stdout stays what was asked for`);

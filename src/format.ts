@@ -16,6 +16,11 @@ export interface Style {
   width: number;
 }
 
+// A process names itself (comm, argv): a newline or an escape sequence in
+// it must not break a table or drive the terminal. Shown escaped instead.
+const printable = (s: string | null | undefined) =>
+  (s ?? '').replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+
 const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
 const bold = (st: Style, s: string) => paint(st.color, '1', s);
 const dim = (st: Style, s: string) => paint(st.color, '2', s);
@@ -130,9 +135,9 @@ export function renderNetnsTop(r: NetnsTopReport, st: Style): string {
 function topColumns(top: TopReport): Array<[string, (r: TopRow) => string, 'left' | 'right']> {
   switch (top.by) {
     case 'process':
-      return [['PID', (r) => String(r.pid), 'right'], ['COMMAND', (r) => r.command ?? '', 'left'], ['CMDLINE', (r) => r.cmdline ?? '', 'left']];
+      return [['PID', (r) => String(r.pid), 'right'], ['COMMAND', (r) => printable(r.command), 'left'], ['CMDLINE', (r) => printable(r.cmdline), 'left']];
     case 'command':
-      return [['PROCS', (r) => String(r.pids), 'right'], ['COMMAND', (r) => r.command ?? '', 'left']];
+      return [['PROCS', (r) => String(r.pids), 'right'], ['COMMAND', (r) => printable(r.command), 'left']];
     case 'remote':
       return [['PEER', (r) => r.key, 'left']];
     case 'remote-host':
@@ -230,7 +235,7 @@ export function listLine(r: SocketRow, processes: boolean, netns?: string): stri
   const base = `${netns !== undefined ? `${netns.padEnd(NETNS_W)} ` : ''}${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${(r.sendQ === null ? '?' : String(r.sendQ)).padStart(6)} ` +
     `${endpointText(r.localAddress, r.localPort, r.family).padEnd(28)} ${endpointText(r.remoteAddress, r.remotePort, r.family).padEnd(28)}`;
   if (!processes) return base.trimEnd();
-  return `${base} ${(r.pid == null ? '-' : String(r.pid)).padStart(7)} ${r.command ?? '-'}`;
+  return `${base} ${(r.pid == null ? '-' : String(r.pid)).padStart(7)} ${r.command == null ? '-' : printable(r.command)}`;
 }
 
 export function renderExplain(states: StateName[]): string {

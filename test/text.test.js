@@ -113,3 +113,22 @@ test('colour on a terminal unless NO_COLOR is set and not empty (no-color.org); 
   const piped = await h.runCli(['states'], { env });
   assert.doesNotMatch(piped.stdout, /\x1b\[/);
 });
+
+test('a command name with a newline or an escape sequence is shown escaped: one line per row, no terminal control', async () => {
+  const evil = await h.startHolder('tc-esc\nx\x1b[2J', 3);
+  try {
+    const r = await h.runCli(['top', '--pid', String(evil.info.pid)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /\x1b\[2J/);
+    const row = r.stdout.split('\n').find((l) => l.includes(String(evil.info.pid)));
+    assert.ok(row, r.stdout);
+    assert.match(row, /^\s+3\s+\d+\s+tc-esc\\nx\\x1b\[2J\s+tc-esc\\nx\\x1b\[2J/);
+    const list = await h.runCli(['list', '-p', '--pid', String(evil.info.pid), '-s', 'close-wait']);
+    assert.equal(list.stdout.trim().split('\n').length, 4, list.stdout);
+    // JSON keeps the name as it is.
+    const json = JSON.parse((await h.runCli(['top', '--json', '--pid', String(evil.info.pid)])).stdout);
+    assert.equal(json.rows[0].command, 'tc-esc\nx\x1b[2J');
+  } finally {
+    await evil.stop();
+  }
+});

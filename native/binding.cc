@@ -28,6 +28,7 @@
 
 #include "common/sys_error.h"
 #include "owners/owners.h"
+#include "owners/proc_walk.h"
 #include "sockets/sock_diag.h"
 
 namespace tcpcensus {
@@ -78,6 +79,29 @@ struct SampleResult {
   SocketTable table;
   OwnerResult owners;
   bool has_owners = false;
+};
+
+// findOwners: owners of given inodes, without a dump (an incremental
+// sampler asks only about sockets it has no owner for).
+struct FindRequest {
+  std::vector<uint32_t> inodes;
+  OwnerOptions owner_opts;
+  bool claims = false;
+};
+
+struct FindResult {
+  OwnerResult owners;
+  std::vector<FdClaim> claims;
+};
+
+// startTimes: field 22 of /proc/<pid>/stat for each pid, 0 when gone.
+struct StartTimesRequest {
+  std::vector<int32_t> pids;
+  std::string proc_root = "/proc";
+};
+
+struct StartTimesResult {
+  std::vector<double> start;  // clock ticks fit a double exactly for 2^53 ticks (about 2.8 million years at 100 Hz)
 };
 
 // What a failed call carries to JS besides its message.
@@ -180,37 +204,93 @@ Napi::Object ArgObject(const Napi::CallbackInfo& info) {
   return info[0].As<Napi::Object>();
 }
 
+// An optional typed array of the given type, copied out with its length;
+// false when absent.
+template <typename T>
+bool GetArray(const Napi::Object& o, const char* key, napi_typedarray_type type, const char* type_name,
+              std::vector<T>* out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return false;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw Napi::TypeError::New(o.Env(), std::string(key) + " must be " + type_name);
+  }
+  auto arr = v.As<Napi::TypedArrayOf<T>>();
+  out->assign(arr.Data(), arr.Data() + arr.ElementLength());
+  return true;
+}
+
+void CheckPositive(const Napi::Object& o, const char* key, const std::vector<int32_t>& pids) {
+  for (int32_t p : pids) {
+    if (p <= 0) throw Napi::RangeError::New(o.Env(), std::string(key) + " must be positive");
+  }
+}
+
+std::string GetProcRoot(const Napi::Object& o) {
+  Napi::Value proc_root = o.Get("procRoot");
+  if (proc_root.IsUndefined()) return "/proc";
+  if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
+  return proc_root.As<Napi::String>().Utf8Value();
+}
+
+// The owner options every call that walks takes: threads, pids, procRoot,
+// and for an incremental caller firstPids and probes (pid, fd pairs).
+// Keys it does not know (ownerSource until that lands) are ignored.
+OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
+  OwnerOptions opts;
+  opts.threads = GetUint(o, "threads", 0, kMaxThreads);
+  if (GetArray(o, "pids", napi_int32_array, "an Int32Array", &opts.pids)) {
+    CheckPositive(o, "pids", opts.pids);
+    if (opts.pids.empty()) throw Napi::RangeError::New(o.Env(), "pids must not be empty");
+  }
+  if (GetArray(o, "firstPids", napi_int32_array, "an Int32Array", &opts.first_pids)) {
+    CheckPositive(o, "firstPids", opts.first_pids);
+  }
+  std::vector<int32_t> pairs;
+  if (GetArray(o, "probes", napi_int32_array, "an Int32Array", &pairs)) {
+    if (pairs.size() % 2 != 0) throw Napi::RangeError::New(o.Env(), "probes must hold pid, fd pairs");
+    for (size_t i = 0; i < pairs.size(); i += 2) {
+      if (pairs[i] <= 0 || pairs[i + 1] < 0) {
+        throw Napi::RangeError::New(o.Env(), "probes must hold a positive pid and a non-negative fd per pair");
+      }
+      opts.probes.push_back(FdProbe{pairs[i], pairs[i + 1]});
+    }
+  }
+  opts.proc_root = GetProcRoot(o);
+  return opts;
+}
+
 SampleRequest ParseSample(const Napi::Object& o) {
   SampleRequest req;
   req.dump = ParseDump(o);
   Napi::Value owners = o.Get("owners");
   req.owners = owners.IsBoolean() && owners.As<Napi::Boolean>().Value();
-  req.owner_opts.threads = GetUint(o, "threads", 0, kMaxThreads);
-  Napi::Value pids = o.Get("pids");
-  if (!pids.IsUndefined() && !pids.IsNull()) {
-    if (!pids.IsTypedArray() || pids.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw Napi::TypeError::New(o.Env(), "pids must be an Int32Array");
-    }
-    auto arr = pids.As<Napi::Int32Array>();
-    for (size_t i = 0; i < arr.ElementLength(); ++i) {
-      if (arr[i] <= 0) throw Napi::RangeError::New(o.Env(), "pids must be positive");
-    }
-    req.owner_opts.pids.assign(arr.Data(), arr.Data() + arr.ElementLength());
-    if (req.owner_opts.pids.empty()) {
-      throw Napi::RangeError::New(o.Env(), "pids must not be empty");
-    }
-  }
-  Napi::Value proc_root = o.Get("procRoot");
-  if (!proc_root.IsUndefined()) {
-    if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
-    req.owner_opts.proc_root = proc_root.As<Napi::String>().Utf8Value();
-  }
+  req.owner_opts = ParseOwnerOptions(o);
   Napi::Value progress = o.Get("progress");
   if (!progress.IsUndefined()) {
     req.progress = ProgressOf(o.Env(), progress);
     req.owner_opts.progress_done = &req.progress->done;
     req.owner_opts.progress_total = &req.progress->total;
   }
+  return req;
+}
+
+FindRequest ParseFind(const Napi::Object& o) {
+  FindRequest req;
+  if (!GetArray(o, "inodes", napi_uint32_array, "a Uint32Array", &req.inodes)) {
+    throw Napi::TypeError::New(o.Env(), "inodes must be a Uint32Array");
+  }
+  req.owner_opts = ParseOwnerOptions(o);
+  Napi::Value claims = o.Get("claims");
+  req.claims = claims.IsBoolean() && claims.As<Napi::Boolean>().Value();
+  return req;
+}
+
+StartTimesRequest ParseStartTimes(const Napi::Object& o) {
+  StartTimesRequest req;
+  if (!GetArray(o, "pids", napi_int32_array, "an Int32Array", &req.pids)) {
+    throw Napi::TypeError::New(o.Env(), "pids must be an Int32Array");
+  }
+  req.proc_root = GetProcRoot(o);
   return req;
 }
 
@@ -228,6 +308,19 @@ void RunSample(SampleRequest& req, SampleResult* res) {
     FindOwners(res->table.inode, req.owner_opts, &res->owners);
     res->has_owners = true;
   }
+}
+
+void RunFind(FindRequest& req, FindResult* res) {
+  if (Fires(kFailRun)) throw std::bad_alloc();
+  if (req.claims) req.owner_opts.claims = &res->claims;
+  FindOwners(req.inodes, req.owner_opts, &res->owners);
+}
+
+void RunStartTimes(StartTimesRequest& req, StartTimesResult* res) {
+  if (Fires(kFailRun)) throw std::bad_alloc();
+  std::vector<uint64_t> ticks;
+  ReadStartTimes(req.proc_root, req.pids, &ticks);
+  res->start.assign(ticks.begin(), ticks.end());
 }
 
 // ---- results: plain structs -> JS (main thread only) ----
@@ -299,6 +392,7 @@ Napi::Object OwnersToJs(Napi::Env env, OwnerResult& w, Ownership how) {
     po.Set("comm", p.comm);
     po.Set("cmdline", p.cmdline);
     po.Set("sockets", static_cast<double>(p.sockets));
+    po.Set("startTime", static_cast<double>(p.start_time));
     procs[i] = po;
   }
   owners.Set("processes", procs);
@@ -334,6 +428,28 @@ Napi::Value SampleToJs(Napi::Env env, SampleResult& r, Ownership how) {
 #undef TCPCENSUS_TO_JS
   if (r.has_owners) o.Set("owners", OwnersToJs(env, r.owners, how));
   return o;
+}
+
+Napi::Value FindToJs(Napi::Env env, FindResult& r, Ownership how) {
+  if (Fires(kFailConvert)) throw std::bad_alloc();
+  Napi::Object o = OwnersToJs(env, r.owners, how);
+  std::vector<int32_t> pids(r.claims.size());
+  std::vector<int32_t> fds(r.claims.size());
+  std::vector<uint32_t> inodes(r.claims.size());
+  for (size_t i = 0; i < r.claims.size(); ++i) {
+    pids[i] = r.claims[i].pid;
+    fds[i] = r.claims[i].fd;
+    inodes[i] = r.claims[i].inode;
+  }
+  o.Set("claimPids", ToTypedArray(env, std::move(pids), how));
+  o.Set("claimFds", ToTypedArray(env, std::move(fds), how));
+  o.Set("claimInodes", ToTypedArray(env, std::move(inodes), how));
+  return o;
+}
+
+Napi::Value StartTimesToJs(Napi::Env env, StartTimesResult& r, Ownership how) {
+  if (Fires(kFailConvert)) throw std::bad_alloc();
+  return ToTypedArray(env, std::move(r.start), how);
 }
 
 // The column list, for the loader's check that src/native.ts agrees with it.
@@ -460,6 +576,24 @@ Napi::Value SampleSync(const Napi::CallbackInfo& info) {
   return RunSync(info.Env(), req, RunSample, SampleToJs);
 }
 
+Napi::Value Find(const Napi::CallbackInfo& info) {
+  return Queue(info.Env(), ParseFind(ArgObject(info)), RunFind, FindToJs);
+}
+
+Napi::Value FindSync(const Napi::CallbackInfo& info) {
+  FindRequest req = ParseFind(ArgObject(info));
+  return RunSync(info.Env(), req, RunFind, FindToJs);
+}
+
+Napi::Value StartTimes(const Napi::CallbackInfo& info) {
+  return Queue(info.Env(), ParseStartTimes(ArgObject(info)), RunStartTimes, StartTimesToJs);
+}
+
+Napi::Value StartTimesSync(const Napi::CallbackInfo& info) {
+  StartTimesRequest req = ParseStartTimes(ArgObject(info));
+  return RunSync(info.Env(), req, RunStartTimes, StartTimesToJs);
+}
+
 Napi::Value NewProgress(const Napi::CallbackInfo& info) {
   ProgressHandle handle = ProgressHandle::New(
       info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
@@ -519,6 +653,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<CountSync>(env, exports, "countSync");
   Export<Sample>(env, exports, "sample");
   Export<SampleSync>(env, exports, "sampleSync");
+  Export<Find>(env, exports, "findOwners");
+  Export<FindSync>(env, exports, "findOwnersSync");
+  Export<StartTimes>(env, exports, "startTimes");
+  Export<StartTimesSync>(env, exports, "startTimesSync");
   Export<FailNext>(env, exports, "__failNext");
   exports.Set("columns", ColumnsToJs(env));
   exports.Set("defaultThreads", Napi::Number::New(env, DefaultThreads()));

@@ -20,14 +20,34 @@ export interface RawDumpOptions {
   maxSockets?: number;
 }
 
-export interface RawSampleOptions extends RawDumpOptions {
-  owners?: boolean;
+/** Which processes to read and how: every call that walks /proc takes these. */
+export interface RawWalkOptions {
   threads?: number;
   pids?: Int32Array;
   /** Where procfs is mounted (default /proc). */
   procRoot?: string;
+  /**
+   * The owner source to use ('proc', 'bpf', 'auto'); passed through for the
+   * addon that knows it (one without it walks /proc and ignores the key).
+   */
+  ownerSource?: string;
+}
+
+export interface RawSampleOptions extends RawDumpOptions, RawWalkOptions {
+  owners?: boolean;
   /** A handle from newProgress(), to watch the /proc walk. */
   progress?: ProgressHandle;
+}
+
+/** findOwners: the owners of given socket inodes, without a dump. */
+export interface RawFindOptions extends RawWalkOptions {
+  inodes: Uint32Array;
+  /** Walked first, in this order; then the rest ascending. */
+  firstPids?: Int32Array;
+  /** (pid, fd) pairs whose links are read before any walk. */
+  probes?: Int32Array;
+  /** Return where each wanted socket was seen (claimPids, claimFds, claimInodes). */
+  claims?: boolean;
 }
 
 /** Opaque handle to a walk's progress counters. */
@@ -46,6 +66,8 @@ export interface RawProcess {
   comm: string;
   cmdline: string;
   sockets: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks after boot); 0 when it could not be read. */
+  startTime: number;
 }
 
 export interface RawOwners {
@@ -65,6 +87,15 @@ export interface RawOwners {
   failedErrnos: Int32Array;
   /** The call that failed for each: openat (the fd directory), readlinkat, getdents64. */
   failedCalls: string[];
+  /** The owner source that answered, from an addon that has several; absent means the /proc walk. */
+  source?: string;
+}
+
+/** findOwners' answer: owners per given inode, and with claims where each was seen. */
+export interface RawFound extends RawOwners {
+  claimPids: Int32Array;
+  claimFds: Int32Array;
+  claimInodes: Uint32Array;
 }
 
 /**
@@ -106,6 +137,10 @@ interface RawBinding {
   countSync(opts: RawDumpOptions): RawCounts;
   sample(opts: RawSampleOptions): Promise<RawTable>;
   sampleSync(opts: RawSampleOptions): RawTable;
+  findOwners(opts: RawFindOptions): Promise<RawFound>;
+  findOwnersSync(opts: RawFindOptions): RawFound;
+  startTimes(opts: { pids: Int32Array; procRoot?: string }): Promise<Float64Array>;
+  startTimesSync(opts: { pids: Int32Array; procRoot?: string }): Float64Array;
   newProgress(): ProgressHandle;
   readProgress(handle: ProgressHandle): [done: number, total: number];
   __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
@@ -164,6 +199,10 @@ export const native = {
   countSync: sync(raw.countSync),
   sample: async(raw.sample),
   sampleSync: sync(raw.sampleSync),
+  findOwners: async(raw.findOwners),
+  findOwnersSync: sync(raw.findOwnersSync),
+  startTimes: async(raw.startTimes),
+  startTimesSync: sync(raw.startTimesSync),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
   /** Tests only: make the next call fail at one stage (see binding.cc). */

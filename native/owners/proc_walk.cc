@@ -2,6 +2,9 @@
 // processes.
 //
 // Man pages: proc(5), getdents64(2), readlinkat(2), openat(2), pthreads(7).
+// A caller that knows where new sockets probably are (an incremental sampler)
+// can name fd slots to read first (probes) and processes to walk first
+// (first_pids); see owners.h.
 // Threads share their process's fd table, so only /proc/<pid> is walked, never
 // /proc/<pid>/task (but for a process whose main thread exited). Each fd
 // costs one readlinkat (about 4 us, all in the kernel), so the work is spread
@@ -36,6 +39,8 @@ namespace {
 constexpr size_t kDirentBuffer = 64 * 1024;
 // How many other threads of a leaderless process to try before giving up.
 constexpr size_t kMaxTasksTried = 64;
+// /proc/<pid>/stat is about 300 bytes; field 22 ends well inside this.
+constexpr size_t kStatBuffer = 1024;
 
 // Calls fn(const DirEntry&) for every entry of an open directory until fn
 // returns false. Returns 0, the errno of a failed getdents64, or EBADMSG
@@ -78,10 +83,17 @@ ByteSpan ReadSmallFile(int dirfd, const char* path, MutableByteSpan buf) {
   return buf.Filled(used);
 }
 
+// Field 22 of <pid_fd>/stat; 0 when it cannot be read (the process is gone).
+uint64_t ReadStartTime(int pid_fd, MutableByteSpan buf) {
+  uint64_t start = 0;
+  return ParseStatStartTime(ReadSmallFile(pid_fd, "stat", buf), &start) ? start : 0;
+}
+
 void ReadProcessNames(int pid_fd, ProcessInfo* p) {
   std::array<uint8_t, 4096> buf;
   p->comm = CommFromBytes(ReadSmallFile(pid_fd, "comm", MutableByteSpan(buf.data(), 64)));
   p->cmdline = CmdlineFromBytes(ReadSmallFile(pid_fd, "cmdline", MutableByteSpan(buf)));
+  p->start_time = ReadStartTime(pid_fd, MutableByteSpan(buf.data(), kStatBuffer));
 }
 
 struct Shared {
@@ -93,7 +105,16 @@ struct Shared {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t>* progress_done;
   uint64_t wanted;
+  bool want_claims = false;  // record every (pid, fd, inode) seen
 };
+
+// Claims s for pid; counts a first claim and stops the walk once every
+// wanted inode has an owner.
+void ClaimFor(Shared& sh, InodeTable::Slot* s, int32_t pid) {
+  if (InodeTable::Claim(s, pid) && sh.found.fetch_add(1, std::memory_order_relaxed) + 1 == sh.wanted) {
+    sh.stop.store(true, std::memory_order_relaxed);
+  }
+}
 
 struct WorkerResult {
   WalkOutput out;
@@ -186,11 +207,12 @@ class PidWalker {
       }
       const uint64_t inode = ParseSocketLink(ByteSpan(link_.data(), static_cast<size_t>(n)));
       if (InodeTable::Slot* s = sh_.table->Find(inode)) {
-        if (InodeTable::Claim(s, pid_) &&
-            sh_.found.fetch_add(1, std::memory_order_relaxed) + 1 == sh_.wanted) {
-          sh_.stop.store(true, std::memory_order_relaxed);
-        }
+        ClaimFor(sh_, s, pid_);
         matched_ = true;
+        int32_t fdnum;
+        if (sh_.want_claims && ParseFd(e.name, e.len, &fdnum)) {
+          res_.out.claims.push_back(FdClaim{pid_, fdnum, static_cast<uint32_t>(inode)});
+        }
       }
       return true;
     });
@@ -230,7 +252,8 @@ void WalkPids(Shared& sh, WorkerResult& res) {
   const size_t npids = sh.pids->size();
   // Pids are claimed in ascending order and a claimed pid is always walked to
   // the end, so when the walk stops early every pid below the last claimed one
-  // has been seen: the lowest-pid-wins rule still holds.
+  // has been seen: the lowest-pid-wins rule still holds (but for first_pids
+  // and probes, which come out of that order).
   while (!sh.stop.load(std::memory_order_relaxed)) {
     size_t i = sh.next.fetch_add(1, std::memory_order_relaxed);
     if (i >= npids) break;
@@ -269,6 +292,65 @@ std::vector<int32_t> ListPids(int proc_fd, const std::string& proc_root) {
   return pids;
 }
 
+// The walk's order: the first pids that are among pids (ascending), in their
+// order and once each, then the rest of pids.
+std::vector<int32_t> WalkOrder(const std::vector<int32_t>& pids, const std::vector<int32_t>& first) {
+  if (first.empty()) return pids;
+  std::vector<int32_t> order;
+  order.reserve(pids.size());
+  std::vector<int32_t> taken;
+  for (int32_t p : first) {
+    if (!std::binary_search(pids.begin(), pids.end(), p)) continue;
+    auto at = std::lower_bound(taken.begin(), taken.end(), p);
+    if (at != taken.end() && *at == p) continue;
+    taken.insert(at, p);
+    order.push_back(p);
+  }
+  for (int32_t p : pids) {
+    if (!std::binary_search(taken.begin(), taken.end(), p)) order.push_back(p);
+  }
+  return order;
+}
+
+// Reads each probed fd link (grouped by pid, each /proc/<pid> opened once)
+// and claims what it holds; names are read for the processes that matched.
+// A probe that fails (fd closed, process gone or unreadable) is skipped: the
+// walk that may follow reads and reports that process as usual.
+void RunProbes(Shared& sh, int proc_fd, std::vector<FdProbe> probes, WalkOutput* out) {
+  std::sort(probes.begin(), probes.end(),
+            [](const FdProbe& a, const FdProbe& b) { return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd; });
+  std::array<uint8_t, 64> link;
+  for (size_t i = 0; i < probes.size() && !sh.stop.load(std::memory_order_relaxed);) {
+    const int32_t pid = probes[i].pid;
+    size_t end = i;
+    while (end < probes.size() && probes[end].pid == pid) ++end;
+    char path[16];
+    snprintf(path, sizeof path, "%d", pid);
+    Fd piddir(pid > 0 ? openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
+    bool matched = false;
+    for (; piddir.ok() && i < end && !sh.stop.load(std::memory_order_relaxed); ++i) {
+      if (probes[i].fd < 0) continue;
+      char fdpath[24];
+      snprintf(fdpath, sizeof fdpath, "fd/%d", probes[i].fd);
+      ssize_t n = readlinkat(piddir.get(), fdpath, reinterpret_cast<char*>(link.data()), link.size());
+      if (n < 0) continue;
+      const uint64_t inode = ParseSocketLink(ByteSpan(link.data(), static_cast<size_t>(n)));
+      if (InodeTable::Slot* s = sh.table->Find(inode)) {
+        ClaimFor(sh, s, pid);
+        matched = true;
+        if (sh.want_claims) out->claims.push_back(FdClaim{pid, probes[i].fd, static_cast<uint32_t>(inode)});
+      }
+    }
+    if (matched) {
+      ProcessInfo p;
+      p.pid = pid;
+      ReadProcessNames(piddir.get(), &p);
+      out->matched.push_back(std::move(p));
+    }
+    i = end;
+  }
+}
+
 }  // namespace
 
 void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
@@ -283,6 +365,7 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
     std::sort(pids.begin(), pids.end());
     pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
   }
+  pids = WalkOrder(pids, opts.first_pids);
   out->candidates = pids.size();
   if (opts.progress_total) opts.progress_total->store(pids.size());
 
@@ -292,8 +375,13 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
   sh.proc_fd = proc.get();
   sh.wanted = table->distinct();
   sh.progress_done = opts.progress_done;
+  sh.want_claims = opts.claims != nullptr;
   // Nothing to look for: every row is unowned (inode 0) or the set is empty.
   if (sh.wanted == 0) sh.stop.store(true);
+  // The probes run first, on this thread; when they find everything, the
+  // threads below stop before their first pid.
+  WalkOutput probed;
+  RunProbes(sh, proc.get(), opts.probes, &probed);
 
   unsigned nthreads = opts.threads ? std::min(opts.threads, kMaxThreads) : DefaultThreads();
   nthreads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(nthreads, pids.size())));
@@ -322,16 +410,38 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
                      r.error_pid);
     }
   }
+  out->matched = std::move(probed.matched);
+  out->claims = std::move(probed.claims);
   for (auto& r : results) {
     out->unreadable += r.out.unreadable;
     out->vanished += r.out.vanished;
     out->walked += r.out.walked;
     for (auto& p : r.out.matched) out->matched.push_back(std::move(p));
     for (auto& f : r.out.failures) out->failures.push_back(f);
+    out->claims.insert(out->claims.end(), r.out.claims.begin(), r.out.claims.end());
   }
   auto by_pid = [](const auto& a, const auto& b) { return a.pid < b.pid; };
-  std::sort(out->matched.begin(), out->matched.end(), by_pid);
+  // A process both probed and walked matched twice: keep one.
+  std::stable_sort(out->matched.begin(), out->matched.end(), by_pid);
+  out->matched.erase(std::unique(out->matched.begin(), out->matched.end(),
+                                 [](const ProcessInfo& a, const ProcessInfo& b) { return a.pid == b.pid; }),
+                     out->matched.end());
   std::sort(out->failures.begin(), out->failures.end(), by_pid);
+  if (opts.claims) opts.claims->insert(opts.claims->end(), out->claims.begin(), out->claims.end());
+}
+
+void ReadStartTimes(const std::string& proc_root, const std::vector<int32_t>& pids, std::vector<uint64_t>* out) {
+  Fd proc(open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc.ok()) throw SysError("open", errno, proc_root);
+  std::array<uint8_t, kStatBuffer> buf;
+  out->assign(pids.size(), 0);
+  for (size_t i = 0; i < pids.size(); ++i) {
+    if (pids[i] <= 0) continue;
+    char path[24];
+    snprintf(path, sizeof path, "%d", pids[i]);
+    Fd piddir(openat(proc.get(), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (piddir.ok()) (*out)[i] = ReadStartTime(piddir.get(), MutableByteSpan(buf));
+  }
 }
 
 }  // namespace tcpcensus

@@ -233,7 +233,8 @@ std::string GetProcRoot(const Napi::Object& o) {
 }
 
 // The owner options every call that walks takes: threads, pids, procRoot,
-// and for an incremental caller firstPids and probes (pid, fd pairs).
+// and for an incremental caller firstPids, probes (pid, fd pairs) and
+// probesOnly.
 // Keys it does not know (ownerSource until that lands) are ignored.
 OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
   OwnerOptions opts;
@@ -255,6 +256,8 @@ OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
       opts.probes.push_back(FdProbe{pairs[i], pairs[i + 1]});
     }
   }
+  Napi::Value probes_only = o.Get("probesOnly");
+  opts.probes_only = probes_only.IsBoolean() && probes_only.As<Napi::Boolean>().Value();
   opts.proc_root = GetProcRoot(o);
   return opts;
 }

@@ -50,6 +50,9 @@ struct OwnerOptions {
   // fd). A hit claims as the walk does; when the probes find every inode,
   // nothing is walked.
   std::vector<FdProbe> probes;
+  // Read the probes and walk nothing (a caller that will walk later for
+  // what the probes did not find).
+  bool probes_only = false;
   // Optional: where the probes and the walk saw a wanted socket, every
   // (pid, fd, inode), in no particular order (the caller owns the vector).
   std::vector<FdClaim>* claims = nullptr;

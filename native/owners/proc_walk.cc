@@ -358,7 +358,9 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
   if (!proc.ok()) throw SysError("open", errno, opts.proc_root);
 
   std::vector<int32_t> pids;
-  if (opts.pids.empty()) {
+  if (opts.probes_only) {
+    // No walk: pids stays empty.
+  } else if (opts.pids.empty()) {
     pids = ListPids(proc.get(), opts.proc_root);
   } else {
     pids = opts.pids;
@@ -402,7 +404,7 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
     for (auto& th : threads) th.join();
   }
 
-  out->complete = sh.next.load() >= pids.size() || sh.wanted == 0;
+  out->complete = (!opts.probes_only && sh.next.load() >= pids.size()) || sh.wanted == 0;
   for (auto& r : results) {
     if (r.exception) std::rethrow_exception(r.exception);
     if (r.error) {

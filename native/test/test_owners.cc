@@ -264,6 +264,24 @@ TEST(a_missed_probe_falls_back_to_the_walk_which_records_the_fd) {
   close(s);
 }
 
+TEST(probes_only_walks_nothing_even_when_a_probe_misses) {
+  uint16_t port;
+  int s = Listener(&port);
+  int t = Listener(&port);
+  OwnerOptions opts;
+  opts.probes = {{getpid(), s}, {getpid(), t + 1000}};
+  opts.probes_only = true;
+  OwnerResult res;
+  FindOwners({InodeOf(s), InodeOf(t)}, opts, &res);
+  CHECK_EQ(res.owner[0], static_cast<int32_t>(getpid()));
+  CHECK_EQ(res.owner[1], int32_t{0});
+  CHECK_EQ(res.walked, uint64_t{0});
+  CHECK_EQ(res.candidates, uint64_t{0});
+  CHECK(!res.complete);
+  close(s);
+  close(t);
+}
+
 TEST(first_pids_come_first_and_the_rest_in_order) {
   // A child holds the socket; our own pid is walked first and holds it too,
   // so the early stop gives it to us even when the child's pid is lower.

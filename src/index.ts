@@ -4,6 +4,7 @@
  * public surface: everything a user may import is exported here.
  */
 export { countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync } from './api';
+export { createSampler } from './sampler';
 export {
   TOP_BY,
   type CountOptions,
@@ -18,6 +19,13 @@ export {
   type TopBy,
   type ProcessRow,
   type FamilyOption,
+  type SamplingOptions,
+  type SamplerOptions,
+  type MetricsOptions,
+  type OwnerSourceOption,
+  type Sample,
+  type Sampler,
+  type Attribution,
 } from './types';
 export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './table';
 export { STATE_NAMES, STATE_MEANINGS, type StateName } from './states';

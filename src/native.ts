@@ -46,6 +46,8 @@ export interface RawFindOptions extends RawWalkOptions {
   firstPids?: Int32Array;
   /** (pid, fd) pairs whose links are read before any walk. */
   probes?: Int32Array;
+  /** Read the probes, walk nothing. */
+  probesOnly?: boolean;
   /** Return where each wanted socket was seen (claimPids, claimFds, claimInodes). */
   claims?: boolean;
 }

@@ -131,3 +131,90 @@ export interface TopReport {
   rows: TopRow[];
   tookMs: number;
 }
+
+/** Where owners come from: the /proc walk, the eBPF iterator (where the addon has it), or the best there is. */
+export type OwnerSourceOption = 'auto' | 'proc' | 'bpf';
+
+/** Filters and walk settings a sampler shares with the one-shot calls. */
+export interface SamplingOptions extends Omit<FilterOptions, 'states' | 'pids'>, Omit<WalkOptions, 'onProgress'>, RowOptions {
+  /**
+   * Owner source, default 'auto'. With the /proc walk ('proc', or 'auto'
+   * where nothing better answers) owners are found incrementally.
+   */
+  owners?: OwnerSourceOption;
+  /** A full owner attribution every this many samples (default 60; 1: every sample). */
+  fullEvery?: number;
+}
+
+export interface SamplerOptions extends SamplingOptions {
+  /** Milliseconds, or a duration such as '1s', '500ms', '2m'; default 1s, at least 10 ms. */
+  interval?: number | string;
+  /**
+   * The states the top rows are about (default ['CLOSE_WAIT']). The counts
+   * always cover every state (all but CLOSE, and CLOSE when named here).
+   */
+  states?: string[];
+  /** Top rows by process (the same as by: 'process'). */
+  processes?: boolean;
+  /** Top rows grouped this way (implies top rows). */
+  by?: TopBy;
+  /** Top rows, default 10. */
+  limit?: number;
+}
+
+export interface MetricsOptions extends SamplingOptions {
+  /** States whose owners are counted per command and process, default ['CLOSE_WAIT']. */
+  ownerStates?: string[];
+  /** Commands per attributed state in tcpcensus_command_sockets, default 20. */
+  top?: number;
+  /** Processes per attributed state in tcpcensus_process_sockets, default 10. */
+  topProcesses?: number;
+  /** A scrape within this long of the last sample's start reuses it: milliseconds or '1s' (default 1s; 0: every scrape samples). */
+  minInterval?: number | string;
+}
+
+/** How a sample found its owners. */
+export interface Attribution {
+  /** The owner source that answered: 'proc' (the /proc walk) or what the addon reports. */
+  source: string;
+  /** A full attribution (the first sample, every fullEvery-th, or a source that is cheap anyway), not an incremental one. */
+  full: boolean;
+  /** Attributed sockets whose owner came from the cache (still held by the same process, checked by start time). */
+  cached: number;
+  /** Attributed sockets looked up in this sample. */
+  lookedUp: number;
+  /** Of those, found by reading a remembered fd slot (a probe), without listing any fd directory. */
+  probed: number;
+  /** Processes whose fd directory was listed in this sample. */
+  walkedProcesses: number;
+  /** New sockets not found among the processes that recently owned sockets; looked for everywhere at the next sample if still there. */
+  pending: number;
+}
+
+/** One sample of a sampler. */
+export interface Sample {
+  /** When the sample started. */
+  at: Date;
+  /** 1 for the first sample. */
+  seq: number;
+  total: number;
+  /** Every counted state, zeros included, in state-number order. */
+  states: Partial<Record<StateName, number>>;
+  families: { ipv4: number; ipv6: number };
+  /** Change of each state's count since the previous sample; null on the first sample, which has no previous one. */
+  delta: Partial<Record<StateName, number>> | null;
+  /** The top rows for the chosen states, when processes or by asked for them. */
+  top: TopReport | null;
+  /** How owners were found; null when the sample looked up none. */
+  attribution: Attribution | null;
+  /** Ticks skipped since the previous sample because a sample ran longer than the interval. */
+  skipped: number;
+  tookMs: number;
+}
+
+/** An async iterable of samples that can be stopped. */
+export interface Sampler extends AsyncIterable<Sample> {
+  /** Stops the sampler: no timer stays alive, an iteration in progress ends after its current sample. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}

@@ -113,11 +113,30 @@ export class OwnerCache {
 
   constructor(private readonly opts: OwnerCacheOptions) {}
 
-  /** Owners of the given rows of a table, in sample number seq (1, 2, ...). */
-  async attribute(t: RawTable, rows: Uint32Array, seq: number): Promise<OwnedRows> {
+  private isFull(seq: number): boolean {
     const walkOnly = this.source === undefined || this.source === 'proc';
-    const full = !walkOnly || this.lastFull === 0 || seq - this.lastFull >= this.opts.fullEvery;
-    return full ? this.fullRun(t, rows, seq) : this.incremental(t, rows, seq);
+    return !walkOnly || this.lastFull === 0 || seq - this.lastFull >= this.opts.fullEvery;
+  }
+
+  /**
+   * Checks the start times of the known owners; start it before the dump of
+   * sample seq, so the two run at once, and hand its answer to attribute.
+   * Resolves with the pids whose process is gone or is another one now.
+   */
+  async validate(seq: number): Promise<Set<number>> {
+    const gone = new Set<number>();
+    if (this.isFull(seq) || this.procs.size === 0) return gone;
+    const pids = Int32Array.from(this.procs.keys());
+    const starts = await native.startTimes({ pids, ...this.procRoot() });
+    pids.forEach((pid, k) => {
+      if (starts[k] === 0 || starts[k] !== this.procs.get(pid)?.start) gone.add(pid);
+    });
+    return gone;
+  }
+
+  /** Owners of the given rows of a table, in sample number seq (1, 2, ...); gone from validate(seq). */
+  async attribute(t: RawTable, rows: Uint32Array, seq: number, gone: Set<number>): Promise<OwnedRows> {
+    return this.isFull(seq) ? this.fullRun(t, rows, seq) : this.incremental(t, rows, seq, gone);
   }
 
   private walkOptions() {
@@ -156,25 +175,9 @@ export class OwnerCache {
     }, found.processes);
   }
 
-  private async incremental(t: RawTable, rows: Uint32Array, seq: number): Promise<OwnedRows> {
+  private async incremental(t: RawTable, rows: Uint32Array, seq: number, gone: Set<number>): Promise<OwnedRows> {
     const words = cookieWords(t);
-    // Which cached owners are still the same processes?
-    const owners = new Set<number>();
-    for (let j = 0; j < rows.length; j++) {
-      const i = rows[j]!;
-      if (t.inode[i] === 0) continue;
-      const e = this.entries.get(cookieKey(words, i));
-      if (e && e.pid > 0) owners.add(e.pid);
-    }
-    const pids = Int32Array.from(owners);
-    const starts = pids.length ? await native.startTimes({ pids, ...this.procRoot() }) : new Float64Array(0);
-    const gone = new Set<number>();
-    pids.forEach((pid, k) => {
-      if (starts[k] === 0 || starts[k] !== this.procs.get(pid)?.start) {
-        gone.add(pid);
-        this.procs.delete(pid);
-      }
-    });
+    for (const pid of gone) this.procs.delete(pid);
 
     const owner = new Int32Array(t.size);
     const unknown: number[] = []; // indices into rows

@@ -64,7 +64,12 @@ export class SampleTaker {
       const c = await native.count(this.req.raw);
       return { at, seq, tookMs: round(performance.now() - t0), ipv4: c.ipv4, ipv6: c.ipv6, unowned: null, table: null, rows: null, owned: null, users: undefined };
     }
-    const [t, users] = await Promise.all([native.sample(this.req.raw), this.req.by === 'user' && this.req.call === 'createSampler' ? userNames() : undefined]);
+    // The cached owners' start times are read while the kernel dumps.
+    const [t, users, gone] = await Promise.all([
+      native.sample(this.req.raw),
+      this.req.by === 'user' && this.req.call === 'createSampler' ? userNames() : undefined,
+      this.cache?.validate(seq),
+    ]);
     const ipv4 = new Float64Array(16);
     const ipv6 = new Float64Array(16);
     const unowned = new Float64Array(16);
@@ -79,7 +84,7 @@ export class SampleTaker {
     const rows = Uint32Array.from(pick);
     let owned: OwnedRows | null = null;
     if (this.cache) {
-      owned = await this.cache.attribute(t, rows, seq);
+      owned = await this.cache.attribute(t, rows, seq, gone!);
       if (s.ownerSource === 'bpf' && owned.stats.source !== 'bpf') {
         throw new TcpcensusError(`owner source bpf is not available here (owners came from ${owned.stats.source}); use owners 'auto' or 'proc'`, 'ERR_TCPCENSUS_OWNER_SOURCE');
       }

@@ -12,7 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { countStates, snapshot, topProcesses } from './api';
 import { LimitError, OptionError, SystemError } from './errors';
 import { listHeader, listLine, renderExplain, renderStates, renderTop, unreadableLine, type Style } from './format';
-import { flagOptions, type Flags, type FlagOptions } from './options';
+import { countFlag, flagOptions, type Flags, type FlagOptions } from './options';
 import { privilege } from './privilege';
 import { parseStates, maskNames, ALL_MASK } from './states';
 import { closest } from './suggest';
@@ -35,6 +35,16 @@ const FLAG: Record<string, string> = {
   maxSockets: '--max-sockets',
   limit: '--limit',
   by: '--by',
+  interval: '--interval',
+  fullEvery: '--full-every',
+  owners: '--owners',
+  ownerStates: '--owner-states',
+  top: '--top',
+  topProcesses: '--top-processes',
+  minInterval: '--min-interval',
+  listen: '--listen',
+  requestTimeout: '--request-timeout',
+  count: '--count',
 };
 
 function style(): Style {
@@ -201,6 +211,17 @@ async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
   unreadable(table.owners?.unreadableProcesses);
 }
 
+// watch and serve load their modules only when run, so the other commands
+// start as fast as before (and never load prom-client or node:http).
+async function watchCmd(f: CommonFlags & { count?: string }): Promise<void> {
+  const { limit, ...o } = flagOptions(f);
+  const count = f.count === undefined ? 0 : countFlag(f.count);
+  const { runWatch } = await import('./watch');
+  const st = style();
+  const code = await runWatch({ sampler: { ...o, processes: true, ...(limit !== undefined ? { limit } : {}) }, json: f.json === true, count, style: { color: st.color, unicode: st.unicode } });
+  process.exitCode = code;
+}
+
 function explainCmd(state: string | undefined): void {
   const names = maskNames(state === undefined ? ALL_MASK : parseStates([state]));
   process.stdout.write(`${renderExplain(names)}\n`);
@@ -227,6 +248,11 @@ Examples (replace: netstat -apn | grep CLOSE_WAIT | awk '{print $7}' | sort | un
 Examples (replace: netstat -tanp | grep :5432):
   $ tcpcensus list -s close-wait -p --dport 5432
   $ tcpcensus list --pid 1234 --ndjson | jq .remoteAddress`,
+  watch: `
+Examples:
+  $ tcpcensus watch                            # the histogram and who holds CLOSE_WAIT, every second
+  $ tcpcensus watch -s close-wait,fin-wait-2 --by command --interval 5s
+  $ tcpcensus watch --json --interval 10s | tee sockets.ndjson`,
   explain: `
 Examples:
   $ tcpcensus explain close-wait
@@ -271,6 +297,20 @@ async function main(argv: string[]): Promise<void> {
     .option('--ndjson', 'one JSON object per line')
     .addHelpText('after', EXAMPLES.list)
     .action(listCmd);
+
+  const sampling = (cmd: Command) => cmd
+    .option('--owners <source>', 'where owners come from: auto (default), proc (the /proc walk) or bpf (where built in)')
+    .option('--full-every <n>', 'a full owner attribution every n samples (default 60; owners are found incrementally in between)')
+    .option('--proc <dir>', 'where procfs is mounted, e.g. /host/proc in a container (default /proc)');
+
+  sampling(addCommon(program.command('watch'), 'states whose owners are shown (default CLOSE_WAIT)'))
+    .description('a live view: the state histogram, changes, sparklines and the top owners, every interval (q quits); one line per sample when not on a terminal')
+    .option('--interval <duration>', 'time between samples, e.g. 500ms, 1s, 1m (default 1s)')
+    .option('--by <grouping>', `group the owners by ${TOP_BY.join(', ')} (default process)`)
+    .option('-n, --limit <n>', 'rows of owners (default 10)')
+    .option('-c, --count <n>', 'stop after n samples (default: until q, Ctrl-C or a signal)')
+    .addHelpText('after', EXAMPLES.watch)
+    .action(watchCmd);
 
   program
     .command('explain')

@@ -39,9 +39,11 @@ export function parseDuration(value: unknown, key: string, minMs: number, maxMs:
   return ms;
 }
 
-/** A duration as people write it: "1s", "250ms", "2m". */
+/** A duration as people write it: "250ms", "1s", "2m", "5m13s", "1h". */
 export function formatDuration(ms: number): string {
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
+  if (ms < 1000 || ms % 1000 !== 0) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
 }

@@ -418,6 +418,11 @@ function pidText(text: string): number[] {
   return parts.map(Number);
 }
 
+/** watch --count: how many samples before it stops (a CLI flag, no library option). */
+export function countFlag(text: string): number {
+  return integerText('count', text, 1, INT_MAX);
+}
+
 /**
  * Library options from CLI flags. Numbers are checked here, on the text;
  * everything else goes on as given and is checked with the library's options.

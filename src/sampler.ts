@@ -156,7 +156,7 @@ export function countedStates(req: Request): StateName[] {
  * the reader asked again. Ticks that passed meanwhile are skipped (counted
  * in `skipped`), never caught up in a burst, so two samples never overlap.
  */
-class TickSampler implements Sampler, AsyncIterator<Sample> {
+class TickSampler implements Sampler {
   private start = -1;
   private tick = 0;
   private prev: Observation | null = null;
@@ -167,7 +167,7 @@ class TickSampler implements Sampler, AsyncIterator<Sample> {
 
   constructor(private readonly taker: SampleTaker, private readonly intervalMs: number) {}
 
-  [Symbol.asyncIterator](): AsyncIterator<Sample> {
+  [Symbol.asyncIterator](): Sampler {
     return this;
   }
 

@@ -212,8 +212,8 @@ export interface Sample {
   tookMs: number;
 }
 
-/** An async iterable of samples that can be stopped. */
-export interface Sampler extends AsyncIterable<Sample> {
+/** An async iterable (and iterator: next() takes the next sample) of samples that can be stopped. */
+export interface Sampler extends AsyncIterableIterator<Sample> {
   /** Stops the sampler: no timer stays alive, an iteration in progress ends after its current sample. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

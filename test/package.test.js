@@ -39,7 +39,7 @@ test('every public type is exported from the package root; state records are key
   assert.equal(r.status, 0, r.stdout.toString() + r.stderr.toString());
 });
 
-const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink';
+const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink|a procRoot that is not procfs|Ctrl-C, a signal and a crash';
 
 test('tests leave no temporary directory behind', () => {
   // Every test file that makes temporary directories, run with a TMPDIR of

@@ -12,7 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { countStates, snapshot, topProcesses } from './api';
 import { LimitError, OptionError, SystemError } from './errors';
 import { listHeader, listLine, renderExplain, renderStates, renderTop, unreadableLine, type Style } from './format';
-import { countFlag, flagOptions, type Flags, type FlagOptions } from './options';
+import { countFlag, DEFAULT_PORT, flagOptions, type Flags, type FlagOptions } from './options';
 import { privilege } from './privilege';
 import { parseStates, maskNames, ALL_MASK } from './states';
 import { closest } from './suggest';
@@ -222,6 +222,11 @@ async function watchCmd(f: CommonFlags & { count?: string }): Promise<void> {
   process.exitCode = code;
 }
 
+async function serveCmd(f: Flags): Promise<void> {
+  const { runServe } = await import('./serve');
+  await runServe(flagOptions(f));
+}
+
 function explainCmd(state: string | undefined): void {
   const names = maskNames(state === undefined ? ALL_MASK : parseStates([state]));
   process.stdout.write(`${renderExplain(names)}\n`);
@@ -253,6 +258,11 @@ Examples:
   $ tcpcensus watch                            # the histogram and who holds CLOSE_WAIT, every second
   $ tcpcensus watch -s close-wait,fin-wait-2 --by command --interval 5s
   $ tcpcensus watch --json --interval 10s | tee sockets.ndjson`,
+  serve: `
+Examples:
+  $ tcpcensus serve                                   # http://127.0.0.1:${DEFAULT_PORT}/metrics
+  $ tcpcensus serve --listen 0.0.0.0:${DEFAULT_PORT} --owner-states close-wait,syn-recv
+  $ curl -s 127.0.0.1:${DEFAULT_PORT}/metrics | grep tcpcensus_command_sockets`,
   explain: `
 Examples:
   $ tcpcensus explain close-wait
@@ -311,6 +321,25 @@ async function main(argv: string[]): Promise<void> {
     .option('-c, --count <n>', 'stop after n samples (default: until q, Ctrl-C or a signal)')
     .addHelpText('after', EXAMPLES.watch)
     .action(watchCmd);
+
+  sampling(program.command('serve'))
+    .description(`a Prometheus exporter: /metrics on 127.0.0.1:${DEFAULT_PORT} by default, sampled on scrape`)
+    .option('--listen <addr>', `ADDRESS:PORT, [IPv6]:PORT or PORT (on 127.0.0.1); default 127.0.0.1:${DEFAULT_PORT}; anything but loopback must be asked for`)
+    .option('--owner-states <states>', 'states whose owners are counted per command and process (default CLOSE_WAIT); repeatable or comma-separated', collect)
+    .option('--top <n>', 'commands per attributed state in tcpcensus_command_sockets (default 20)')
+    .option('--top-processes <n>', 'processes per attributed state in tcpcensus_process_sockets (default 10)')
+    .option('--min-interval <duration>', 'a scrape within this long of the last sample reuses it (default 1s; 0s: every scrape samples)')
+    .option('--request-timeout <duration>', 'a request must arrive whole within this, else 408 and the connection is closed (default 10s)')
+    .option('-4, --ipv4', 'IPv4 sockets only')
+    .option('-6, --ipv6', 'IPv6 sockets only (IPv4-mapped included)')
+    .option('--sport <port>', 'local port or range, e.g. 443 or 1000-2000 (filtered in the kernel)')
+    .option('--dport <port>', 'remote port or range')
+    .option('--src <addr>', 'local address or prefix, e.g. 10.0.0.0/8 or fe80::/10')
+    .option('--dst <addr>', 'remote address or prefix')
+    .option('--threads <n>', 'threads for the /proc walk (1-8, default: cores)')
+    .option('--max-sockets <n>', 'fail a scrape (500) rather than hold more than n sockets in memory')
+    .addHelpText('after', EXAMPLES.serve)
+    .action(serveCmd);
 
   program
     .command('explain')

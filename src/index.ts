@@ -5,6 +5,7 @@
  */
 export { countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync } from './api';
 export { createSampler } from './sampler';
+export { registerMetrics } from './lazy';
 export {
   TOP_BY,
   type CountOptions,

@@ -293,5 +293,5 @@ const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'
 
 module.exports = {
   AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
-  sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES, startHalfCloser, startCwClient,
+  sameHost, runCli, runNodeArgs, callLibrary, tempDir, removeTempDir, killAll, SS_STATES, startHalfCloser, startCwClient,
 };

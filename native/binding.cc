@@ -396,6 +396,7 @@ Napi::Object OwnersToJs(Napi::Env env, OwnerResult& w, Ownership how) {
     po.Set("cmdline", p.cmdline);
     po.Set("sockets", static_cast<double>(p.sockets));
     po.Set("startTime", static_cast<double>(p.start_time));
+    po.Set("fds", static_cast<double>(p.fds));
     procs[i] = po;
   }
   owners.Set("processes", procs);

@@ -70,6 +70,8 @@ export interface RawProcess {
   sockets: number;
   /** Field 22 of /proc/<pid>/stat (clock ticks after boot); 0 when it could not be read. */
   startTime: number;
+  /** Fds in its fd directory when the walk read it; 0 when it was only probed. */
+  fds: number;
 }
 
 export interface RawOwners {

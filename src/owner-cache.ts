@@ -14,11 +14,17 @@
  *   fd, so new sockets usually land in those slots. A sample reads the slots
  *   freed in the last few samples (probes: one readlinkat each) for the
  *   sockets it does not know, and walks no fd directory for them.
- * - A socket the probes do not find is "pending" for one sample. If it is
- *   still there at the next, the processes that got new sockets recently
- *   are walked for it first, then every other one, stopping once all are
+ * - The processes that got new sockets recently are walked next, in the
+ *   same sample, as far as they are cheap: their fd counts from their last
+ *   walk add up to at most a small budget (about a tenth of the dump's
+ *   cost), since a socket that is gone already makes the walk read every
+ *   one of their fds. A leaking service's new sockets are found there.
+ * - A socket still not found is "pending" for one sample. If it is still
+ *   there at the next, the processes that got new sockets recently are
+ *   walked for it first, then every other one, stopping once all are
  *   found. Sockets that come and go within a sample (a well-behaved
- *   server's CLOSE_WAIT lasts milliseconds) thus never cost a walk.
+ *   server's CLOSE_WAIT lasts milliseconds) thus never cost a walk of
+ *   /proc.
  * - One not found even so (its owner cannot be read, or it was closed) is
  *   unattributed until the next full attribution.
  * - A full attribution (every wanted socket, every process, lowest pid
@@ -73,6 +79,8 @@ interface Proc {
   start: number;
   comm: string;
   cmdline: string;
+  /** Fds it had when last walked (0: never walked, only probed). */
+  fds: number;
   /** The last sample in which it got a socket this cache did not know. */
   lastNew: number;
 }
@@ -90,6 +98,12 @@ const SLOT_TTL = 5;
 const MAX_PROBES = 4096;
 /** Processes that got new sockets within this many samples are walked first. */
 const RECENT = 10;
+/**
+ * Fds the recent owners may have for a same-sample walk: reading an fd link
+ * costs about 5x dumping a socket, so rows / 50 keeps the walk near a tenth
+ * of the dump; at least this many (about 8 ms) on a small host.
+ */
+const MIN_WALK_BUDGET = 2048;
 
 const LE = endianness() === 'LE';
 
@@ -209,7 +223,12 @@ export class OwnerCache {
     const seen: RawProcess[] = [];
     // 1. Every socket not known: the freed fd slots, one readlinkat each.
     let left = unknown.length && this.slots.length ? await this.lookUp(t, words, rows, unknown, owner, seq, stats, seen, 'probe') : unknown;
-    // 2. Those also missing at the last sample: walk the recent owners
+    // 2. The recent owners that are cheap to walk, in this sample.
+    if (left.length > 0) {
+      const cheap = this.cheapRecent(seq, Math.max(MIN_WALK_BUDGET, Math.floor(t.size / 50)));
+      if (cheap.length > 0) left = await this.lookUp(t, words, rows, left, owner, seq, stats, seen, 'recent', cheap);
+    }
+    // 3. Those also missing at the last sample: walk the recent owners
     //    first, then every process, until all are found.
     const stale = left.filter((j) => {
       const e = this.entries.get(cookieKey(words, rows[j]!));
@@ -219,7 +238,7 @@ export class OwnerCache {
       await this.lookUp(t, words, rows, stale, owner, seq, stats, seen, 'walk');
       left = left.filter((j) => owner[rows[j]!] === 0);
     }
-    // 3. What is left: new ones are pending, to be walked for at the next
+    // 4. What is left: new ones are pending, to be walked for at the next
     //    sample if still there; those walked for in vain wait for the next
     //    full attribution.
     for (const j of left) {
@@ -236,17 +255,31 @@ export class OwnerCache {
     return this.result(owner, rows, stats, seen);
   }
 
+  /** Pids of the recent owners, most recent first, whose last known fd counts add up to at most budget. */
+  private cheapRecent(seq: number, budget: number): number[] {
+    const out: number[] = [];
+    let fds = 0;
+    for (const [pid, p] of [...this.procs.entries()].sort((a, b) => b[1].lastNew - a[1].lastNew || a[0] - b[0])) {
+      if (seq - p.lastNew > RECENT) break;
+      if (p.fds === 0 || fds + p.fds > budget) continue;
+      fds += p.fds;
+      out.push(pid);
+    }
+    return out;
+  }
+
   private procRoot(): { procRoot?: string } {
     return this.opts.procRoot !== undefined ? { procRoot: this.opts.procRoot } : {};
   }
 
   /**
    * Looks up the owners of rows[j] for j in `which`: in the freed fd slots
-   * only ('probe'), or walking the recent owners first, then every process
-   * ('walk'). Records what it finds; returns the j still without an owner.
+   * only ('probe'), walking the given processes only ('recent'), or walking
+   * the recent owners first, then every process ('walk'). Records what it
+   * finds; returns the j still without an owner.
    */
   private async lookUp(t: RawTable, words: Uint32Array, rows: Uint32Array, which: number[], owner: Int32Array,
-    seq: number, stats: AttributionStats, seen: RawProcess[], how: 'probe' | 'walk'): Promise<number[]> {
+    seq: number, stats: AttributionStats, seen: RawProcess[], how: 'probe' | 'recent' | 'walk', only: number[] = []): Promise<number[]> {
     const inodes = Uint32Array.from(which, (j) => t.inode[rows[j]!]!);
     let found: RawFound;
     let probed: Set<string> | undefined;
@@ -256,6 +289,9 @@ export class OwnerCache {
       slots.forEach((s, k) => { probes[2 * k] = s.pid; probes[2 * k + 1] = s.fd; });
       probed = new Set(slots.map((s) => `${s.pid}:${s.fd}`));
       found = await native.findOwners({ ...this.walkOptions(), inodes, claims: true, probes, probesOnly: true });
+    } else if (how === 'recent') {
+      const pids = Int32Array.from(only);
+      found = await native.findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
     } else {
       const recent = [...this.procs.entries()]
         .filter(([, p]) => seq - p.lastNew <= RECENT)
@@ -296,8 +332,12 @@ export class OwnerCache {
     for (const p of found.processes) {
       if (p.startTime === 0) continue; // exited while being read
       const known = this.procs.get(p.pid);
-      if (known && known.start !== p.startTime) this.procs.delete(p.pid);
-      this.procs.set(p.pid, { start: p.startTime, comm: p.comm, cmdline: p.cmdline, lastNew: isNew ? seq : (known?.lastNew ?? -Infinity) });
+      const same = known !== undefined && known.start === p.startTime;
+      this.procs.set(p.pid, {
+        start: p.startTime, comm: p.comm, cmdline: p.cmdline,
+        fds: p.fds > 0 ? p.fds : same ? known.fds : 0,
+        lastNew: isNew ? seq : (same ? known.lastNew : -Infinity),
+      });
     }
   }
 
@@ -312,7 +352,7 @@ export class OwnerCache {
       if (!p) {
         const known = this.procs.get(pid);
         const f = fresh.get(pid);
-        p = { pid, comm: known?.comm ?? f?.comm ?? '', cmdline: known?.cmdline ?? f?.cmdline ?? '', sockets: 0, startTime: known?.start ?? f?.startTime ?? 0 };
+        p = { pid, comm: known?.comm ?? f?.comm ?? '', cmdline: known?.cmdline ?? f?.cmdline ?? '', sockets: 0, startTime: known?.start ?? f?.startTime ?? 0, fds: known?.fds ?? f?.fds ?? 0 };
         processes.set(pid, p);
       }
       p.sockets++;

@@ -67,6 +67,9 @@ struct ProcessInfo {
   // same open /proc/<pid> as the fds and names: with the pid it names one
   // process for good, since a reused pid starts later. 0 = not readable.
   uint64_t start_time = 0;
+  // Fds in its fd directory when the walk read it (what walking it again
+  // would cost); 0 when it was only probed.
+  uint64_t fds = 0;
 };
 
 // A process the source could not read: EACCES/EPERM (unreadable) or

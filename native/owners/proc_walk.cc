@@ -173,6 +173,7 @@ class PidWalker {
     if (matched_) {
       ProcessInfo p;
       p.pid = pid;
+      p.fds = fds_seen;
       ReadProcessNames(piddir.get(), &p);
       out.matched.push_back(std::move(p));
     }
@@ -423,8 +424,14 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
     out->claims.insert(out->claims.end(), r.out.claims.begin(), r.out.claims.end());
   }
   auto by_pid = [](const auto& a, const auto& b) { return a.pid < b.pid; };
-  // A process both probed and walked matched twice: keep one.
+  // A process both probed and walked matched twice: keep one, with the
+  // walk's fd count.
   std::stable_sort(out->matched.begin(), out->matched.end(), by_pid);
+  for (size_t i = 1; i < out->matched.size(); ++i) {
+    if (out->matched[i].pid == out->matched[i - 1].pid) {
+      out->matched[i - 1].fds = std::max(out->matched[i - 1].fds, out->matched[i].fds);
+    }
+  }
   out->matched.erase(std::unique(out->matched.begin(), out->matched.end(),
                                  [](const ProcessInfo& a, const ProcessInfo& b) { return a.pid == b.pid; }),
                      out->matched.end());

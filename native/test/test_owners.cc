@@ -227,6 +227,7 @@ TEST(probes_that_find_everything_walk_nothing_and_record_claims) {
     CHECK_EQ(res.processes[0].sockets, uint64_t{2});
     CHECK_EQ(res.processes[0].start_time, OwnStartTime());
     CHECK(!res.processes[0].comm.empty());
+    CHECK_EQ(res.processes[0].fds, uint64_t{0});  // probed, not walked
   }
   CHECK_EQ(claims.size(), size_t{2});
   bool s_seen = false, t_seen = false;
@@ -256,6 +257,10 @@ TEST(a_missed_probe_falls_back_to_the_walk_which_records_the_fd) {
   CHECK_EQ(res.walked, uint64_t{1});
   CHECK(!res.complete);
   CHECK_EQ(res.processes.size(), size_t{1});
+  if (!res.processes.empty()) {
+    // Every fd of ours was read: at least stdin..stderr and the listener.
+    CHECK(res.processes[0].fds >= static_cast<uint64_t>(s) + 1);
+  }
   CHECK_EQ(claims.size(), size_t{1});
   if (!claims.empty()) {
     CHECK_EQ(claims[0].fd, s);

@@ -171,6 +171,7 @@ async function measure(a, farm) {
     'ss -tanp state close-wait': () => capped('ss', '-tanp', 'state', 'close-wait'),
     'netstat -tanp': () => capped('netstat', '-tanp'),
     'node -e 0 (Node start-up alone)': () => whole(process.execPath, '-e', '0'),
+    'tcpcensus --version (CLI start-up)': () => whole(process.execPath, CLI, '--version'),
   };
   // TIME_WAIT is made right before measuring: it lives 60 s.
   await farm.makeTimeWait(Math.min(20000, Math.round(a.sockets / 20)));
@@ -219,6 +220,8 @@ async function measure(a, farm) {
     cliWholeMinusLibStatesMs: m('tcpcensus states --json') - m('countStates (library)'),
     cliWholeMinusLibTopMs: m('tcpcensus top --json') - m('topProcesses (library, 2 threads)'),
     topRssMb: med['tcpcensus top --json'].maxRssKb / 1024,
+    // What every command but serve loads before it starts working.
+    cliStartupMs: m('tcpcensus --version (CLI start-up)') - m('node -e 0 (Node start-up alone)'),
   };
   const big = a.sockets >= 1000000;
   const targets = [
@@ -228,6 +231,7 @@ async function measure(a, farm) {
     ['CLI states: whole process minus Node start-up minus library call', ratios.cliOverheadStatesMs, '<=', 80, ' ms'],
     ['CLI top: whole process minus Node start-up minus library call', ratios.cliOverheadTopMs, '<=', 80, ' ms'],
     ['peak RSS of tcpcensus top', ratios.topRssMb, '<=', big ? 200 : 120, ' MB'],
+    ['CLI start-up (--version) minus node -e 0', ratios.cliStartupMs, '<=', 30, ' ms'],
   ].map(([name, value, op, limit, unit]) => ({ name, value, op, limit, unit, met: op === '<=' ? value <= limit : value >= limit }));
 
   const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) };

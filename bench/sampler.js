@@ -17,6 +17,7 @@ const path = require('node:path');
 const JOB = path.join(__dirname, 'sampler-job.js');
 const LIMIT = 1.3;
 
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -54,10 +55,15 @@ function summarize(r) {
     coldMs: r.samples[0].ms,
     coldCpuMs: r.samples[0].cpuMs,
     steadyMs: median(steady.map((s) => s.ms)),
+    steadyMeanMs: mean(steady.map((s) => s.ms)),
     steadyMaxMs: Math.max(...steady.map((s) => s.ms)),
     steadyCpuMs: median(steady.map((s) => s.cpuMs)),
+    steadyMeanCpuMs: mean(steady.map((s) => s.cpuMs)),
     countMs: median(counts.map((c) => c.ms)),
+    countMeanMs: mean(counts.map((c) => c.ms)),
     countCpuMs: median(counts.map((c) => c.cpuMs)),
+    countMeanCpuMs: mean(counts.map((c) => c.cpuMs)),
+    lookupMs: att('lookupMs'),
     fullInSteady: steady.filter((s) => s.attribution.full).length,
     lookedUp: att('lookedUp'),
     probed: att('probed'),
@@ -85,10 +91,10 @@ async function runSamplerBench({ farm, samples = 20, fraction = 0.02, log = () =
       results[owners] = summarize(r);
       log(`sampler: owners ${owners}: ${JSON.stringify(results[owners])}`);
     }
-    const targets = Object.entries(results).map(([owners, s]) => {
-      const value = s.steadyMs / s.countMs;
-      return { name: `steady-state sample with owners (owners '${owners}') vs countStates`, value, limit: LIMIT, met: value <= LIMIT };
-    });
+    const targets = Object.entries(results).flatMap(([owners, s]) => [
+      { name: `steady-state sample with owners (owners '${owners}') vs countStates, medians`, value: s.steadyMs / s.countMs },
+      { name: `the same, means (wide walks spread in)`, value: s.steadyMeanMs / s.countMeanMs },
+    ]).map((t) => ({ ...t, limit: LIMIT, met: t.value <= LIMIT }));
     return { results, targets, met: targets.every((t) => t.met) };
   } finally {
     await farm.churn(0);
@@ -98,10 +104,10 @@ async function runSamplerBench({ farm, samples = 20, fraction = 0.02, log = () =
 function renderSampler(r, header) {
   const ms = (x) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
   const lines = [header, ''];
-  lines.push('| owners | source | cold sample (full attribution) | steady sample, median (max) | countStates, median | steady CPU / countStates CPU | looked up / probed / walked processes / pending per sample (median) |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| owners | source | cold sample (full attribution) | steady sample: median, mean, max | of it looking up owners (median) | countStates: median, mean | CPU, median: steady sample / countStates | looked up / probed / walked processes / pending per sample (median) |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [owners, s] of Object.entries(r.results)) {
-    lines.push(`| ${owners} | ${s.source} | ${ms(s.coldMs)} | ${ms(s.steadyMs)} (${ms(s.steadyMaxMs)}) | ${ms(s.countMs)} | ${ms(s.steadyCpuMs)} / ${ms(s.countCpuMs)} | ${s.lookedUp} / ${s.probed} / ${s.walkedProcesses} / ${s.pending} |`);
+    lines.push(`| ${owners} | ${s.source} | ${ms(s.coldMs)} | ${ms(s.steadyMs)}, ${ms(s.steadyMeanMs)}, ${ms(s.steadyMaxMs)} | ${ms(s.lookupMs)} | ${ms(s.countMs)}, ${ms(s.countMeanMs)} | ${ms(s.steadyCpuMs)} / ${ms(s.countCpuMs)} | ${s.lookedUp} / ${s.probed} / ${s.walkedProcesses} / ${s.pending} |`);
   }
   lines.push('');
   lines.push('| target | measured | limit | met |');

@@ -65,26 +65,32 @@ export class SampleTaker {
       return { at, seq, tookMs: round(performance.now() - t0), ipv4: c.ipv4, ipv6: c.ipv6, unowned: null, table: null, rows: null, owned: null, users: undefined };
     }
     // The cached owners' start times are read while the kernel dumps.
+    let dumpMs = 0;
     const [t, users, gone] = await Promise.all([
-      native.sample(this.req.raw),
+      native.sample(this.req.raw).then((x) => {
+        dumpMs = performance.now() - t0;
+        return x;
+      }),
       this.req.by === 'user' && this.req.call === 'createSampler' ? userNames() : undefined,
       this.cache?.validate(seq),
     ]);
     const ipv4 = new Float64Array(16);
     const ipv6 = new Float64Array(16);
     const unowned = new Float64Array(16);
-    const pick: number[] = [];
+    const pick = new Uint32Array(t.size);
+    let picked = 0;
     const { state, family, inode } = t;
+    const attributed = s.attributed;
     for (let i = 0; i < t.size; i++) {
       const st = state[i]!;
       (family[i] === 6 ? ipv6 : ipv4)[st]!++;
       if (inode[i] === 0) unowned[st]!++;
-      if ((s.attributed >> st) & 1) pick.push(i);
+      if ((attributed >> st) & 1) pick[picked++] = i;
     }
-    const rows = Uint32Array.from(pick);
+    const rows = pick.subarray(0, picked);
     let owned: OwnedRows | null = null;
     if (this.cache) {
-      owned = await this.cache.attribute(t, rows, seq, gone!);
+      owned = await this.cache.attribute(t, rows, seq, gone!, dumpMs);
       if (s.ownerSource === 'bpf' && owned.stats.source !== 'bpf') {
         throw new TcpcensusError(`owner source bpf is not available here (owners came from ${owned.stats.source}); use owners 'auto' or 'proc'`, 'ERR_TCPCENSUS_OWNER_SOURCE');
       }
@@ -114,7 +120,7 @@ function rawOwners(o: OwnedRows): RawOwners {
 }
 
 /** A Sample from an observation and the one before it. */
-export function toSample(req: Request, obs: Observation, prev: Observation | null, skipped: number): Sample {
+export function toSample(req: Request, obs: Observation, prev: Pick<Observation, 'ipv4' | 'ipv6'> | null, skipped: number): Sample {
   const states: Sample['states'] = {};
   let ipv4 = 0;
   let ipv6 = 0;
@@ -159,7 +165,8 @@ export function countedStates(req: Request): StateName[] {
 class TickSampler implements Sampler {
   private start = -1;
   private tick = 0;
-  private prev: Observation | null = null;
+  /** The previous sample's counts (not its table: that may go). */
+  private prev: Pick<Observation, 'ipv4' | 'ipv6'> | null = null;
   private closed = false;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -221,7 +228,7 @@ class TickSampler implements Sampler {
     const obs = await this.taker.take();
     if (this.closed) return { done: true, value: undefined };
     const sample = toSample(this.taker.req, obs, this.prev, skipped);
-    this.prev = obs;
+    this.prev = { ipv4: obs.ipv4, ipv6: obs.ipv6 };
     return { done: false, value: sample };
   }
 }

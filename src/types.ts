@@ -187,8 +187,13 @@ export interface Attribution {
   probed: number;
   /** Processes whose fd directory was listed in this sample. */
   walkedProcesses: number;
-  /** New sockets not found among the processes that recently owned sockets; looked for everywhere at the next sample if still there. */
+  /**
+   * Sockets not found yet (new ones the probes and the cheap walk of recent
+   * owners missed, or ones waiting for a paced walk of every process).
+   */
   pending: number;
+  /** Milliseconds spent looking up owners in this sample (the rest of tookMs is mostly the dump). */
+  lookupMs: number;
 }
 
 /** One sample of a sampler. */

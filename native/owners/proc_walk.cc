@@ -328,12 +328,15 @@ void RunProbes(Shared& sh, int proc_fd, std::vector<FdProbe> probes, WalkOutput*
     char path[16];
     snprintf(path, sizeof path, "%d", pid);
     Fd piddir(pid > 0 ? openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
+    // Links are read relative to the open fd directory: one path component
+    // to resolve per probe, not two.
+    Fd fddir(piddir.ok() ? openat(piddir.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
     bool matched = false;
-    for (; piddir.ok() && i < end && !sh.stop.load(std::memory_order_relaxed); ++i) {
+    for (; fddir.ok() && i < end && !sh.stop.load(std::memory_order_relaxed); ++i) {
       if (probes[i].fd < 0) continue;
-      char fdpath[24];
-      snprintf(fdpath, sizeof fdpath, "fd/%d", probes[i].fd);
-      ssize_t n = readlinkat(piddir.get(), fdpath, reinterpret_cast<char*>(link.data()), link.size());
+      char fdname[16];
+      snprintf(fdname, sizeof fdname, "%d", probes[i].fd);
+      ssize_t n = readlinkat(fddir.get(), fdname, reinterpret_cast<char*>(link.data()), link.size());
       if (n < 0) continue;
       const uint64_t inode = ParseSocketLink(ByteSpan(link.data(), static_cast<size_t>(n)));
       if (InodeTable::Slot* s = sh.table->Find(inode)) {

@@ -202,7 +202,9 @@ export class OwnerCache {
     this.entries = new Map();
     this.slots = new Map();
     this.procs = new Map();
-    this.learnProcesses(found, seq, false);
+    // Every owner counts as recent after a full attribution: a leaking one is
+    // then walked (if cheap) for its next new sockets at once.
+    this.learnProcesses(found, seq, true);
     const fdOf = claimedFds(found, inodes);
     const owner = new Int32Array(t.size);
     for (let j = 0; j < rows.length; j++) {

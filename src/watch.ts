@@ -148,7 +148,8 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
     const n = s.states[name] ?? 0;
     const d = s.delta?.[name];
     const bar = (st.unicode ? '█' : '#').repeat(n > 0 ? Math.max(1, Math.round((n / max) * barW)) : 0).padEnd(barW);
-    const spark = sparkW >= 8 ? sparkline(view.history.map((h) => h[name] ?? 0), sparkW, per, st.unicode) : '';
+    // Right-aligned: the right edge is now, however little history there is.
+    const spark = sparkW >= 8 ? sparkline(view.history.map((h) => h[name] ?? 0), sparkW, per, st.unicode).padStart(sparkW) : '';
     out.push(line([
       ['  '], [name.padEnd(11), ALARM.has(name) ? '31' : undefined],
       [`  ${String(n).padStart(countW)}  `], [(d === undefined ? '' : signed(d)).padStart(7), d ? (d > 0 ? '33' : '32') : undefined],

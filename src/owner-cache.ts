@@ -42,7 +42,8 @@
  */
 import { endianness } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { native, type RawFound, type RawProcess, type RawTable } from './native';
+import type { RawFound, RawProcess, RawTable } from './native';
+import { findOwners, startTimes } from './runner';
 
 export interface OwnerCacheOptions {
   threads: number;
@@ -157,7 +158,7 @@ export class OwnerCache {
     const gone = new Set<number>();
     if (this.isFull(seq) || this.procs.size === 0) return gone;
     const pids = Int32Array.from(this.procs.keys());
-    const starts = await native.startTimes({ pids, ...this.procRoot() });
+    const starts = await startTimes(pids, this.opts.procRoot);
     pids.forEach((pid, k) => {
       if (starts[k] === 0 || starts[k] !== this.procs.get(pid)?.start) gone.add(pid);
     });
@@ -182,10 +183,6 @@ export class OwnerCache {
     return o;
   }
 
-  private procRoot(): { procRoot?: string } {
-    return this.opts.procRoot !== undefined ? { procRoot: this.opts.procRoot } : {};
-  }
-
   private remember(words: Uint32Array, i: number, inode: number, pid: number, fd: number, seq: number, pendingSince: number): void {
     this.entries.set(inode, { cookieLo: words[2 * i + LO]!, cookieHi: words[2 * i + HI]!, pid, fd, seen: seq, pendingSince, ownersTried: false });
   }
@@ -194,7 +191,7 @@ export class OwnerCache {
     const words = cookieWords(t);
     const inodes = new Uint32Array(rows.length);
     for (let j = 0; j < rows.length; j++) inodes[j] = t.inode[rows[j]!]!;
-    const found = await native.findOwners({ ...this.walkOptions(), inodes, claims: true });
+    const found = await findOwners({ ...this.walkOptions(), inodes, claims: true });
     this.source = found.source ?? 'proc';
     this.lastFull = seq;
     this.unreadable = found.unreadable;
@@ -366,18 +363,18 @@ export class OwnerCache {
         probes[2 * n] = Math.floor(k / 2147483648);
         probes[2 * n + 1] = k % 2147483648;
       });
-      found = await native.findOwners({ ...this.walkOptions(), inodes, claims: true, probes, probesOnly: true });
+      found = await findOwners({ ...this.walkOptions(), inodes, claims: true, probes, probesOnly: true });
     } else if (how === 'recent') {
       const pids = Int32Array.from(only);
-      found = await native.findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
+      found = await findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
     } else {
       const byRecency = [...this.procs.entries()].sort((a, b) => b[1].lastNew - a[1].lastNew || a[0] - b[0]);
       if (how === 'owners') {
         const pids = Int32Array.from(byRecency, ([pid]) => pid);
-        found = await native.findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
+        found = await findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
       } else {
         const recent = Int32Array.from(byRecency.filter(([, p]) => seq - p.lastNew <= RECENT), ([pid]) => pid);
-        found = await native.findOwners({ ...this.walkOptions(), inodes, claims: true, firstPids: recent });
+        found = await findOwners({ ...this.walkOptions(), inodes, claims: true, firstPids: recent });
         // A walk that stopped early saw only some of the unreadable processes.
         if (found.complete) this.unreadable = found.unreadable;
       }

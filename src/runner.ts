@@ -3,11 +3,13 @@
  * checked Request on the libuv pool (async) or on this thread (Sync),
  * reports walk progress, keeps only the rows of the pids asked for, and
  * refuses to answer for a pid whose fd table it could not read: "none" must
- * mean it looked.
+ * mean it looked. For the samplers it also hands out the raw dump, the
+ * owners of given inodes and the start times of given pids, each off the
+ * event loop.
  */
 import { SystemError } from './errors';
 import { errnoText } from './lookup';
-import { COLUMNS, native, type ColumnName, type RawColumns, type RawCounts, type RawTable } from './native';
+import { COLUMNS, native, type ColumnName, type RawColumns, type RawCounts, type RawFindOptions, type RawFound, type RawSampleOptions, type RawTable } from './native';
 import type { Request } from './options';
 
 export { FAMILY_IPV4, FAMILY_IPV6 } from './native';
@@ -94,4 +96,25 @@ export async function count(req: Request): Promise<RawCounts> {
 
 export function countSync(req: Request): RawCounts {
   return req.pids ? tally(sampleSync(req)) : native.countSync(req.raw);
+}
+
+// ---- for the samplers (sampler.ts, owner-cache.ts) ----
+
+/** One dump as the addon gives it: the counts only, or the rows (no owners: a sampler finds those itself). */
+export function dumpCounts(raw: RawSampleOptions): Promise<RawCounts> {
+  return native.count(raw);
+}
+
+export function dumpRows(raw: RawSampleOptions): Promise<RawTable> {
+  return native.sample({ ...raw, owners: false });
+}
+
+/** Owners of given socket inodes (probes, first pids, claims: see RawFindOptions). */
+export function findOwners(opts: RawFindOptions): Promise<RawFound> {
+  return native.findOwners(opts);
+}
+
+/** Start time (field 22 of /proc/<pid>/stat) of each pid; 0 for one that is gone. */
+export function startTimes(pids: Int32Array, procRoot: string | undefined): Promise<Float64Array> {
+  return native.startTimes(procRoot === undefined ? { pids } : { pids, procRoot });
 }

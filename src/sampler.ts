@@ -8,9 +8,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { TcpcensusError } from './errors';
-import { native, type RawOwners, type RawTable } from './native';
+import type { RawOwners, RawTable } from './native';
 import { buildRequest, checkSystem, samplesOwners, type Request } from './options';
 import { OwnerCache, type OwnedRows } from './owner-cache';
+import { dumpCounts, dumpRows } from './runner';
 import { maskNames, stateNumber, type StateName } from './states';
 import { topReport } from './top';
 import type { Sample, Sampler, SamplerOptions } from './types';
@@ -61,13 +62,13 @@ export class SampleTaker {
     const seq = ++this.seq;
     const s = this.req.sampling!;
     if (!this.withRows) {
-      const c = await native.count(this.req.raw);
+      const c = await dumpCounts(this.req.raw);
       return { at, seq, tookMs: round(performance.now() - t0), ipv4: c.ipv4, ipv6: c.ipv6, unowned: null, table: null, rows: null, owned: null, users: undefined };
     }
     // The cached owners' start times are read while the kernel dumps.
     let dumpMs = 0;
     const [t, users, gone] = await Promise.all([
-      native.sample(this.req.raw).then((x) => {
+      dumpRows(this.req.raw).then((x) => {
         dumpMs = performance.now() - t0;
         return x;
       }),

@@ -297,6 +297,7 @@ export class OwnerCache {
       const e = pendingEntry(j);
       return e !== undefined && e.pendingSince > 0 && e.pendingSince < seq;
     });
+    const staleSet = new Set(stale);
     let walkedAll = false;
     if (stale.length > 0 && this.walkDebt === 0) {
       const untried = this.procs.size > 0 ? stale.filter((j) => !pendingEntry(j)!.ownersTried) : [];
@@ -322,7 +323,7 @@ export class OwnerCache {
       const e = pendingEntry(j);
       const since = e ? e.pendingSince : 0;
       if (since > 0 && since < seq) {
-        if (walkedAll && stale.includes(j)) e!.pendingSince = 0;
+        if (walkedAll && staleSet.has(j)) e!.pendingSince = 0;
         else stats.pending++;
       } else {
         this.remember(words, i, inode[i]!, 0, -1, seq, seq);

@@ -18,8 +18,17 @@
 //   allowHalfOpen it never shuts down its own side: every socket stays in
 //   CLOSE_WAIT for as long as the process lives.
 //
-// Protocol: JSON lines. stdout: {"ev":"listening"|"progress"|"ready"|"timewait"|"error",...}.
-// stdin: {"cmd":"targets","targets":[{host,port,n}]}, {"cmd":"timewait","id","n","chunk","hosts"}.
+// Churn (for the sampler bench): {"cmd":"churn","fraction":0.02,"tickMs":100}
+// makes the holder replace that fraction of its own units every second, in
+// ticks: a 'cw' holder resets CLOSE_WAIT sockets and connects as many new
+// ones to the same targets (their peers' FIN_WAIT2 ends go with them); a
+// 'peer' resets ESTABLISHED pairs and makes as many new ones. fraction 0
+// stops it. The counts stay what they were, give or take the replacements
+// in flight.
+//
+// Protocol: JSON lines. stdout: {"ev":"listening"|"progress"|"ready"|"timewait"|"churn"|"error",...}.
+// stdin: {"cmd":"targets","targets":[{host,port,n}]}, {"cmd":"timewait","id","n","chunk","hosts"},
+// {"cmd":"churn","fraction","tickMs"}.
 // When stdin closes (the parent stopped the farm, or died) or on SIGTERM/SIGINT/
 // SIGHUP it resets every connection (SO_LINGER 0: RST, so teardown leaves no
 // TIME_WAIT, LAST_ACK or orphan behind) and exits.
@@ -32,7 +41,7 @@ process.title = cfg.title; // what /proc/<pid>/comm and cmdline show
 const WINDOW = cfg.window || 256;
 const PROGRESS_EVERY = cfg.progressEvery || 4096;
 
-const held = []; // every connected socket this process keeps
+const held = new Set(); // every connected socket this process keeps
 const servers = [];
 const counts = { listen: 0, established: 0, closeWait: 0, finWait2: 0 };
 let made = 0; // sockets in place, for progress reports
@@ -148,14 +157,19 @@ async function peer() {
       // Accepted ends: shut down our write side at once and keep the socket.
       server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
         s.on('error', noop);
-        held.push(s);
+        held.add(s);
+        finEnds.add(s);
+        // Once churn runs, the 'cw' side resets these: read, to see it and let go.
+        s.once('close', () => { held.delete(s); finEnds.delete(s); });
+        if (churning) s.resume();
         s.end();
         s.once('finish', () => { counts.finWait2++; progress(1); finAcked.poke(); });
       });
     } else {
       server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
         s.on('error', noop);
-        held.push(s);
+        held.add(s);
+        pairUp(`${s.remoteAddress}:${s.remotePort}`, 'server', s);
         estabAccepted++;
         counts.established++;
         progress(1);
@@ -171,6 +185,7 @@ async function peer() {
 
   // ESTABLISHED pairs: connect to our own 'estab' listeners, keep both ends.
   const targets = out.filter((l) => l.role === 'estab');
+  estabTargets = targets;
   if (pairs > 0 && targets.length === 0) throw new Error('pairs without an estab listener');
   const connected = waiter();
   estabWindow = windowed(pairs, WINDOW, (i, w) => {
@@ -181,7 +196,8 @@ async function peer() {
       c.removeAllListeners('error');
       c.on('error', noop);
       c.pause();
-      held.push(c);
+      held.add(c);
+      pairUp(`${c.localAddress}:${c.localPort}`, 'client', c);
       estabConnected++;
       counts.established++;
       progress(1);
@@ -207,15 +223,107 @@ async function closeWait(targets) {
     c.once('connect', () => {
       c.removeAllListeners('error');
       c.on('error', noop);
-      held.push(c);
+      held.add(c);
     });
     // The peer accepted and shut down: our end is now CLOSE_WAIT and stays
     // so, since allowHalfOpen keeps node from ending our side in reply.
     c.once('end', () => { counts.closeWait++; progress(1); w.finish(); });
   });
   await w.promise;
+  cwTargets = targets;
+  cwSockets.push(...[...held]);
   flushProgress();
   send({ ev: 'ready', pid: process.pid, title: cfg.title, role: cfg.role, counts });
+}
+
+// --- churn (any role) ---------------------------------------------------------
+
+const finEnds = new Set(); // peer: accepted ends shut down for the 'cw' holders
+let churning = false;
+let estabTargets = []; // peer: its 'estab' listeners
+let cwTargets = []; // cw: where the CLOSE_WAIT sockets connect
+const cwSockets = []; // cw: the CLOSE_WAIT sockets, for picking at random
+const pairs = []; // peer: [client, server] ESTABLISHED pairs
+const halves = new Map(); // peer: "addr:port" of the client -> the first half seen
+
+/** Joins the two ends of an ESTABLISHED pair, whichever comes first. */
+function pairUp(key, side, sock) {
+  const other = halves.get(key);
+  if (!other) {
+    halves.set(key, { side, sock });
+    return;
+  }
+  halves.delete(key);
+  pairs.push(side === 'client' ? [sock, other.sock] : [other.sock, sock]);
+}
+
+function reset(sock) {
+  held.delete(sock);
+  try { sock.resetAndDestroy(); } catch { try { sock.destroy(); } catch { /* gone */ } }
+}
+
+/** Removes and returns a random element of arr (order does not matter). */
+function takeRandom(arr) {
+  const i = Math.floor(Math.random() * arr.length);
+  const x = arr[i];
+  arr[i] = arr[arr.length - 1];
+  arr.pop();
+  return x;
+}
+
+function connectCw(t) {
+  const c = net.connect({ host: t.host, port: t.port, allowHalfOpen: true });
+  c.on('error', noop);
+  held.add(c);
+  c.once('end', () => cwSockets.push(c));
+  c.once('close', () => held.delete(c));
+}
+
+function connectPair(t) {
+  const c = net.connect({ host: t.host, port: t.port, allowHalfOpen: true });
+  c.on('error', noop);
+  c.once('connect', () => {
+    c.pause();
+    held.add(c);
+    pairUp(`${c.localAddress}:${c.localPort}`, 'client', c);
+  });
+}
+
+let churnTimer = null;
+function churn({ fraction, tickMs = 100 }) {
+  if (churnTimer) clearInterval(churnTimer);
+  churnTimer = null;
+  if (!(fraction > 0)) {
+    send({ ev: 'churn', fraction: 0 });
+    return;
+  }
+  if (!churning) {
+    churning = true;
+    for (const s of finEnds) s.resume();
+  }
+  // Units to replace per tick; the fraction left over carries to the next.
+  const units = cfg.role === 'cw' ? cwSockets.length : pairs.length;
+  const perTick = (units * fraction * tickMs) / 1000;
+  let carry = 0;
+  churnTimer = setInterval(() => {
+    carry += perTick;
+    let k = Math.floor(carry);
+    carry -= k;
+    if (cfg.role === 'cw') {
+      for (; k > 0 && cwSockets.length > 0; k--) {
+        reset(takeRandom(cwSockets));
+        connectCw(cwTargets[Math.floor(Math.random() * cwTargets.length)]);
+      }
+    } else {
+      for (; k > 0 && pairs.length > 0; k--) {
+        const [c, s] = takeRandom(pairs);
+        reset(c);
+        reset(s);
+        connectPair(estabTargets[Math.floor(Math.random() * estabTargets.length)]);
+      }
+    }
+  }, tickMs);
+  send({ ev: 'churn', fraction, perTick });
 }
 
 // --- TIME_WAIT on demand (any role) -----------------------------------------
@@ -264,6 +372,7 @@ async function timeWaitChunk(n, host) {
 function teardown(code = 0) {
   if (tearingDown) return;
   tearingDown = true;
+  if (churnTimer) clearInterval(churnTimer);
   for (const s of held) {
     try { s.resetAndDestroy(); } catch { try { s.destroy(); } catch { /* ignore */ } }
   }
@@ -288,6 +397,7 @@ rl.on('line', (line) => {
   try { msg = JSON.parse(line); } catch (err) { fail(err); return; }
   if (msg.cmd === 'targets') closeWait(msg.targets).catch(fail);
   else if (msg.cmd === 'timewait') timeWait(msg).catch(fail);
+  else if (msg.cmd === 'churn') churn(msg);
   else fail(new Error(`unknown command ${line}`));
 });
 

@@ -7,6 +7,7 @@
 //   const farm = await startFarm({ sockets: 200000, idle: 400, listen: 300, timeWait: 2000 });
 //   farm.truth   // { closeWaitByPid, commandByPid, established, finWait2, timeWait, listen, total }
 //   await farm.makeTimeWait(5000);   // right before a measurement: TIME_WAIT lives 60 s
+//   await farm.churn(0.02);          // each holder replaces 2% of its sockets a second (0 stops)
 //   await farm.stop();
 //
 //   node bench/farm.js --sockets 200000 [--idle 400] [--listen 300] [--time-wait 0] [--hold]
@@ -223,6 +224,7 @@ class Farm {
     // run one after the other (within 60 s) off each other's addresses.
     this._twHosts = Math.floor(Math.random() * 4000000);
     this._twPending = new Map();
+    this._churnAck = new Map(); // holder pid -> resolve, for churn()
     this._stopping = null;
     this._tmp = null;
   }
@@ -262,6 +264,10 @@ class Farm {
       if (msg.ev === 'timewait') {
         const p = this._twPending.get(msg.id);
         if (p) p.got(msg.made);
+      } else if (msg.ev === 'churn') {
+        const ack = this._churnAck.get(rec.pid);
+        this._churnAck.delete(rec.pid);
+        if (ack) ack();
       } else if (msg.ev === 'error') {
         handlers.fail(new Error(`${cfg.title} (pid ${rec.pid}): ${msg.message}`));
       } else {
@@ -484,6 +490,20 @@ class Farm {
     this._recount();
     this._progress({ phase: 'timewait', done: made, total: n });
     return this.truth;
+  }
+
+  /**
+   * Every holder replaces `fraction` of its sockets every second from now on
+   * (0 stops): 'cw' holders their CLOSE_WAIT (and with them their peers'
+   * FIN_WAIT2), peers their ESTABLISHED pairs. The counts stay as they were,
+   * give or take the replacements in flight. Resolves once every holder
+   * has started.
+   */
+  async churn(fraction, tickMs = 100) {
+    if (!this.truth || this._stopping) throw new Error('the farm is not running');
+    const started = this.holders.map((h) => new Promise((resolve) => this._churnAck.set(h.pid, resolve)));
+    for (const h of this.holders) h.child.stdin.write(JSON.stringify({ cmd: 'churn', fraction, tickMs }) + '\n');
+    await Promise.all(started);
   }
 
   _killNow(sig) {

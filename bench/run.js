@@ -3,6 +3,7 @@
 //
 //   npm run bench -- [--sockets 200000] [--runs 5] [--idle 400] [--no-update-readme]
 //   npm run bench -- --soak [--calls 10000] [--sockets 2000]   (soak.js)
+//   npm run bench -- --sampler [--sockets 200000] [--samples 20] (sampler.js only)
 //
 // Builds a socket farm (farm.js), builds the floor (floor.c: the raw kernel
 // work in C, one thread), then measures in one run, interleaved so drift hits
@@ -12,9 +13,11 @@
 //   `ss -tanp state close-wait` and `netstat -tanp` (run once, marked, when
 //   the first run takes over 60 s).
 // Every answer is checked (counts against ss, top rows against the farm's
-// truth) and a wrong answer fails the bench whatever its speed. Writes
-// bench/results.json, prints a table and updates README.md's performance
-// section between its bench markers.
+// truth) and a wrong answer fails the bench whatever its speed. Then, on the
+// same farm with 2% of the sockets replaced every second, the sampler's
+// steady-state sample against countStates (sampler.js). Writes
+// bench/results.json (and bench/results-sampler-<N>.json), prints the tables
+// and updates README.md's performance section between its bench markers.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -22,6 +25,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startFarm } = require('./farm');
 const { runSoak } = require('./soak');
+const { runSamplerBench, renderSampler } = require('./sampler');
 
 const ROOT = path.join(__dirname, '..');
 const FLOOR = path.join(__dirname, 'floor');
@@ -29,7 +33,7 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const JOB = path.join(__dirname, 'job.js');
 
 function args() {
-  const a = { sockets: 200000, runs: 5, idle: 400, updateReadme: true, soak: false, calls: 10000 };
+  const a = { sockets: 200000, runs: 5, idle: 400, updateReadme: true, soak: false, calls: 10000, sampler: false, samples: 20 };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -39,15 +43,18 @@ function args() {
     else if (k === '--no-update-readme') a.updateReadme = false;
     else if (k === '--soak') a.soak = true;
     else if (k === '--calls') a.calls = Number(argv[++i]);
+    else if (k === '--sampler') a.sampler = true;
+    else if (k === '--samples') a.samples = Number(argv[++i]);
     else {
       process.stderr.write(`bench: unknown argument ${k}\nusage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-readme]\n` +
-        '       npm run bench -- --soak [--calls N] [--sockets N]\n');
+        '       npm run bench -- --soak [--calls N] [--sockets N]\n' +
+        '       npm run bench -- --sampler [--sockets N] [--samples N]\n');
       process.exit(2);
     }
   }
   if (a.soak && !argv.includes('--sockets')) a.sockets = 2000;
-  if (!(a.sockets >= 1000) || !(a.runs >= 1) || !(Number.isInteger(a.calls) && a.calls >= 1)) {
-    process.stderr.write('bench: --sockets must be >= 1000, --runs and --calls >= 1\n');
+  if (!(a.sockets >= 1000) || !(a.runs >= 1) || !(Number.isInteger(a.calls) && a.calls >= 1) || !(Number.isInteger(a.samples) && a.samples >= 3)) {
+    process.stderr.write('bench: --sockets must be >= 1000, --runs and --calls >= 1, --samples >= 3\n');
     process.exit(2);
   }
   return a;
@@ -128,10 +135,25 @@ async function main() {
   process.stderr.write(`bench: building a farm of ${a.sockets} sockets and ${a.idle} idle processes...\n`);
   const farm = await startFarm({ sockets: a.sockets, idle: a.idle, listen: 300 });
   try {
-    return await measure(a, farm);
+    const code = a.sampler ? 0 : await measure(a, farm);
+    const samplerCode = await measureSampler(a, farm);
+    return code || samplerCode;
   } finally {
     await farm.stop();
   }
+}
+
+async function measureSampler(a, farm) {
+  const r = await runSamplerBench({ farm, samples: a.samples, log: (line) => process.stderr.write(`bench: ${line}\n`) });
+  const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version };
+  const results = { date: new Date().toISOString(), machine, sockets: a.sockets, churn: '2% of the sockets replaced every second', ...r };
+  fs.writeFileSync(path.join(__dirname, `results-sampler-${a.sockets}.json`), JSON.stringify(results, null, 2) + '\n');
+  const header = `${a.sockets.toLocaleString('en-US')} sockets, 2% of them replaced every second (each holder replaces 2% of its own: CLOSE_WAIT with their peers' FIN_WAIT2, ESTABLISHED pairs), ` +
+    `${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; ${a.samples} samples a second apart, CLOSE_WAIT attributed, every state counted, each sample followed by a countStates()`;
+  const table = renderSampler(r, header);
+  process.stdout.write(table + '\n');
+  if (a.updateReadme) updateReadme(table, `sampler:${a.sockets}`);
+  return r.met ? 0 : 3;
 }
 
 async function measure(a, farm) {
@@ -149,6 +171,7 @@ async function measure(a, farm) {
     'ss -tanp state close-wait': () => capped('ss', '-tanp', 'state', 'close-wait'),
     'netstat -tanp': () => capped('netstat', '-tanp'),
     'node -e 0 (Node start-up alone)': () => whole(process.execPath, '-e', '0'),
+    'tcpcensus --version (CLI start-up)': () => whole(process.execPath, CLI, '--version'),
   };
   // TIME_WAIT is made right before measuring: it lives 60 s.
   await farm.makeTimeWait(Math.min(20000, Math.round(a.sockets / 20)));
@@ -197,6 +220,8 @@ async function measure(a, farm) {
     cliWholeMinusLibStatesMs: m('tcpcensus states --json') - m('countStates (library)'),
     cliWholeMinusLibTopMs: m('tcpcensus top --json') - m('topProcesses (library, 2 threads)'),
     topRssMb: med['tcpcensus top --json'].maxRssKb / 1024,
+    // What every command but serve loads before it starts working.
+    cliStartupMs: m('tcpcensus --version (CLI start-up)') - m('node -e 0 (Node start-up alone)'),
   };
   const big = a.sockets >= 1000000;
   const targets = [
@@ -206,6 +231,7 @@ async function measure(a, farm) {
     ['CLI states: whole process minus Node start-up minus library call', ratios.cliOverheadStatesMs, '<=', 80, ' ms'],
     ['CLI top: whole process minus Node start-up minus library call', ratios.cliOverheadTopMs, '<=', 80, ' ms'],
     ['peak RSS of tcpcensus top', ratios.topRssMb, '<=', big ? 200 : 120, ' MB'],
+    ['CLI start-up (--version) minus node -e 0', ratios.cliStartupMs, '<=', 30, ' ms'],
   ].map(([name, value, op, limit, unit]) => ({ name, value, op, limit, unit, met: op === '<=' ? value <= limit : value >= limit }));
 
   const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) };

@@ -32,6 +32,7 @@
 #include "owners/owners.h"
 #include "sockets/netns.h"
 #include "sockets/sources.h"
+#include "owners/proc_names.h"
 
 namespace tcpcensus {
 namespace {
@@ -87,6 +88,29 @@ struct SampleResult {
   DumpInfo info;
   OwnerResult owners;
   bool has_owners = false;
+};
+
+// findOwners: owners of given inodes, without a dump (an incremental
+// sampler asks only about sockets it has no owner for).
+struct FindRequest {
+  std::vector<uint32_t> inodes;
+  OwnerOptions owner_opts;
+  bool claims = false;
+};
+
+struct FindResult {
+  OwnerResult owners;
+  std::vector<FdClaim> claims;
+};
+
+// startTimes: field 22 of /proc/<pid>/stat for each pid, 0 when gone.
+struct StartTimesRequest {
+  std::vector<int32_t> pids;
+  std::string proc_root = "/proc";
+};
+
+struct StartTimesResult {
+  std::vector<double> start;  // clock ticks fit a double exactly for 2^53 ticks (about 2.8 million years at 100 Hz)
 };
 
 // What a failed call carries to JS besides its message.
@@ -213,42 +237,72 @@ Napi::Object ArgObject(const Napi::CallbackInfo& info) {
   return info[0].As<Napi::Object>();
 }
 
-SampleRequest ParseSample(const Napi::Object& o) {
-  SampleRequest req;
-  req.dump = ParseDump(o);
-  Napi::Value owners = o.Get("owners");
-  req.owners = owners.IsBoolean() && owners.As<Napi::Boolean>().Value();
-  req.owner_opts.threads = GetUint(o, "threads", 0, kMaxThreads);
-  Napi::Value pids = o.Get("pids");
-  if (!pids.IsUndefined() && !pids.IsNull()) {
-    if (!pids.IsTypedArray() || pids.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      throw Napi::TypeError::New(o.Env(), "pids must be an Int32Array");
-    }
-    auto arr = pids.As<Napi::Int32Array>();
-    for (size_t i = 0; i < arr.ElementLength(); ++i) {
-      if (arr[i] <= 0) throw Napi::RangeError::New(o.Env(), "pids must be positive");
-    }
-    req.owner_opts.pids.assign(arr.Data(), arr.Data() + arr.ElementLength());
-    if (req.owner_opts.pids.empty()) {
-      throw Napi::RangeError::New(o.Env(), "pids must not be empty");
-    }
+// An optional typed array of the given type, copied out with its length;
+// false when absent.
+template <typename T>
+bool GetArray(const Napi::Object& o, const char* key, napi_typedarray_type type, const char* type_name,
+              std::vector<T>* out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return false;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw Napi::TypeError::New(o.Env(), std::string(key) + " must be " + type_name);
   }
+  auto arr = v.As<Napi::TypedArrayOf<T>>();
+  out->assign(arr.Data(), arr.Data() + arr.ElementLength());
+  return true;
+}
+
+void CheckPositive(const Napi::Object& o, const char* key, const std::vector<int32_t>& pids) {
+  for (int32_t p : pids) {
+    if (p <= 0) throw Napi::RangeError::New(o.Env(), std::string(key) + " must be positive");
+  }
+}
+
+std::string GetProcRoot(const Napi::Object& o) {
   Napi::Value proc_root = o.Get("procRoot");
-  if (!proc_root.IsUndefined()) {
-    if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
-    req.owner_opts.proc_root = proc_root.As<Napi::String>().Utf8Value();
+  if (proc_root.IsUndefined()) return "/proc";
+  if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
+  return proc_root.As<Napi::String>().Utf8Value();
+}
+
+// The owner options every call that walks takes: threads, pids, procRoot,
+// and for an incremental caller firstPids, probes (pid, fd pairs) and
+// probesOnly.
+// Keys it does not know (ownerSource until that lands) are ignored.
+OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
+  OwnerOptions opts;
+  opts.threads = GetUint(o, "threads", 0, kMaxThreads);
+  if (GetArray(o, "pids", napi_int32_array, "an Int32Array", &opts.pids)) {
+    CheckPositive(o, "pids", opts.pids);
+    if (opts.pids.empty()) throw Napi::RangeError::New(o.Env(), "pids must not be empty");
   }
+  if (GetArray(o, "firstPids", napi_int32_array, "an Int32Array", &opts.first_pids)) {
+    CheckPositive(o, "firstPids", opts.first_pids);
+  }
+  std::vector<int32_t> pairs;
+  if (GetArray(o, "probes", napi_int32_array, "an Int32Array", &pairs)) {
+    if (pairs.size() % 2 != 0) throw Napi::RangeError::New(o.Env(), "probes must hold pid, fd pairs");
+    for (size_t i = 0; i < pairs.size(); i += 2) {
+      if (pairs[i] <= 0 || pairs[i + 1] < 0) {
+        throw Napi::RangeError::New(o.Env(), "probes must hold a positive pid and a non-negative fd per pair");
+      }
+      opts.probes.push_back(FdProbe{pairs[i], pairs[i + 1]});
+    }
+  }
+  Napi::Value probes_only = o.Get("probesOnly");
+  opts.probes_only = probes_only.IsBoolean() && probes_only.As<Napi::Boolean>().Value();
+  opts.proc_root = GetProcRoot(o);
   // ownerSource: 'auto' (the eBPF iterator, the /proc walk when it cannot
   // answer), 'bpf' or 'proc'. Absent means 'proc', as before this option:
   // the TypeScript layer passes it explicitly.
   Napi::Value source = o.Get("ownerSource");
-  req.owner_opts.source = OwnerSource::kProc;
+  opts.source = OwnerSource::kProc;
   if (!source.IsUndefined()) {
     const std::string s = source.IsString() ? source.As<Napi::String>().Utf8Value() : "";
     if (s == "auto") {
-      req.owner_opts.source = OwnerSource::kAuto;
+      opts.source = OwnerSource::kAuto;
     } else if (s == "bpf") {
-      req.owner_opts.source = OwnerSource::kBpf;
+      opts.source = OwnerSource::kBpf;
     } else if (s != "proc") {
       throw Napi::TypeError::New(o.Env(), "ownerSource must be 'auto', 'bpf' or 'proc'");
     }
@@ -261,16 +315,45 @@ SampleRequest ParseSample(const Napi::Object& o) {
     if (!btf.IsString() || btf.As<Napi::String>().Utf8Value().empty()) {
       throw Napi::TypeError::New(o.Env(), "btfPath must be a non-empty string");
     }
-    req.owner_opts.btf_path = btf.As<Napi::String>().Utf8Value();
+    opts.btf_path = btf.As<Napi::String>().Utf8Value();
   } else if (const char* env = std::getenv("TCPCENSUS_BTF_PATH"); env != nullptr && *env != '\0') {
-    req.owner_opts.btf_path = env;
+    opts.btf_path = env;
   }
+  return opts;
+}
+
+SampleRequest ParseSample(const Napi::Object& o) {
+  SampleRequest req;
+  req.dump = ParseDump(o);
+  Napi::Value owners = o.Get("owners");
+  req.owners = owners.IsBoolean() && owners.As<Napi::Boolean>().Value();
+  req.owner_opts = ParseOwnerOptions(o);
   Napi::Value progress = o.Get("progress");
   if (!progress.IsUndefined()) {
     req.progress = ProgressOf(o.Env(), progress);
     req.owner_opts.progress_done = &req.progress->done;
     req.owner_opts.progress_total = &req.progress->total;
   }
+  return req;
+}
+
+FindRequest ParseFind(const Napi::Object& o) {
+  FindRequest req;
+  if (!GetArray(o, "inodes", napi_uint32_array, "a Uint32Array", &req.inodes)) {
+    throw Napi::TypeError::New(o.Env(), "inodes must be a Uint32Array");
+  }
+  req.owner_opts = ParseOwnerOptions(o);
+  Napi::Value claims = o.Get("claims");
+  req.claims = claims.IsBoolean() && claims.As<Napi::Boolean>().Value();
+  return req;
+}
+
+StartTimesRequest ParseStartTimes(const Napi::Object& o) {
+  StartTimesRequest req;
+  if (!GetArray(o, "pids", napi_int32_array, "an Int32Array", &req.pids)) {
+    throw Napi::TypeError::New(o.Env(), "pids must be an Int32Array");
+  }
+  req.proc_root = GetProcRoot(o);
   return req;
 }
 
@@ -292,6 +375,19 @@ void RunSample(SampleRequest& req, SampleResult* res) {
     FindOwners(res->table.inode, req.owner_opts, &res->owners, prefetch.get());
     res->has_owners = true;
   }
+}
+
+void RunFind(FindRequest& req, FindResult* res) {
+  if (Fires(kFailRun)) throw std::bad_alloc();
+  if (req.claims) req.owner_opts.claims = &res->claims;
+  FindOwners(req.inodes, req.owner_opts, &res->owners);
+}
+
+void RunStartTimes(StartTimesRequest& req, StartTimesResult* res) {
+  if (Fires(kFailRun)) throw std::bad_alloc();
+  std::vector<uint64_t> ticks;
+  ReadStartTimes(req.proc_root, req.pids, &ticks);
+  res->start.assign(ticks.begin(), ticks.end());
 }
 
 // ---- results: plain structs -> JS (main thread only) ----
@@ -384,6 +480,8 @@ Napi::Object OwnersToJs(Napi::Env env, OwnerResult& w, Ownership how) {
     po.Set("comm", p.comm);
     po.Set("cmdline", p.cmdline);
     po.Set("sockets", static_cast<double>(p.sockets));
+    po.Set("startTime", static_cast<double>(p.start_time));
+    po.Set("fds", static_cast<double>(p.fds));
     procs[i] = po;
   }
   owners.Set("processes", procs);
@@ -498,6 +596,28 @@ Napi::Value NetnsToJs(Napi::Env env, NetnsList& r, Ownership) {
   o.Set("namespaces", list);
   o.Set("unreadable", static_cast<double>(r.unreadable));
   return o;
+}
+
+Napi::Value FindToJs(Napi::Env env, FindResult& r, Ownership how) {
+  if (Fires(kFailConvert)) throw std::bad_alloc();
+  Napi::Object o = OwnersToJs(env, r.owners, how);
+  std::vector<int32_t> pids(r.claims.size());
+  std::vector<int32_t> fds(r.claims.size());
+  std::vector<uint32_t> inodes(r.claims.size());
+  for (size_t i = 0; i < r.claims.size(); ++i) {
+    pids[i] = r.claims[i].pid;
+    fds[i] = r.claims[i].fd;
+    inodes[i] = r.claims[i].inode;
+  }
+  o.Set("claimPids", ToTypedArray(env, std::move(pids), how));
+  o.Set("claimFds", ToTypedArray(env, std::move(fds), how));
+  o.Set("claimInodes", ToTypedArray(env, std::move(inodes), how));
+  return o;
+}
+
+Napi::Value StartTimesToJs(Napi::Env env, StartTimesResult& r, Ownership how) {
+  if (Fires(kFailConvert)) throw std::bad_alloc();
+  return ToTypedArray(env, std::move(r.start), how);
 }
 
 // The column list, for the loader's check that src/native.ts agrees with it.
@@ -642,6 +762,24 @@ Napi::Value ListNetnsSync(const Napi::CallbackInfo& info) {
   return RunSync(info.Env(), req, RunListNetns, NetnsToJs);
 }
 
+Napi::Value Find(const Napi::CallbackInfo& info) {
+  return Queue(info.Env(), ParseFind(ArgObject(info)), RunFind, FindToJs);
+}
+
+Napi::Value FindSync(const Napi::CallbackInfo& info) {
+  FindRequest req = ParseFind(ArgObject(info));
+  return RunSync(info.Env(), req, RunFind, FindToJs);
+}
+
+Napi::Value StartTimes(const Napi::CallbackInfo& info) {
+  return Queue(info.Env(), ParseStartTimes(ArgObject(info)), RunStartTimes, StartTimesToJs);
+}
+
+Napi::Value StartTimesSync(const Napi::CallbackInfo& info) {
+  StartTimesRequest req = ParseStartTimes(ArgObject(info));
+  return RunSync(info.Env(), req, RunStartTimes, StartTimesToJs);
+}
+
 Napi::Value NewProgress(const Napi::CallbackInfo& info) {
   ProgressHandle handle = ProgressHandle::New(
       info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
@@ -705,6 +843,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<CgroupPathsSync>(env, exports, "cgroupPathsSync");
   Export<ListNetnsAsync>(env, exports, "listNetns");
   Export<ListNetnsSync>(env, exports, "listNetnsSync");
+  Export<Find>(env, exports, "findOwners");
+  Export<FindSync>(env, exports, "findOwnersSync");
+  Export<StartTimes>(env, exports, "startTimes");
+  Export<StartTimesSync>(env, exports, "startTimesSync");
   Export<FailNext>(env, exports, "__failNext");
   exports.Set("columns", ColumnsToJs(env));
   exports.Set("defaultThreads", Napi::Number::New(env, DefaultThreads()));

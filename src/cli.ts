@@ -14,7 +14,7 @@ import { LimitError, OptionError, SystemError, TcpcensusError } from './errors';
 import {
   listHeader, listLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, unreadableLine, unreadableWhy, type Style,
 } from './format';
-import { flagOptions, type Flags, type FlagOptions } from './options';
+import { countFlag, DEFAULT_PORT, flagOptions, type Flags, type FlagOptions } from './options';
 import { privilege } from './privilege';
 import { cgroupsInsteadBecause } from './report';
 import { parseStates, maskNames, ALL_MASK } from './states';
@@ -43,6 +43,15 @@ const FLAG: Record<string, string> = {
   netns: '--netns',
   allNetns: '--all-netns',
   cgroup: '--cgroup',
+  interval: '--interval',
+  fullEvery: '--full-every',
+  ownerStates: '--owner-states',
+  top: '--top',
+  topProcesses: '--top-processes',
+  minInterval: '--min-interval',
+  listen: '--listen',
+  requestTimeout: '--request-timeout',
+  count: '--count',
 };
 
 const OPTION_WORDS: Array<[RegExp, string]> = [
@@ -282,6 +291,22 @@ async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
   unreadable(Math.max(0, ...tables.map((t) => t.owners?.unreadableProcesses ?? 0)));
 }
 
+// watch and serve load their modules only when run, so the other commands
+// start as fast as before (and never load prom-client or node:http).
+async function watchCmd(f: CommonFlags & { count?: string }): Promise<void> {
+  const { limit, ...o } = flagOptions(f);
+  const count = f.count === undefined ? 0 : countFlag(f.count);
+  const { runWatch } = await import('./watch');
+  const st = style();
+  const code = await runWatch({ sampler: { ...o, processes: true, ...(limit !== undefined ? { limit } : {}) }, json: f.json === true, count, style: { color: st.color, unicode: st.unicode } });
+  process.exitCode = code;
+}
+
+async function serveCmd(f: Flags): Promise<void> {
+  const { runServe } = await import('./serve');
+  await runServe(flagOptions(f));
+}
+
 function explainCmd(state: string | undefined): void {
   const names = maskNames(state === undefined ? ALL_MASK : parseStates([state]));
   process.stdout.write(`${renderExplain(names)}\n`);
@@ -313,6 +338,16 @@ Examples (replace: netstat -tanp | grep :5432):
   $ tcpcensus list -s close-wait -p --dport 5432
   $ tcpcensus list --pid 1234 --ndjson | jq .remoteAddress
   $ tcpcensus list --cgroup /system.slice/nginx.service -s estab`,
+  watch: `
+Examples:
+  $ tcpcensus watch                            # the histogram and who holds CLOSE_WAIT, every second
+  $ tcpcensus watch -s close-wait,fin-wait-2 --by command --interval 5s
+  $ tcpcensus watch --json --interval 10s | tee sockets.ndjson`,
+  serve: `
+Examples:
+  $ tcpcensus serve                                   # http://127.0.0.1:${DEFAULT_PORT}/metrics
+  $ tcpcensus serve --listen 0.0.0.0:${DEFAULT_PORT} --owner-states close-wait,syn-recv
+  $ curl -s 127.0.0.1:${DEFAULT_PORT}/metrics | grep tcpcensus_command_sockets`,
   explain: `
 Examples:
   $ tcpcensus explain close-wait
@@ -357,6 +392,39 @@ async function main(argv: string[]): Promise<void> {
     .option('--ndjson', 'one JSON object per line')
     .addHelpText('after', EXAMPLES.list)
     .action(listCmd);
+
+  const sampling = (cmd: Command) => cmd
+    .option('--owners <source>', 'where owners come from: auto (default), proc (the /proc walk) or bpf (where built in)')
+    .option('--full-every <n>', 'a full owner attribution every n samples (default 60; owners are found incrementally in between)')
+    .option('--proc <dir>', 'where procfs is mounted, e.g. /host/proc in a container (default /proc)');
+
+  sampling(addCommon(program.command('watch'), 'states whose owners are shown (default CLOSE_WAIT)'))
+    .description('a live view: the state histogram, changes, sparklines and the top owners, every interval (q quits); one line per sample when not on a terminal')
+    .option('--interval <duration>', 'time between samples, e.g. 500ms, 1s, 1m (default 1s)')
+    .option('--by <grouping>', `group the owners by ${TOP_BY.join(', ')} (default process)`)
+    .option('-n, --limit <n>', 'rows of owners (default 10)')
+    .option('-c, --count <n>', 'stop after n samples (default: until q, Ctrl-C or a signal)')
+    .addHelpText('after', EXAMPLES.watch)
+    .action(watchCmd);
+
+  sampling(program.command('serve'))
+    .description(`a Prometheus exporter: /metrics on 127.0.0.1:${DEFAULT_PORT} by default, sampled on scrape`)
+    .option('--listen <addr>', `ADDRESS:PORT, [IPv6]:PORT or PORT (on 127.0.0.1); default 127.0.0.1:${DEFAULT_PORT}; anything but loopback must be asked for`)
+    .option('--owner-states <states>', 'states whose owners are counted per command and process (default CLOSE_WAIT); repeatable or comma-separated', collect)
+    .option('--top <n>', 'commands per attributed state in tcpcensus_command_sockets (default 20)')
+    .option('--top-processes <n>', 'processes per attributed state in tcpcensus_process_sockets (default 10)')
+    .option('--min-interval <duration>', 'a scrape within this long of the last sample reuses it (default 1s; 0s: every scrape samples)')
+    .option('--request-timeout <duration>', 'a request must arrive whole within this, else 408 and the connection is closed (default 10s)')
+    .option('-4, --ipv4', 'IPv4 sockets only')
+    .option('-6, --ipv6', 'IPv6 sockets only (IPv4-mapped included)')
+    .option('--sport <port>', 'local port or range, e.g. 443 or 1000-2000 (filtered in the kernel)')
+    .option('--dport <port>', 'remote port or range')
+    .option('--src <addr>', 'local address or prefix, e.g. 10.0.0.0/8 or fe80::/10')
+    .option('--dst <addr>', 'remote address or prefix')
+    .option('--threads <n>', 'threads for the /proc walk (1-8, default: cores)')
+    .option('--max-sockets <n>', 'fail a scrape (500) rather than hold more than n sockets in memory')
+    .addHelpText('after', EXAMPLES.serve)
+    .action(serveCmd);
 
   program
     .command('explain')

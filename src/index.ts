@@ -6,6 +6,8 @@
 export {
   countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync, topCgroupsByState, topCgroupsByStateSync,
 } from './api';
+export { createSampler } from './sampler';
+export { registerMetrics } from './lazy';
 export {
   TOP_BY,
   type CountOptions,
@@ -30,6 +32,13 @@ export {
   type CgroupStateOptions,
   type CgroupStateReport,
   type CgroupStateRow,
+  type SamplingOptions,
+  type SamplerOptions,
+  type MetricsOptions,
+  type OwnerSourceOption,
+  type Sample,
+  type Sampler,
+  type Attribution,
 } from './types';
 export { cgroupShortName, type CgroupName } from './cgroup';
 export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './table';

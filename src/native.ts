@@ -60,12 +60,21 @@ export interface RawDumpInfo {
   missing: RawMissing[];
 }
 
-export interface RawSampleOptions extends RawDumpOptions {
-  owners?: boolean;
+/** Which processes to read and how: every call that walks /proc takes these. */
+export interface RawWalkOptions {
   threads?: number;
   pids?: Int32Array;
   /** Where procfs is mounted (default /proc). */
   procRoot?: string;
+  /**
+   * The owner source to use ('proc', 'bpf', 'auto'); passed through for the
+   * addon that knows it (one without it walks /proc and ignores the key).
+   */
+  ownerSource?: string;
+}
+
+export interface RawSampleOptions extends RawDumpOptions, RawWalkOptions {
+  owners?: boolean;
   /** A handle from newProgress(), to watch the /proc walk. */
   progress?: ProgressHandle;
   /**
@@ -81,6 +90,19 @@ export interface RawSampleOptions extends RawDumpOptions {
    * /sys/kernel/btf/vmlinux.
    */
   btfPath?: string;
+}
+
+/** findOwners: the owners of given socket inodes, without a dump. */
+export interface RawFindOptions extends RawWalkOptions {
+  inodes: Uint32Array;
+  /** Walked first, in this order; then the rest ascending. */
+  firstPids?: Int32Array;
+  /** (pid, fd) pairs whose links are read before any walk. */
+  probes?: Int32Array;
+  /** Read the probes, walk nothing. */
+  probesOnly?: boolean;
+  /** Return where each wanted socket was seen (claimPids, claimFds, claimInodes). */
+  claims?: boolean;
 }
 
 /** Opaque handle to a walk's progress counters. */
@@ -99,6 +121,10 @@ export interface RawProcess {
   comm: string;
   cmdline: string;
   sockets: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks after boot); 0 when it could not be read. */
+  startTime: number;
+  /** Fds in its fd directory when the walk read it; 0 when it was only probed. */
+  fds: number;
 }
 
 export interface RawOwners {
@@ -125,6 +151,13 @@ export interface RawOwners {
   source: 'bpf' | 'proc';
   /** Why ownerSource 'auto' fell back to the walk, e.g. "bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)"; null otherwise. */
   fallback: string | null;
+}
+
+/** findOwners' answer: owners per given inode, and with claims where each was seen. */
+export interface RawFound extends RawOwners {
+  claimPids: Int32Array;
+  claimFds: Int32Array;
+  claimInodes: Uint32Array;
 }
 
 export { COLUMNS, type ColumnName, type RawColumns };
@@ -188,6 +221,10 @@ interface RawBinding {
   cgroupPathsSync(opts?: RawCgroupPathsOptions): RawCgroupPaths;
   listNetns(opts?: { procRoot?: string }): Promise<RawNetnsList>;
   listNetnsSync(opts?: { procRoot?: string }): RawNetnsList;
+  findOwners(opts: RawFindOptions): Promise<RawFound>;
+  findOwnersSync(opts: RawFindOptions): RawFound;
+  startTimes(opts: { pids: Int32Array; procRoot?: string }): Promise<Float64Array>;
+  startTimesSync(opts: { pids: Int32Array; procRoot?: string }): Float64Array;
   newProgress(): ProgressHandle;
   readProgress(handle: ProgressHandle): [done: number, total: number];
   __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
@@ -268,6 +305,10 @@ export const native = {
   cgroupPathsSync: sync((o?: RawCgroupPathsOptions) => raw.cgroupPathsSync(o)),
   listNetns: async((o?: { procRoot?: string }) => raw.listNetns(o)),
   listNetnsSync: sync((o?: { procRoot?: string }) => raw.listNetnsSync(o)),
+  findOwners: async(raw.findOwners),
+  findOwnersSync: sync(raw.findOwnersSync),
+  startTimes: async(raw.startTimes),
+  startTimesSync: sync(raw.startTimesSync),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
   /** Tests only: make the next call fail at one stage (see binding.cc). */

@@ -11,9 +11,16 @@
  * each pid exists and shares the network namespace looked in, the netns
  * exists, each cgroup exists and gives its id to the kernel filter),
  * written once and run blocking or on the libuv pool (lookup.ts).
+ *
+ * The calls that sample over time (createSampler, registerMetrics and the
+ * CLI's serve) take the filters too, and options of their own: how often,
+ * which states to find owners for, how many rows; their Request carries a
+ * Sampling part with those.
  */
+import { isIP } from 'node:net';
 import { andPrograms, compileCgroupFilter } from './bytecode-cgroup';
 import { cgroup2Mount } from './cgroup';
+import { parseDuration } from './duration';
 import { OptionError } from './errors';
 import { compileFilter, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
 import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBig, statfs, type Check } from './lookup';
@@ -21,9 +28,41 @@ import type { RawSampleOptions, RawSource } from './native';
 import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
 import { DEFAULT_MASK, parseStates, stateNumber } from './states';
 import { closest } from './suggest';
-import { TOP_BY, type FamilyOption, type OwnerSource, type SnapshotOptions, type TopBy, type TopOptions } from './types';
+import { TOP_BY, type FamilyOption, type MetricsOptions, type OwnerSourceOption, type SamplerOptions, type SnapshotOptions, type TopBy, type TopOptions } from './types';
 
-export type Call = 'countStates' | 'topProcesses' | 'snapshot' | 'topCgroupsByState';
+export type Call = 'countStates' | 'topProcesses' | 'snapshot' | 'topCgroupsByState' | 'createSampler' | 'registerMetrics' | 'serve';
+
+export const OWNER_SOURCES: readonly OwnerSourceOption[] = ['auto', 'bpf', 'proc'];
+
+/** An address and port to listen on. */
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+/** The exporter's default port (README, "Port"): outside the fully allocated 9100-9999 and the ephemeral range. */
+export const DEFAULT_PORT = 10469;
+
+/** What a sampling call adds to its Request. */
+export interface Sampling {
+  /** createSampler: milliseconds between samples. */
+  intervalMs: number;
+  /** A full owner attribution every this many samples (1: every sample). */
+  fullEvery: number;
+  ownerSource: OwnerSourceOption;
+  /** Mask of the states whose owners are looked up (top rows, per-owner metrics). */
+  attributed: number;
+  /** createSampler: top rows asked for (processes or by). */
+  top: boolean;
+  /** registerMetrics, serve: rows per attributed state. */
+  topCommands: number;
+  topProcesses: number;
+  /** registerMetrics, serve: a scrape reuses a sample taken less than this ago. */
+  minIntervalMs: number;
+  /** serve */
+  listen: Listen;
+  requestTimeoutMs: number;
+}
 export type Progress = (walked: number, total: number) => void;
 
 /** A checked request: what the runner sends to the kernel and what stays in JS. */
@@ -39,6 +78,8 @@ export interface Request {
   allNetns: boolean;
   /** The cgroup paths of the kernel filter, as given; systemChecks adds their ids to raw.bytecode. */
   cgroups: string[] | undefined;
+  /** The sampling calls' own options. */
+  sampling?: Sampling;
 }
 
 /** Counts and ids the caller gives must fit a C int. */
@@ -59,7 +100,7 @@ interface Values {
   allNetns: boolean;
   cgroup: string[];
   pids: Int32Array;
-  owners: OwnerSource | 'auto';
+  owners: OwnerSourceOption;
   threads: number;
   procRoot: string;
   onProgress: Progress;
@@ -67,6 +108,14 @@ interface Values {
   limit: number;
   by: TopBy;
   processes: boolean;
+  interval: number;
+  fullEvery: number;
+  ownerStates: number;
+  top: number;
+  topProcesses: number;
+  minInterval: number;
+  listen: Listen;
+  requestTimeout: number;
 }
 type Parsed = Partial<Values>;
 
@@ -77,15 +126,20 @@ interface Entry<V> {
   check(value: unknown): V;
 }
 
-const EVERY: readonly Call[] = ['countStates', 'topProcesses', 'snapshot'];
-// topCgroupsByState takes the socket filters but walks no /proc, and one namespace.
-const FILTERS: readonly Call[] = [...EVERY, 'topCgroupsByState'];
+const ONCE: readonly Call[] = ['countStates', 'topProcesses', 'snapshot'];
+const METRICS: readonly Call[] = ['registerMetrics', 'serve'];
+const SAMPLING: readonly Call[] = ['createSampler', ...METRICS];
+// The one-shot calls: every option of a socket dump and its owners.
+const EVERY: readonly Call[] = ONCE;
+// The socket filters: every call; topCgroupsByState walks no /proc, and the
+// samplers look in one namespace.
+const FILTERS: readonly Call[] = [...ONCE, 'topCgroupsByState', ...SAMPLING];
 // countStates keeps no rows, so it has nothing for maxSockets to bound.
-const KEEPS_ROWS: readonly Call[] = ['topProcesses', 'snapshot', 'topCgroupsByState'];
+const KEEPS_ROWS: readonly Call[] = ['topProcesses', 'snapshot', 'topCgroupsByState', ...SAMPLING];
 const FAMILIES: Record<FamilyOption, number> = { ipv4: FAMILY_IPV4, ipv6: FAMILY_IPV6, all: FAMILY_IPV4 | FAMILY_IPV6 };
 
 const ENTRIES: { [K in keyof Values]: Entry<Values[K]> } = {
-  states: { calls: FILTERS, check: (v) => parseStates(v as string[]) },
+  states: { calls: [...ONCE, 'topCgroupsByState', 'createSampler'], check: (v) => parseStates(v as string[]) },
   family: { calls: FILTERS, check: (v) => oneOf(v, Object.keys(FAMILIES) as FamilyOption[], 'family', 'family', 'valid families') },
   sport: { calls: FILTERS, check: (v) => parsePortRange(v, 'sport') },
   dport: { calls: FILTERS, check: (v) => parsePortRange(v, 'dport') },
@@ -96,19 +150,29 @@ const ENTRIES: { [K in keyof Values]: Entry<Values[K]> } = {
   allNetns: { calls: EVERY, check: (v) => ofType(v, 'boolean', 'allNetns', 'true or false') },
   cgroup: { calls: FILTERS, check: cgroupPaths },
   pids: { calls: EVERY, check: pidArray },
-  owners: { calls: EVERY, check: (v) => oneOf(v, ['auto', 'bpf', 'proc'] as const, 'owners', 'owner source', 'valid') },
-  threads: { calls: EVERY, check: (v) => integer('threads', v, 1, MAX_THREADS) },
-  procRoot: { calls: EVERY, check: (v) => ofType(v, 'string', 'procRoot', 'a directory path') },
-  onProgress: { calls: EVERY, check: (v) => ofType(v, 'function', 'onProgress', 'a function') as Progress },
+  owners: { calls: [...EVERY, ...SAMPLING], check: (v) => oneOf(v, OWNER_SOURCES, 'owners', 'owner source', 'valid') },
+  threads: { calls: [...EVERY, ...SAMPLING], check: (v) => integer('threads', v, 1, MAX_THREADS) },
+  procRoot: { calls: [...EVERY, ...SAMPLING], check: (v) => ofType(v, 'string', 'procRoot', 'a directory path') },
+  onProgress: { calls: ONCE, check: (v) => ofType(v, 'function', 'onProgress', 'a function') as Progress },
   maxSockets: { calls: KEEPS_ROWS, check: (v) => integer('maxSockets', v, 1, INT_MAX) },
-  limit: { calls: ['topProcesses', 'topCgroupsByState'], check: (v) => integer('limit', v, 1, INT_MAX) },
-  by: { calls: ['topProcesses'], check: (v) => oneOf(v, TOP_BY, 'by', 'grouping', 'valid') },
-  processes: { calls: ['snapshot'], check: (v) => ofType(v, 'boolean', 'processes', 'true or false') },
+  limit: { calls: ['topProcesses', 'topCgroupsByState', 'createSampler'], check: (v) => integer('limit', v, 1, INT_MAX) },
+  by: { calls: ['topProcesses', 'createSampler'], check: (v) => oneOf(v, TOP_BY, 'by', 'grouping', 'valid') },
+  processes: { calls: ['snapshot', 'createSampler'], check: (v) => ofType(v, 'boolean', 'processes', 'true or false') },
+  interval: { calls: ['createSampler'], check: (v) => parseDuration(v, 'interval', 10) },
+  fullEvery: { calls: SAMPLING, check: (v) => integer('fullEvery', v, 1, INT_MAX) },
+  ownerStates: { calls: METRICS, check: (v) => parseStates(v as string[]) },
+  top: { calls: METRICS, check: (v) => integer('top', v, 1, 10000) },
+  topProcesses: { calls: METRICS, check: (v) => integer('topProcesses', v, 1, 10000) },
+  minInterval: { calls: METRICS, check: (v) => parseDuration(v, 'minInterval', 0) },
+  listen: { calls: ['serve'], check: parseListen },
+  requestTimeout: { calls: ['serve'], check: (v) => parseDuration(v, 'requestTimeout', 1) },
 };
 
 /** Why an option some call takes does not apply to another. */
-const NOT_HERE: Partial<Record<keyof Values, string>> = {
-  maxSockets: 'it keeps no rows, so there is nothing to bound',
+const NOT_HERE: Partial<Record<keyof Values, (call: Call) => string | undefined>> = {
+  maxSockets: (call) => (call === 'countStates' ? 'it keeps no rows, so there is nothing to bound' : undefined),
+  pids: (call) => (SAMPLING.includes(call) ? 'a sampler watches every process' : undefined),
+  states: (call) => (METRICS.includes(call) ? 'the metrics count every state; ownerStates picks the states whose owners are counted' : undefined),
 };
 
 // ---- value rules ----
@@ -166,6 +230,19 @@ function pidArray(v: unknown): Int32Array {
   return Int32Array.from(v as number[]);
 }
 
+// "127.0.0.1:10469", "[::1]:10469", "10469" (loopback); any other address
+// only when it is written out: listening beyond loopback is a choice.
+function parseListen(v: unknown): Listen {
+  const fail = () => new OptionError(`listen must be PORT, ADDRESS:PORT or [IPv6]:PORT with a port from 0 to 65535, e.g. 127.0.0.1:${DEFAULT_PORT}, got ${shown(v)}`, 'listen');
+  if (typeof v !== 'string') throw fail();
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):)?(\d{1,5})$/.exec(v.trim());
+  if (!m || Number(m[2]) > 65535) throw fail();
+  const host = m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '');
+  if (host !== 'localhost' && isIP(host) === 0) throw fail();
+  if (host.includes(':') !== (m[1]?.startsWith('[') ?? false)) throw fail();
+  return { host, port: Number(m[2]) };
+}
+
 // ---- options -> request ----
 
 function checkObject(options: unknown): Record<string, unknown> {
@@ -185,7 +262,7 @@ function checkKeys(call: Call, o: Record<string, unknown>): void {
     if (entry?.calls.includes(call)) continue;
     const valid = validKeys(call);
     if (entry) {
-      const why = NOT_HERE[key as keyof Values];
+      const why = NOT_HERE[key as keyof Values]?.(call);
       throw new OptionError(`${key} does not apply to ${call}${why ? ` (${why})` : ''}; valid options: ${valid.join(', ')}`, key);
     }
     const near = closest(key, valid);
@@ -246,7 +323,40 @@ function build(call: Call, p: Parsed): Request {
   if (p.source !== undefined) raw.source = p.source;
   if (p.netns !== undefined) raw.netns = p.netns;
   if (owners) raw.ownerSource = p.owners ?? 'auto';
-  return { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10, allNetns: p.allNetns === true, cgroups: p.cgroup };
+  const req: Request = { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10, allNetns: p.allNetns === true, cgroups: p.cgroup };
+  if (SAMPLING.includes(call)) req.sampling = sampling(call, p, req);
+  return req;
+}
+
+// A sampler counts every state (so the histogram, the deltas and the
+// metrics are whole) and looks up owners only for the attributed states:
+// `states` for createSampler, `ownerStates` for the metrics, CLOSE_WAIT by
+// default.
+function sampling(call: Call, p: Parsed, req: Request): Sampling {
+  const attributed = (call === 'createSampler' ? p.states : p.ownerStates) ?? CLOSE_WAIT_MASK;
+  const top = call === 'createSampler' ? p.processes === true || p.by !== undefined : true;
+  const ownerSource = p.owners ?? 'auto';
+  req.raw.states = DEFAULT_MASK | attributed;
+  req.raw.owners = false; // the sampler asks for owners itself, only for what it does not know
+  req.raw.ownerSource = ownerSource;
+  return {
+    intervalMs: p.interval ?? 1000,
+    fullEvery: p.fullEvery ?? 60,
+    ownerSource,
+    attributed,
+    top,
+    topCommands: p.top ?? 20,
+    topProcesses: p.topProcesses ?? 10,
+    minIntervalMs: p.minInterval ?? 1000,
+    listen: p.listen ?? { host: '127.0.0.1', port: DEFAULT_PORT },
+    requestTimeoutMs: p.requestTimeout ?? 10_000,
+  };
+}
+
+/** Whether a sampling request looks up owners at all. */
+export function samplesOwners(req: Request): boolean {
+  const s = req.sampling;
+  return s !== undefined && s.top && (req.call !== 'createSampler' || NEEDS_OWNERS.has(req.by));
 }
 
 // ---- rules that need the system ----
@@ -354,7 +464,7 @@ function* checkPid(root: string, pid: number, ours: string | undefined): Check<v
 
 function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
   const root = req.raw.procRoot ?? '/proc';
-  if (procRootGiven || req.raw.owners) yield* checkProcfs(root);
+  if (procRootGiven || req.raw.owners || samplesOwners(req)) yield* checkProcfs(root);
   if (req.raw.netns !== undefined) yield* checkNetns(req.raw.netns);
   if (req.pids) {
     const ours = yield* dumpNetns(root, req.raw.netns);
@@ -365,17 +475,25 @@ function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
 
 /** Checks a call's options; the system checks run off the event loop. */
 export async function checkOptions(call: Call, options: unknown): Promise<Request> {
-  const p = parse(call, options);
-  const req = build(call, p);
-  await runAsync(systemChecks(req, p.procRoot !== undefined));
+  const req = buildRequest(call, options);
+  await checkSystem(req);
   return req;
 }
 
 export function checkOptionsSync(call: Call, options: unknown): Request {
-  const p = parse(call, options);
-  const req = build(call, p);
-  runSync(systemChecks(req, p.procRoot !== undefined));
+  const req = buildRequest(call, options);
+  runSync(systemChecks(req, req.raw.procRoot !== undefined));
   return req;
+}
+
+/** The rules that need no system look-up: a call's options as a Request, or an OptionError. */
+export function buildRequest(call: Call, options: unknown): Request {
+  return build(call, parse(call, options));
+}
+
+/** The rules that need the system (procRoot is a procfs mount, pids exist), off the event loop. */
+export async function checkSystem(req: Request): Promise<void> {
+  await runAsync(systemChecks(req, req.raw.procRoot !== undefined));
 }
 
 // ---- the CLI's flags ----
@@ -401,10 +519,22 @@ export interface Flags {
   netns?: string;
   allNetns?: boolean;
   cgroup?: string[];
+  interval?: string;
+  fullEvery?: string;
+  ownerStates?: string[];
+  top?: string;
+  topProcesses?: string;
+  minInterval?: string;
+  listen?: string;
+  requestTimeout?: string;
 }
 
 /** Every option a flag can set; each command passes on the ones its call takes. */
-export type FlagOptions = TopOptions & SnapshotOptions & { allNetns?: boolean };
+export type FlagOptions = TopOptions & SnapshotOptions & SamplerOptions & MetricsOptions & {
+  allNetns?: boolean;
+  listen?: string;
+  requestTimeout?: string;
+};
 
 function pidText(text: string): number[] {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
@@ -412,6 +542,11 @@ function pidText(text: string): number[] {
     throw new OptionError(`pids takes process ids such as 1234 or 1234,5678, got "${text}"`, 'pids');
   }
   return parts.map(Number);
+}
+
+/** watch --count: how many samples before it stops (a CLI flag, no library option). */
+export function countFlag(text: string): number {
+  return integerText('count', text, 1, INT_MAX);
 }
 
 /**
@@ -435,9 +570,17 @@ export function flagOptions(f: Flags): FlagOptions {
   if (f.by !== undefined) o.by = f.by as TopBy; // checked with the library's options
   if (f.processes) o.processes = true;
   if (f.source !== undefined) o.source = f.source as RawSource; // checked with the library's options
-  if (f.owners !== undefined) o.owners = f.owners as OwnerSource; // likewise
+  if (f.owners !== undefined) o.owners = f.owners as OwnerSourceOption; // likewise
   if (f.netns !== undefined) o.netns = f.netns; // likewise
   if (f.allNetns) o.allNetns = true;
   if (f.cgroup) o.cgroup = f.cgroup;
+  if (f.interval !== undefined) o.interval = f.interval; // durations too
+  if (f.fullEvery !== undefined) o.fullEvery = integerText('fullEvery', f.fullEvery, 1, INT_MAX);
+  if (f.ownerStates) o.ownerStates = f.ownerStates;
+  if (f.top !== undefined) o.top = integerText('top', f.top, 1, 10000);
+  if (f.topProcesses !== undefined) o.topProcesses = integerText('topProcesses', f.topProcesses, 1, 10000);
+  if (f.minInterval !== undefined) o.minInterval = f.minInterval;
+  if (f.listen !== undefined) o.listen = f.listen;
+  if (f.requestTimeout !== undefined) o.requestTimeout = f.requestTimeout;
   return o;
 }

@@ -3,13 +3,16 @@
  * checked Request on the libuv pool (async) or on this thread (Sync),
  * reports walk progress, keeps only the rows of the pids asked for, and
  * refuses to answer for a pid whose fd table it could not read: "none" must
- * mean it looked. It also hands over the addon's two look-ups: the network
- * namespaces there are, and the paths of cgroup ids.
+ * mean it looked. It also hands over the addon's other look-ups: the network
+ * namespaces there are, the paths of cgroup ids, and for the samplers the raw
+ * dump, the owners of given inodes and the start times of given pids, each
+ * off the event loop.
  */
 import { SystemError } from './errors';
 import { errnoText } from './lookup';
 import {
-  COLUMNS, native, type ColumnName, type RawCgroupPaths, type RawColumns, type RawCountResult, type RawNetnsList, type RawSampleResult,
+  COLUMNS, native, type ColumnName, type RawCgroupPaths, type RawColumns, type RawCountResult, type RawFindOptions, type RawFound,
+  type RawNetnsList, type RawSampleOptions, type RawSampleResult,
 } from './native';
 import type { Request } from './options';
 
@@ -115,4 +118,25 @@ export function cgroupPaths(ids: BigUint64Array): Promise<RawCgroupPaths> {
 
 export function cgroupPathsSync(ids: BigUint64Array): RawCgroupPaths {
   return native.cgroupPathsSync({ ids });
+}
+
+// ---- for the samplers (sampler.ts, owner-cache.ts) ----
+
+/** One dump as the addon gives it: the counts only, or the rows (no owners: a sampler finds those itself). */
+export function dumpCounts(raw: RawSampleOptions): Promise<RawCountResult> {
+  return native.count(raw);
+}
+
+export function dumpRows(raw: RawSampleOptions): Promise<RawSampleResult> {
+  return native.sample({ ...raw, owners: false });
+}
+
+/** Owners of given socket inodes (probes, first pids, claims: see RawFindOptions). */
+export function findOwners(opts: RawFindOptions): Promise<RawFound> {
+  return native.findOwners(opts);
+}
+
+/** Start time (field 22 of /proc/<pid>/stat) of each pid; 0 for one that is gone. */
+export function startTimes(pids: Int32Array, procRoot: string | undefined): Promise<Float64Array> {
+  return native.startTimes(procRoot === undefined ? { pids } : { pids, procRoot });
 }

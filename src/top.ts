@@ -8,6 +8,8 @@
  * By cgroup, a row is a cgroup id the kernel tagged sockets with, and the
  * "unowned" count is the sockets with no id (the kernel's mini-sockets:
  * TIME_WAIT, request sockets, orphans kept as TIME_WAIT).
+ * A report covers every row of the table, or only the rows a sampler picks
+ * (the rows in its attributed states).
  */
 import { formatAddress } from './address';
 import type { CgroupLabel } from './cgroup-names';
@@ -37,10 +39,16 @@ function endpointKey(t: RawTable, i: number): number | string {
   return typeof h === 'number' ? h * 65536 + t.remotePort[i]! : `${h}:${t.remotePort[i]}`;
 }
 
+/** The rows a report covers: all of the table, or the given row indices. */
+type Rows = Uint32Array | undefined;
+const rowCount = (t: RawTable, rows: Rows) => (rows ? rows.length : t.size);
+const rowAt = (rows: Rows, j: number) => (rows ? rows[j]! : j);
+
 // Groups rows by a key, skipping rows `skip` says to; returns [count, first row] per group.
-function groupRows(t: RawTable, keyOf: (t: RawTable, i: number) => number | string | bigint, skip?: (i: number) => boolean): Array<[number, number]> {
+function groupRows(t: RawTable, rows: Rows, keyOf: (t: RawTable, i: number) => number | string | bigint, skip?: (i: number) => boolean): Array<[number, number]> {
   const groups = new Map<number | string | bigint, [number, number]>();
-  for (let i = 0; i < t.size; i++) {
+  for (let j = 0, n = rowCount(t, rows); j < n; j++) {
+    const i = rowAt(rows, j);
     if (skip?.(i)) continue;
     const k = keyOf(t, i);
     const g = groups.get(k);
@@ -60,7 +68,7 @@ function cgroupRow(id: bigint, count: number, labels: Labels): TopRow {
   return { ...row, count };
 }
 
-function topRows(by: TopBy, t: RawTable, labels: Labels): TopRow[] {
+function topRows(by: TopBy, t: RawTable, labels: Labels, rows: Rows): TopRow[] {
   switch (by) {
     case 'process':
       return t.owners!.processes.map((p) => ({ key: String(p.pid), pid: p.pid, command: p.comm, cmdline: p.cmdline, count: p.sockets }));
@@ -75,53 +83,58 @@ function topRows(by: TopBy, t: RawTable, labels: Labels): TopRow[] {
       return [...byCommand.values()];
     }
     case 'remote':
-      return groupRows(t, endpointKey).map(([count, i]) => {
+      return groupRows(t, rows, endpointKey).map(([count, i]) => {
         const addr = formatAddress(t.family[i]!, t.remoteAddr, i);
         const port = t.remotePort[i]!;
         return { key: t.family[i] === 6 ? `[${addr}]:${port}` : `${addr}:${port}`, count, remoteAddress: addr, remotePort: port };
       });
     case 'remote-host':
-      return groupRows(t, hostKey).map(([count, i]) => {
+      return groupRows(t, rows, hostKey).map(([count, i]) => {
         const addr = formatAddress(t.family[i]!, t.remoteAddr, i);
         return { key: addr, count, remoteAddress: addr };
       });
     case 'local-port':
-      return groupRows(t, (x, i) => x.localPort[i]!).map(([count, i]) => ({ key: String(t.localPort[i]), count, localPort: t.localPort[i]! }));
+      return groupRows(t, rows, (x, i) => x.localPort[i]!).map(([count, i]) => ({ key: String(t.localPort[i]), count, localPort: t.localPort[i]! }));
     case 'user':
-      return groupRows(t, (x, i) => x.uid[i]!, (i) => t.inode[i] === 0).map(([count, i]) => {
+      return groupRows(t, rows, (x, i) => x.uid[i]!, (i) => t.inode[i] === 0).map(([count, i]) => {
         const uid = t.uid[i]!;
         const user = labels.users!.get(uid) ?? null;
         return { key: user ?? String(uid), count, uid, user };
       });
     case 'cgroup':
-      return groupRows(t, (x, i) => x.cgroupId[i]!, (i) => t.cgroupId[i] === 0n).map(([count, i]) => cgroupRow(t.cgroupId[i]!, count, labels));
+      return groupRows(t, rows, (x, i) => x.cgroupId[i]!, (i) => t.cgroupId[i] === 0n).map(([count, i]) => cgroupRow(t.cgroupId[i]!, count, labels));
   }
 }
 
-/** The report for a request's table; tookMs is the caller's to fill in. */
-export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Labels, tookMs: () => number): TopReport {
+/**
+ * The report for a request's table (or for the given rows of it; the states
+ * it names are `states`, default the request's); tookMs is the caller's to
+ * fill in.
+ */
+export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Labels, tookMs: () => number,
+  rows?: Uint32Array, states: number = req.raw.states): TopReport {
+  const n = rowCount(t, rows);
   let unowned = 0;
-  if (req.by === 'cgroup') {
-    for (let i = 0; i < t.size; i++) if (t.cgroupId[i] === 0n) unowned++;
-  } else {
-    for (let i = 0; i < t.size; i++) if (t.inode[i] === 0) unowned++;
+  for (let j = 0; j < n; j++) {
+    const i = rowAt(rows, j);
+    if (req.by === 'cgroup' ? t.cgroupId[i] === 0n : t.inode[i] === 0) unowned++;
   }
   let owned: number | null = null;
   const w = t.owners;
   if (w) {
     owned = 0;
-    for (let i = 0; i < t.size; i++) if (w.owner[i] !== 0) owned++;
+    for (let j = 0; j < n; j++) if (w.owner[rowAt(rows, j)] !== 0) owned++;
   }
-  const rows = topRows(req.by, t, labels)
+  const top = topRows(req.by, t, labels, rows)
     .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, req.limit);
   return {
-    states: maskNames(req.raw.states),
+    states: maskNames(states),
     by: req.by,
-    total: t.size,
+    total: n,
     owned,
     unowned,
-    unattributed: owned === null ? null : t.size - owned - unowned,
+    unattributed: owned === null ? null : n - owned - unowned,
     unreadableProcesses: w ? w.unreadable : null,
     shared: w ? w.shared : null,
     ownerSource: w ? w.source : null,
@@ -130,7 +143,7 @@ export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Label
     sourceFallback: t.sourceFallback,
     // A top report shows counts of states, not queues, cookies or interfaces.
     unknown: t.missing.filter((m) => m === 'boundInactive'),
-    rows,
+    rows: top,
     tookMs: tookMs(),
   };
 }

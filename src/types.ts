@@ -70,7 +70,7 @@ export interface WalkOptions {
    * (the /proc/<pid>/fd walk), or 'auto' (default: bpf where the kernel and
    * privileges allow, else the walk, saying why in ownerFallback).
    */
-  owners?: OwnerSource | 'auto';
+  owners?: OwnerSourceOption;
 }
 
 /**
@@ -100,6 +100,9 @@ export interface AllNetnsOption {
 
 /** The owner source that answered. */
 export type OwnerSource = 'bpf' | 'proc';
+
+/** Where owners come from: the eBPF iterator, the /proc walk, or 'auto' (the iterator where allowed, else the walk). */
+export type OwnerSourceOption = OwnerSource | 'auto';
 
 /** Default states: every state but CLOSE. countStates keeps no rows, so it takes no maxSockets. */
 export type CountOptions = FilterOptions & WalkOptions;
@@ -305,4 +308,95 @@ export interface CgroupStateOptions extends FilterOptions, RowOptions {
   states?: string[];
   /** Cgroups per state, 1..2^31-1, default 10. */
   limit?: number;
+}
+
+/** Filters and walk settings a sampler shares with the one-shot calls. */
+export interface SamplingOptions extends Omit<FilterOptions, 'states' | 'pids'>, Omit<WalkOptions, 'onProgress'>, RowOptions {
+  /**
+   * Owner source, default 'auto'. With the /proc walk ('proc', or 'auto'
+   * where nothing better answers) owners are found incrementally.
+   */
+  owners?: OwnerSourceOption;
+  /** A full owner attribution every this many samples (default 60; 1: every sample). */
+  fullEvery?: number;
+}
+
+export interface SamplerOptions extends SamplingOptions {
+  /** Milliseconds, or a duration such as '1s', '500ms', '2m'; default 1s, at least 10 ms. */
+  interval?: number | string;
+  /**
+   * The states the top rows are about (default ['CLOSE_WAIT']). The counts
+   * always cover every state (all but CLOSE, and CLOSE when named here).
+   */
+  states?: string[];
+  /** Top rows by process (the same as by: 'process'). */
+  processes?: boolean;
+  /** Top rows grouped this way (implies top rows). */
+  by?: TopBy;
+  /** Top rows, default 10. */
+  limit?: number;
+}
+
+export interface MetricsOptions extends SamplingOptions {
+  /** States whose owners are counted per command and process, default ['CLOSE_WAIT']. */
+  ownerStates?: string[];
+  /** Commands per attributed state in tcpcensus_command_sockets, default 20. */
+  top?: number;
+  /** Processes per attributed state in tcpcensus_process_sockets, default 10. */
+  topProcesses?: number;
+  /** A scrape within this long of the last sample's start reuses it: milliseconds or '1s' (default 1s; 0: every scrape samples). */
+  minInterval?: number | string;
+}
+
+/** How a sample found its owners. */
+export interface Attribution {
+  /** The owner source that answered: 'bpf' (the eBPF iterator) or 'proc' (the /proc walk). */
+  source: OwnerSource;
+  /** Why owners 'auto' could not use the eBPF iterator; null when it did or was not asked. */
+  fallback: string | null;
+  /** A full attribution (the first sample, every fullEvery-th, or a source that is cheap anyway), not an incremental one. */
+  full: boolean;
+  /** Attributed sockets whose owner came from the cache (still held by the same process, checked by start time). */
+  cached: number;
+  /** Attributed sockets looked up in this sample. */
+  lookedUp: number;
+  /** Of those, found by reading a remembered fd slot (a probe), without listing any fd directory. */
+  probed: number;
+  /** Processes whose fd directory was listed in this sample. */
+  walkedProcesses: number;
+  /**
+   * Sockets not found yet (new ones the probes and the cheap walk of recent
+   * owners missed, or ones waiting for a paced walk of every process).
+   */
+  pending: number;
+  /** Milliseconds spent looking up owners in this sample (the rest of tookMs is mostly the dump). */
+  lookupMs: number;
+}
+
+/** One sample of a sampler. */
+export interface Sample {
+  /** When the sample started. */
+  at: Date;
+  /** 1 for the first sample. */
+  seq: number;
+  total: number;
+  /** Every counted state, zeros included, in state-number order. */
+  states: Partial<Record<StateName, number>>;
+  families: { ipv4: number; ipv6: number };
+  /** Change of each state's count since the previous sample; null on the first sample, which has no previous one. */
+  delta: Partial<Record<StateName, number>> | null;
+  /** The top rows for the chosen states, when processes or by asked for them. */
+  top: TopReport | null;
+  /** How owners were found; null when the sample looked up none. */
+  attribution: Attribution | null;
+  /** Ticks skipped since the previous sample because a sample ran longer than the interval. */
+  skipped: number;
+  tookMs: number;
+}
+
+/** An async iterable (and iterator: next() takes the next sample) of samples that can be stopped. */
+export interface Sampler extends AsyncIterableIterator<Sample> {
+  /** Stops the sampler: no timer stays alive, an iteration in progress ends after its current sample. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }

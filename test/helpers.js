@@ -109,6 +109,54 @@ function startHolder(title, closeWait, timeWait = 0, host = '4', { clientHost, p
   return prefix ? startFixture(prefix[0], [...prefix.slice(1), process.execPath, ...args]) : startFixture(process.execPath, args);
 }
 
+/**
+ * A server on host that shuts down its side of every connection at once and
+ * keeps it open: the clients' ends go to CLOSE_WAIT (theirs), ours to
+ * FIN_WAIT2. Resolves with {port, close()}.
+ */
+function startHalfCloser(host) {
+  const net = require('node:net');
+  const held = new Set();
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    held.add(s);
+    s.on('error', () => {});
+    s.on('close', () => held.delete(s));
+    s.end();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve({
+      port: server.address().port,
+      close: () => new Promise((r) => {
+        for (const s of held) s.resetAndDestroy();
+        server.close(() => r());
+      }),
+    }));
+  });
+}
+
+/**
+ * fixtures/cw_client.js: a process named `title` with n client sockets in
+ * CLOSE_WAIT towards host:port (a startHalfCloser server). The fixture gets
+ * replace(k): k of them replaced by new ones, resolved once they are in
+ * CLOSE_WAIT.
+ */
+async function startCwClient(title, host, port, n) {
+  const fx = await startFixture(process.execPath, [path.join(__dirname, 'fixtures', 'cw_client.js'), title, host, String(port), String(n)]);
+  const lines = [];
+  let waiting = null;
+  readline.createInterface({ input: fx.child.stdout }).on('line', (line) => {
+    lines.push(line);
+    if (waiting) { const w = waiting; waiting = null; w(); }
+  });
+  fx.replace = async (k) => {
+    fx.child.stdin.write(`replace ${k}\n`);
+    while (!lines.some((l) => l.includes('"replaced"'))) await new Promise((r) => { waiting = r; });
+    lines.length = 0;
+  };
+  return fx;
+}
+
 const SS_STATES = {
   ESTAB: 'ESTABLISHED', 'SYN-SENT': 'SYN_SENT', 'SYN-RECV': 'SYN_RECV', 'FIN-WAIT-1': 'FIN_WAIT1',
   'FIN-WAIT-2': 'FIN_WAIT2', 'TIME-WAIT': 'TIME_WAIT', UNCONN: 'CLOSE', 'CLOSE-WAIT': 'CLOSE_WAIT',
@@ -300,5 +348,5 @@ const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'
 
 module.exports = {
   AS_NOBODY, NO_PTRACE, buildFixture, startLeaderless, startSharer, filterBytecode, stable, startFixture, ROOT, CLI, PYTHON, startStates, startStatesLike, startHolder, ss, ssCounts,
-  sameHost, runCli, callLibrary, tempDir, removeTempDir, killAll, SS_STATES, cgroup2Mount, removeCgroups,
+  sameHost, runCli, runNodeArgs, callLibrary, tempDir, removeTempDir, killAll, SS_STATES, cgroup2Mount, removeCgroups, startHalfCloser, startCwClient,
 };

@@ -39,7 +39,7 @@ test('every public type is exported from the package root; state records are key
   assert.equal(r.status, 0, r.stdout.toString() + r.stderr.toString());
 });
 
-const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink';
+const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink|a procRoot that is not procfs|Ctrl-C, a signal and a crash|BTF|promtool|systemd-analyze|without loading prom-client';
 
 test('tests leave no temporary directory behind', () => {
   // Every test file that makes temporary directories, run with a TMPDIR of
@@ -90,6 +90,9 @@ test('the README\'s JSON contracts list the keys the CLI prints, in order', asyn
   assert.deepEqual(Object.keys((await json(['list', '-s', 'listen']))[0]), readmeKeys('list --json'));
   assert.deepEqual(Object.keys(await json(['report'])), ['states', 'top', 'topFallback']);
   assert.match(read('README.md'), /^- `report --json`: `\{"states": <states json>, "top": <top json>, "topFallback"\}`/m);
+  const watch = await h.runCli(['watch', '--json', '--count', '1', '-s', 'listen']);
+  assert.equal(watch.code, 0, watch.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(watch.stdout)), readmeKeys('watch --json'));
 });
 
 test('the README says what npm test needs', () => {
@@ -97,7 +100,7 @@ test('the README says what npm test needs', () => {
   assert.ok(dev, 'README has a Development section');
   const needs = /`npm test` needs ([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(dev);
   assert.ok(needs, 'a sentence starting "`npm test` needs"');
-  for (const word of ['root', '`ss`', '`ip`', '`cc`', '`python3`', '`setpriv`', '`script`', '`mount`']) {
+  for (const word of ['root', '`ss`', '`ip`', '`cc`', '`python3`', '`setpriv`', '`script`', '`mount`', '`tmux`']) {
     assert.ok(needs[1].includes(word), `README: npm test needs ${word}`);
   }
 });

@@ -48,6 +48,31 @@ for (const stage of ['run', 'convert']) {
   });
 }
 
+test('the incremental sampler\'s native calls (findOwners, startTimes) fail as JS errors too, and check their arguments', async () => {
+  const expectNoMemory = (err) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY';
+  const find = { inodes: Uint32Array.of(1), firstPids: Int32Array.of(process.pid), probes: Int32Array.of(process.pid, 0), claims: true };
+  const times = { pids: Int32Array.of(process.pid) };
+  for (const stage of ['run', 'convert']) {
+    for (const [name, call, ok] of [
+      ['findOwners', () => native.findOwners(find), (r) => r.wanted === 1 && r.claimPids instanceof Int32Array],
+      ['findOwnersSync', () => native.findOwnersSync(find), (r) => r.wanted === 1],
+      ['startTimes', () => native.startTimes(times), (r) => r[0] > 0],
+      ['startTimesSync', () => native.startTimesSync(times), (r) => r[0] > 0],
+    ]) {
+      native.failNext(stage);
+      await assert.rejects(async () => call(), expectNoMemory, `${name} (${stage})`);
+      assert.ok(ok(await call()), `${name} works after the failure`);
+    }
+  }
+  assert.throws(() => native.findOwnersSync({ inodes: [1] }), /inodes must be a Uint32Array/);
+  assert.throws(() => native.findOwnersSync({ inodes: Uint32Array.of(1), probes: Int32Array.of(1) }), /pid, fd pairs/);
+  assert.throws(() => native.findOwnersSync({ inodes: Uint32Array.of(1), probes: Int32Array.of(0, 1) }), /positive pid/);
+  assert.throws(() => native.findOwnersSync({ inodes: Uint32Array.of(1), firstPids: Int32Array.of(-1) }), /firstPids must be positive/);
+  assert.throws(() => native.startTimesSync({ pids: [1] }), /pids must be an Int32Array/);
+  await assert.rejects(native.startTimes({ pids: Int32Array.of(1), procRoot: '/nonexistent-proc' }),
+    (e) => e.code === 'ENOENT' && e.path === '/nonexistent-proc');
+});
+
 test('a runtime that refuses external buffers gets copies: the same answer', async () => {
   const holder = await h.startHolder('tc-copy', 20);
   const opts = { states: ['all'], sport: holder.info.port }; // sockets that hold still

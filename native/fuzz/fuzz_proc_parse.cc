@@ -1,5 +1,5 @@
 // fuzz_proc_parse.cc: libFuzzer target for the /proc parsers (getdents64
-// records, socket links, pids, comm, cmdline, stat). The first byte picks
+// records, socket links, pids, fd numbers, comm, cmdline, stat). The first byte picks
 // the parser, the rest is its input. Seeds: corpus/proc_parse.
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> exact(data + 1, data + size);
   const ByteSpan in(exact.data(), exact.size());
   uint64_t sink = 0;
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
       ForEachDirent(in, [&](const DirEntry& e) {
         int32_t pid;
@@ -37,6 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 4: {
       int32_t pid;
       if (ParsePid(reinterpret_cast<const char*>(exact.data()), exact.size(), &pid)) sink += static_cast<uint64_t>(pid);
+      break;
+    }
+    case 5: {
+      int32_t fd;
+      if (ParseFd(reinterpret_cast<const char*>(exact.data()), exact.size(), &fd)) sink += static_cast<uint64_t>(fd);
       break;
     }
   }

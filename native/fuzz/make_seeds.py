@@ -7,7 +7,7 @@
 corpus/netlink: real NETLINK_SOCK_DIAG reply datagrams (sock_diag(7)) for a
 few sockets this script opens on loopback, IPv4 and IPv6, with the DONE
 message. corpus/proc_parse: a real getdents64 buffer of /proc, socket link
-texts, /proc/self/stat, comm and cmdline, each behind the selector byte that
+texts, /proc/self/stat, comm, cmdline, a pid and an fd number, each behind the selector byte that
 fuzz_proc_parse.cc reads. corpus/procnet: the head of this machine's
 /proc/net/tcp and tcp6 while those sockets are open (every kind of line:
 LISTEN, ESTABLISHED, TIME_WAIT). corpus/bytecode: programs exactly as
@@ -104,6 +104,7 @@ def main():
     with open('/proc/self/cmdline', 'rb') as f:
         write('proc_parse', 'cmdline', b'\x03' + f.read())
     write('proc_parse', 'pid', b'\x0412345')
+    write('proc_parse', 'fd', b'\x0517')
 
     with open('/proc/mounts', 'rb') as f:
         write('mounts', 'proc-mounts', f.read())

@@ -35,6 +35,19 @@ class OwnerSourceError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One fd of one process: /proc/<pid>/fd/<fd>.
+struct FdProbe {
+  int32_t pid = 0;
+  int32_t fd = 0;
+};
+
+// Where a wanted socket was seen: process, fd, socket inode.
+struct FdClaim {
+  int32_t pid = 0;
+  int32_t fd = 0;
+  uint32_t inode = 0;
+};
+
 struct OwnerOptions {
   unsigned threads = 0;       // 0 = number of usable cores, at most kMaxThreads
   std::vector<int32_t> pids;  // empty = every process in /proc
@@ -47,6 +60,23 @@ struct OwnerOptions {
   OwnerSource source = OwnerSource::kAuto;
   // The kernel's BTF, where the eBPF source finds its offsets.
   std::string btf_path = kDefaultBtfPath;
+  // For a caller that already knows who held what (an incremental sampler):
+  // these processes are walked first, in this order, then every other pid
+  // in ascending order; the early stop still applies. A socket held by
+  // several processes can then go to one that is not the lowest pid: only a
+  // walk without first_pids and probes keeps the lowest-pid rule.
+  std::vector<int32_t> first_pids;
+  // Read before any fd directory is listed, one readlinkat each (the fd
+  // slots a caller expects new sockets in: a process reuses its lowest free
+  // fd). A hit claims as the walk does; when the probes find every inode,
+  // nothing is walked.
+  std::vector<FdProbe> probes;
+  // Read the probes and walk nothing (a caller that will walk later for
+  // what the probes did not find).
+  bool probes_only = false;
+  // Optional: where the probes and the walk saw a wanted socket, every
+  // (pid, fd, inode), in no particular order (the caller owns the vector).
+  std::vector<FdClaim>* claims = nullptr;
 };
 
 struct ProcessInfo {
@@ -54,6 +84,13 @@ struct ProcessInfo {
   std::string comm;     // /proc/<pid>/comm without the newline
   std::string cmdline;  // /proc/<pid>/cmdline, NULs turned into spaces
   uint64_t sockets = 0; // rows of the request this process owns
+  // Field 22 of /proc/<pid>/stat (clock ticks after boot), read through the
+  // same open /proc/<pid> as the fds and names: with the pid it names one
+  // process for good, since a reused pid starts later. 0 = not readable.
+  uint64_t start_time = 0;
+  // Fds in its fd directory when the walk read it (what walking it again
+  // would cost); 0 when it was only probed.
+  uint64_t fds = 0;
 };
 
 // A process the source could not read: EACCES/EPERM (unreadable) or

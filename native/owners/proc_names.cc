@@ -10,6 +10,7 @@
 #include <array>
 
 #include "../common/fd.h"
+#include "../common/sys_error.h"
 #include "proc_parse.h"
 
 namespace tcpcensus {
@@ -30,10 +31,25 @@ ByteSpan ReadSmallFile(int dirfd, const char* path, MutableByteSpan buf) {
   return buf.Filled(used);
 }
 
+namespace {
+
+// /proc/<pid>/stat is one line of 52 fields; the command in it is at most
+// 64 bytes (TASK_COMM_LEN 16, escaped at most 4x).
+constexpr size_t kStatBuffer = 1024;
+
+// Field 22 of <pid_dirfd>/stat; 0 when it cannot be read (the process is gone).
+uint64_t ReadStartTime(int pid_dirfd, MutableByteSpan buf) {
+  uint64_t start = 0;
+  return ParseStatStartTime(ReadSmallFile(pid_dirfd, "stat", buf), &start) ? start : 0;
+}
+
+}  // namespace
+
 void ReadProcessNames(int pid_dirfd, ProcessInfo* p) {
   std::array<uint8_t, 4096> buf;
   p->comm = CommFromBytes(ReadSmallFile(pid_dirfd, "comm", MutableByteSpan(buf.data(), 64)));
   p->cmdline = CmdlineFromBytes(ReadSmallFile(pid_dirfd, "cmdline", MutableByteSpan(buf)));
+  p->start_time = ReadStartTime(pid_dirfd, MutableByteSpan(buf.data(), kStatBuffer));
 }
 
 void ReadProcessNamesOf(int proc_fd, ProcessInfo* p) {
@@ -41,6 +57,20 @@ void ReadProcessNamesOf(int proc_fd, ProcessInfo* p) {
   snprintf(path, sizeof path, "%d", p->pid);
   Fd piddir(openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (piddir.ok()) ReadProcessNames(piddir.get(), p);
+}
+
+void ReadStartTimes(const std::string& proc_root, const std::vector<int32_t>& pids, std::vector<uint64_t>* out) {
+  Fd proc(open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc.ok()) throw SysError("open", errno, proc_root);
+  std::array<uint8_t, kStatBuffer> buf;
+  out->assign(pids.size(), 0);
+  for (size_t i = 0; i < pids.size(); ++i) {
+    if (pids[i] <= 0) continue;
+    char path[16];
+    snprintf(path, sizeof path, "%d", pids[i]);
+    Fd piddir(openat(proc.get(), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (piddir.ok()) (*out)[i] = ReadStartTime(piddir.get(), MutableByteSpan(buf));
+  }
 }
 
 }  // namespace tcpcensus

@@ -18,6 +18,14 @@ bool ParsePid(const char* s, size_t len, int32_t* pid) {
   return true;
 }
 
+bool ParseFd(const char* s, size_t len, int32_t* fd) {
+  if (len == 1 && s[0] == '0') {
+    *fd = 0;
+    return true;
+  }
+  return ParsePid(s, len, fd);
+}
+
 uint64_t ParseSocketLink(ByteSpan link) {
   static constexpr char kPrefix[] = "socket:[";
   constexpr size_t kPrefixLen = sizeof kPrefix - 1;

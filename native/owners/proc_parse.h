@@ -54,6 +54,10 @@ bool ForEachDirent(ByteSpan buf, Fn&& fn) {
 // A decimal pid with no sign, no leading zero, 1..INT32_MAX; false otherwise.
 bool ParsePid(const char* s, size_t len, int32_t* pid);
 
+// An fd number as /proc/<pid>/fd lists it: decimal, no sign, "0" or no
+// leading zero, 0..INT32_MAX; false otherwise.
+bool ParseFd(const char* s, size_t len, int32_t* fd);
+
 // The inode of a "socket:[12345]" link text; 0 for anything else (a file,
 // a pipe, an anon inode, a malformed or overlong number).
 uint64_t ParseSocketLink(ByteSpan link);

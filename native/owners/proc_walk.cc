@@ -2,6 +2,9 @@
 // processes.
 //
 // Man pages: proc(5), getdents64(2), readlinkat(2), openat(2), pthreads(7).
+// A caller that knows where new sockets probably are (an incremental sampler)
+// can name fd slots to read first (probes) and processes to walk first
+// (first_pids); see owners.h.
 // Threads share their process's fd table, so only /proc/<pid> is walked, never
 // /proc/<pid>/task (but for a process whose main thread exited). Each fd
 // costs one readlinkat (about 4 us, all in the kernel), so the work is spread
@@ -38,6 +41,7 @@ namespace {
 constexpr size_t kDirentBuffer = 64 * 1024;
 // How many other threads of a leaderless process to try before giving up.
 constexpr size_t kMaxTasksTried = 64;
+// /proc/<pid>/stat is about 300 bytes; field 22 ends well inside this.
 
 struct Shared {
   InodeTable* table;
@@ -48,7 +52,16 @@ struct Shared {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t>* progress_done;
   uint64_t wanted;
+  bool want_claims = false;  // record every (pid, fd, inode) seen
 };
+
+// Claims s for pid; counts a first claim and stops the walk once every
+// wanted inode has an owner.
+void ClaimFor(Shared& sh, InodeTable::Slot* s, int32_t pid) {
+  if (InodeTable::Claim(s, pid) && sh.found.fetch_add(1, std::memory_order_relaxed) + 1 == sh.wanted) {
+    sh.stop.store(true, std::memory_order_relaxed);
+  }
+}
 
 struct WorkerResult {
   WalkOutput out;
@@ -107,6 +120,7 @@ class PidWalker {
     if (matched_) {
       ProcessInfo p;
       p.pid = pid;
+      p.fds = fds_seen;
       ReadProcessNames(piddir.get(), &p);
       out.matched.push_back(std::move(p));
     }
@@ -141,11 +155,12 @@ class PidWalker {
       }
       const uint64_t inode = ParseSocketLink(ByteSpan(link_.data(), static_cast<size_t>(n)));
       if (InodeTable::Slot* s = sh_.table->Find(inode)) {
-        if (InodeTable::Claim(s, pid_) &&
-            sh_.found.fetch_add(1, std::memory_order_relaxed) + 1 == sh_.wanted) {
-          sh_.stop.store(true, std::memory_order_relaxed);
-        }
+        ClaimFor(sh_, s, pid_);
         matched_ = true;
+        int32_t fdnum;
+        if (sh_.want_claims && ParseFd(e.name, e.len, &fdnum)) {
+          res_.out.claims.push_back(FdClaim{pid_, fdnum, static_cast<uint32_t>(inode)});
+        }
       }
       return true;
     });
@@ -185,7 +200,8 @@ void WalkPids(Shared& sh, WorkerResult& res) {
   const size_t npids = sh.pids->size();
   // Pids are claimed in ascending order and a claimed pid is always walked to
   // the end, so when the walk stops early every pid below the last claimed one
-  // has been seen: the lowest-pid-wins rule still holds.
+  // has been seen: the lowest-pid-wins rule still holds (but for first_pids
+  // and probes, which come out of that order).
   while (!sh.stop.load(std::memory_order_relaxed)) {
     size_t i = sh.next.fetch_add(1, std::memory_order_relaxed);
     if (i >= npids) break;
@@ -224,6 +240,68 @@ std::vector<int32_t> ListPids(int proc_fd, const std::string& proc_root) {
   return pids;
 }
 
+// The walk's order: the first pids that are among pids (ascending), in their
+// order and once each, then the rest of pids.
+std::vector<int32_t> WalkOrder(const std::vector<int32_t>& pids, const std::vector<int32_t>& first) {
+  if (first.empty()) return pids;
+  std::vector<int32_t> order;
+  order.reserve(pids.size());
+  std::vector<int32_t> taken;
+  for (int32_t p : first) {
+    if (!std::binary_search(pids.begin(), pids.end(), p)) continue;
+    auto at = std::lower_bound(taken.begin(), taken.end(), p);
+    if (at != taken.end() && *at == p) continue;
+    taken.insert(at, p);
+    order.push_back(p);
+  }
+  for (int32_t p : pids) {
+    if (!std::binary_search(taken.begin(), taken.end(), p)) order.push_back(p);
+  }
+  return order;
+}
+
+// Reads each probed fd link (grouped by pid, each /proc/<pid> opened once)
+// and claims what it holds; names are read for the processes that matched.
+// A probe that fails (fd closed, process gone or unreadable) is skipped: the
+// walk that may follow reads and reports that process as usual.
+void RunProbes(Shared& sh, int proc_fd, std::vector<FdProbe> probes, WalkOutput* out) {
+  std::sort(probes.begin(), probes.end(),
+            [](const FdProbe& a, const FdProbe& b) { return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd; });
+  std::array<uint8_t, 64> link;
+  for (size_t i = 0; i < probes.size() && !sh.stop.load(std::memory_order_relaxed);) {
+    const int32_t pid = probes[i].pid;
+    size_t end = i;
+    while (end < probes.size() && probes[end].pid == pid) ++end;
+    char path[16];
+    snprintf(path, sizeof path, "%d", pid);
+    Fd piddir(pid > 0 ? openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
+    // Links are read relative to the open fd directory: one path component
+    // to resolve per probe, not two.
+    Fd fddir(piddir.ok() ? openat(piddir.get(), "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
+    bool matched = false;
+    for (; fddir.ok() && i < end && !sh.stop.load(std::memory_order_relaxed); ++i) {
+      if (probes[i].fd < 0) continue;
+      char fdname[16];
+      snprintf(fdname, sizeof fdname, "%d", probes[i].fd);
+      ssize_t n = readlinkat(fddir.get(), fdname, reinterpret_cast<char*>(link.data()), link.size());
+      if (n < 0) continue;
+      const uint64_t inode = ParseSocketLink(ByteSpan(link.data(), static_cast<size_t>(n)));
+      if (InodeTable::Slot* s = sh.table->Find(inode)) {
+        ClaimFor(sh, s, pid);
+        matched = true;
+        if (sh.want_claims) out->claims.push_back(FdClaim{pid, probes[i].fd, static_cast<uint32_t>(inode)});
+      }
+    }
+    if (matched) {
+      ProcessInfo p;
+      p.pid = pid;
+      ReadProcessNames(piddir.get(), &p);
+      out->matched.push_back(std::move(p));
+    }
+    i = end;
+  }
+}
+
 }  // namespace
 
 void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
@@ -231,13 +309,16 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
   if (!proc.ok()) throw SysError("open", errno, opts.proc_root);
 
   std::vector<int32_t> pids;
-  if (opts.pids.empty()) {
+  if (opts.probes_only) {
+    // No walk: pids stays empty.
+  } else if (opts.pids.empty()) {
     pids = ListPids(proc.get(), opts.proc_root);
   } else {
     pids = opts.pids;
     std::sort(pids.begin(), pids.end());
     pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
   }
+  pids = WalkOrder(pids, opts.first_pids);
   out->candidates = pids.size();
   if (opts.progress_total) opts.progress_total->store(pids.size());
 
@@ -247,8 +328,13 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
   sh.proc_fd = proc.get();
   sh.wanted = table->distinct();
   sh.progress_done = opts.progress_done;
+  sh.want_claims = opts.claims != nullptr;
   // Nothing to look for: every row is unowned (inode 0) or the set is empty.
   if (sh.wanted == 0) sh.stop.store(true);
+  // The probes run first, on this thread; when they find everything, the
+  // threads below stop before their first pid.
+  WalkOutput probed;
+  RunProbes(sh, proc.get(), opts.probes, &probed);
 
   unsigned nthreads = opts.threads ? std::min(opts.threads, kMaxThreads) : DefaultThreads();
   nthreads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(nthreads, pids.size())));
@@ -269,7 +355,7 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
     for (auto& th : threads) th.join();
   }
 
-  out->complete = sh.next.load() >= pids.size() || sh.wanted == 0;
+  out->complete = (!opts.probes_only && sh.next.load() >= pids.size()) || sh.wanted == 0;
   for (auto& r : results) {
     if (r.exception) std::rethrow_exception(r.exception);
     if (r.error) {
@@ -277,16 +363,31 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
                      r.error_pid);
     }
   }
+  out->matched = std::move(probed.matched);
+  out->claims = std::move(probed.claims);
   for (auto& r : results) {
     out->unreadable += r.out.unreadable;
     out->vanished += r.out.vanished;
     out->walked += r.out.walked;
     for (auto& p : r.out.matched) out->matched.push_back(std::move(p));
     for (auto& f : r.out.failures) out->failures.push_back(f);
+    out->claims.insert(out->claims.end(), r.out.claims.begin(), r.out.claims.end());
   }
   auto by_pid = [](const auto& a, const auto& b) { return a.pid < b.pid; };
-  std::sort(out->matched.begin(), out->matched.end(), by_pid);
+  // A process both probed and walked matched twice: keep one, with the
+  // walk's fd count.
+  std::stable_sort(out->matched.begin(), out->matched.end(), by_pid);
+  for (size_t i = 1; i < out->matched.size(); ++i) {
+    if (out->matched[i].pid == out->matched[i - 1].pid) {
+      out->matched[i - 1].fds = std::max(out->matched[i - 1].fds, out->matched[i].fds);
+    }
+  }
+  out->matched.erase(std::unique(out->matched.begin(), out->matched.end(),
+                                 [](const ProcessInfo& a, const ProcessInfo& b) { return a.pid == b.pid; }),
+                     out->matched.end());
   std::sort(out->failures.begin(), out->failures.end(), by_pid);
+  if (opts.claims) opts.claims->insert(opts.claims->end(), out->claims.begin(), out->claims.end());
 }
+
 
 }  // namespace tcpcensus

@@ -1,15 +1,17 @@
 // proc_walk.h: the owner source that walks /proc/<pid>/fd.
 //
 // Plain C++ with no N-API inside. Man pages: proc(5) (/proc/<pid>/fd links
-// read "socket:[<inode>]", /proc/<pid>/task/<tid>/fd, comm, cmdline),
+// read "socket:[<inode>]", /proc/<pid>/task/<tid>/fd, comm, cmdline, stat),
 // getdents64(2), readlinkat(2), openat(2).
 //
-// The walk runs on several threads that take pids in ascending order from a
+// The walk runs on several threads that take pids in ascending order (after
+// OwnerOptions::first_pids, and after reading OwnerOptions::probes) from a
 // shared counter and claim into one InodeTable; it stops as soon as every
 // wanted inode has an owner.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "inode_table.h"
@@ -20,6 +22,7 @@ namespace tcpcensus {
 struct WalkOutput {
   std::vector<ProcessInfo> matched;    // processes that claimed a socket, names read
   std::vector<PidFailure> failures;    // processes that could not be read
+  std::vector<FdClaim> claims;         // where wanted sockets were seen (with OwnerOptions::claims)
   uint64_t unreadable = 0;
   uint64_t vanished = 0;
   uint64_t walked = 0;

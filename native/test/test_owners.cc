@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@
 #include "../common/sys_error.h"
 #include "../owners/owners.h"
 #include "../sockets/sources.h"
+#include "../owners/proc_parse.h"
+#include "../owners/proc_names.h"
+#include "../owners/proc_walk.h"
 #include "check.h"
 #include "processes.h"
 
@@ -116,4 +120,149 @@ TEST(errno_names_and_messages) {
   CHECK_EQ(ErrnoMessage(ENOENT), std::string("No such file or directory"));
   SysError e("socket", EPERM, "(AF_NETLINK, NETLINK_SOCK_DIAG)");
   CHECK_EQ(std::string(e.what()), std::string("socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted"));
+}
+
+// ---- what an incremental sampler asks for ----
+
+namespace {
+
+uint64_t OwnStartTime() {
+  FILE* f = fopen("/proc/self/stat", "r");
+  char buf[1024];
+  size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+  if (f) fclose(f);
+  uint64_t t = 0;
+  ParseStatStartTime(ByteSpan(reinterpret_cast<const uint8_t*>(buf), n), &t);
+  return t;
+}
+
+}  // namespace
+
+TEST(probes_that_find_everything_walk_nothing_and_record_claims) {
+  uint16_t port;
+  int s = Listener(&port);
+  int t = Listener(&port);
+  OwnerOptions opts;
+  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.probes = {{getpid(), s}, {getpid(), t}, {getpid(), 100000}, {2147483000, 3}};
+  std::vector<FdClaim> claims;
+  opts.claims = &claims;
+  OwnerResult res;
+  FindOwners({InodeOf(s), InodeOf(t)}, opts, &res);
+  CHECK_EQ(res.owner[0], static_cast<int32_t>(getpid()));
+  CHECK_EQ(res.owner[1], static_cast<int32_t>(getpid()));
+  CHECK_EQ(res.found, uint64_t{2});
+  CHECK_EQ(res.walked, uint64_t{0});  // no fd directory was listed
+  CHECK(!res.complete);
+  CHECK_EQ(res.processes.size(), size_t{1});
+  if (!res.processes.empty()) {
+    CHECK_EQ(res.processes[0].sockets, uint64_t{2});
+    CHECK_EQ(res.processes[0].start_time, OwnStartTime());
+    CHECK(!res.processes[0].comm.empty());
+    CHECK_EQ(res.processes[0].fds, uint64_t{0});  // probed, not walked
+  }
+  CHECK_EQ(claims.size(), size_t{2});
+  bool s_seen = false, t_seen = false;
+  for (const auto& c : claims) {
+    CHECK_EQ(c.pid, static_cast<int32_t>(getpid()));
+    s_seen = s_seen || (c.fd == s && c.inode == InodeOf(s));
+    t_seen = t_seen || (c.fd == t && c.inode == InodeOf(t));
+  }
+  CHECK(s_seen && t_seen);
+  close(s);
+  close(t);
+}
+
+TEST(a_missed_probe_falls_back_to_the_walk_which_records_the_fd) {
+  uint16_t port;
+  int s = Listener(&port);
+  OwnerOptions opts;
+  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.probes = {{getpid(), s + 1000}};  // the wrong slot
+  opts.first_pids = {getpid()};
+  opts.threads = 1;
+  std::vector<FdClaim> claims;
+  opts.claims = &claims;
+  OwnerResult res;
+  FindOwners({InodeOf(s)}, opts, &res);
+  CHECK_EQ(res.owner[0], static_cast<int32_t>(getpid()));
+  // Walked first and found there, so the walk stopped at once.
+  CHECK_EQ(res.walked, uint64_t{1});
+  CHECK(!res.complete);
+  CHECK_EQ(res.processes.size(), size_t{1});
+  if (!res.processes.empty()) {
+    // Every fd of ours was read: at least stdin..stderr and the listener.
+    CHECK(res.processes[0].fds >= static_cast<uint64_t>(s) + 1);
+  }
+  CHECK_EQ(claims.size(), size_t{1});
+  if (!claims.empty()) {
+    CHECK_EQ(claims[0].fd, s);
+    CHECK_EQ(claims[0].inode, InodeOf(s));
+  }
+  close(s);
+}
+
+TEST(probes_only_walks_nothing_even_when_a_probe_misses) {
+  uint16_t port;
+  int s = Listener(&port);
+  int t = Listener(&port);
+  OwnerOptions opts;
+  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.probes = {{getpid(), s}, {getpid(), t + 1000}};
+  opts.probes_only = true;
+  OwnerResult res;
+  FindOwners({InodeOf(s), InodeOf(t)}, opts, &res);
+  CHECK_EQ(res.owner[0], static_cast<int32_t>(getpid()));
+  CHECK_EQ(res.owner[1], int32_t{0});
+  CHECK_EQ(res.walked, uint64_t{0});
+  CHECK_EQ(res.candidates, uint64_t{0});
+  CHECK(!res.complete);
+  close(s);
+  close(t);
+}
+
+TEST(first_pids_come_first_and_the_rest_in_order) {
+  // A child holds the socket; our own pid is walked first and holds it too,
+  // so the early stop gives it to us even when the child's pid is lower.
+  uint16_t port;
+  int s = Listener(&port);
+  pid_t child = fork();
+  if (child == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (;;) pause();
+  }
+  CHECK(child > 0);
+  OwnerOptions opts;
+  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.threads = 1;
+  opts.first_pids = {getpid(), 2147483000, getpid()};  // a missing pid and a repeat are skipped
+  OwnerResult res;
+  FindOwners({InodeOf(s)}, opts, &res);
+  CHECK_EQ(res.owner[0], static_cast<int32_t>(getpid()));
+  CHECK_EQ(res.walked, uint64_t{1});
+  // Without first_pids the lowest pid of the two wins.
+  OwnerOptions plain;
+  plain.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  plain.pids = {getpid(), child};
+  OwnerResult all;
+  FindOwners({InodeOf(s)}, plain, &all);
+  CHECK_EQ(all.owner[0], static_cast<int32_t>(std::min<pid_t>(getpid(), child)));
+  Stop(child);
+  close(s);
+}
+
+TEST(start_times_of_live_and_gone_processes) {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  int status;
+  waitpid(child, &status, 0);
+  std::vector<uint64_t> start;
+  ReadStartTimes("/proc", {getpid(), child, 2147483000}, &start);
+  CHECK_EQ(start.size(), size_t{3});
+  CHECK_EQ(start[0], OwnStartTime());
+  CHECK(start[0] > 0);
+  CHECK_EQ(start[1], uint64_t{0});  // reaped
+  CHECK_EQ(start[2], uint64_t{0});
+  CHECK_THROWS(SysError, ReadStartTimes("/nonexistent-proc", {1}, &start),
+               [](const SysError& e) { return e.err() == ENOENT && e.path() == "/nonexistent-proc"; });
 }

@@ -100,6 +100,20 @@ TEST(pids) {
   CHECK(ParsePid("123456", 3, &pid) && pid == 123);  // only len bytes count
 }
 
+TEST(fd_numbers) {
+  int32_t fd = -1;
+  CHECK(ParseFd("0", 1, &fd) && fd == 0);
+  CHECK(ParseFd("17", 2, &fd) && fd == 17);
+  CHECK(ParseFd("2147483647", 10, &fd) && fd == 2147483647);
+  CHECK(!ParseFd("2147483648", 10, &fd));
+  CHECK(!ParseFd("00", 2, &fd));
+  CHECK(!ParseFd("07", 2, &fd));
+  CHECK(!ParseFd("", 0, &fd));
+  CHECK(!ParseFd(".", 1, &fd));
+  CHECK(!ParseFd("-0", 2, &fd));
+  CHECK(ParseFd("05", 1, &fd) && fd == 0);  // only len bytes count
+}
+
 TEST(socket_links) {
   CHECK_EQ(ParseSocketLink(Text("socket:[12345]")), uint64_t{12345});
   CHECK_EQ(ParseSocketLink(Text("socket:[18446744073709551615]")), UINT64_MAX);

@@ -1,0 +1,63 @@
+// Commands that do not serve metrics never load prom-client or Node's HTTP
+// server (issue 11): they keep the CLI's start-up as it was. Every command
+// but serve is run with a preloaded hook that records every module the
+// process loaded; serve is the control that loads both, so the check can
+// fail. The library's require('tcpcensus') and countStates load neither.
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const h = require('./helpers');
+
+const HOOK = path.join(__dirname, 'fixtures', 'load-report.js');
+
+async function loaded(args, { serve = false } = {}) {
+  const dir = h.tempDir('tcpcensus-load-');
+  try {
+    const report = path.join(dir, 'report.json');
+    const env = { TCPCENSUS_LOAD_REPORT: report };
+    let r;
+    if (serve) {
+      // serve runs until a signal: start it, wait for its line, stop it.
+      const { spawn } = require('node:child_process');
+      const child = spawn(process.execPath, ['-r', HOOK, h.CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      await new Promise((resolve, reject) => {
+        child.stderr.on('data', (d) => { if (/serving metrics/.test(d)) resolve(); });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      r = await new Promise((resolve) => { child.removeAllListeners('exit'); child.once('exit', (code, signal) => resolve({ code, stderr: signal })); child.kill('SIGTERM'); });
+    } else {
+      r = await h.runNodeArgs(['-r', HOOK, ...args], { env });
+    }
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    return JSON.parse(fs.readFileSync(report, 'utf8'));
+  } finally {
+    h.removeTempDir(dir);
+  }
+}
+
+const promClient = (l) => l.files.filter((f) => f.includes(`${path.sep}prom-client${path.sep}`));
+const httpServer = (l) => l.builtins.filter((m) => m === 'http' || m === '_http_server');
+
+test('every command but serve runs without loading prom-client or node:http', async () => {
+  for (const args of [['--version'], ['states'], ['top'], ['report'], ['list', '-s', 'listen'], ['explain'], ['watch', '--count', '1', '--interval', '10ms']]) {
+    const l = await loaded([h.CLI, ...args]);
+    assert.deepEqual(promClient(l), [], `tcpcensus ${args.join(' ')} loaded prom-client`);
+    assert.deepEqual(httpServer(l), [], `tcpcensus ${args.join(' ')} loaded node:http`);
+    assert.ok(l.files.some((f) => f.endsWith(`${path.sep}commander${path.sep}lib${path.sep}command.js`)), 'the hook saw the CLI load');
+  }
+  // The control: serve loads both.
+  const s = await loaded(['serve', '--listen', '127.0.0.1:0'], { serve: true });
+  assert.ok(promClient(s).length > 0, 'serve loads prom-client');
+  assert.ok(httpServer(s).length > 0, 'serve loads node:http');
+});
+
+test('the library loads prom-client only when registerMetrics is called', async () => {
+  const plain = await loaded(['-e', `require(${JSON.stringify(h.ROOT)}).countStates().then(() => {})`]);
+  assert.deepEqual(promClient(plain), []);
+  assert.deepEqual(httpServer(plain), []);
+  const metrics = await loaded(['-e', `const tc = require(${JSON.stringify(h.ROOT)}); const { Registry } = require(require.resolve('prom-client', { paths: [${JSON.stringify(h.ROOT)}] })); tc.registerMetrics(new Registry());`]);
+  assert.ok(promClient(metrics).length > 0);
+  assert.ok(metrics.files.some((f) => f.endsWith(`${path.sep}dist${path.sep}metrics.js`)));
+});

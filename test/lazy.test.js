@@ -45,7 +45,8 @@ test('every command but serve runs without loading prom-client or node:http', as
     const l = await loaded([h.CLI, ...args]);
     assert.deepEqual(promClient(l), [], `tcpcensus ${args.join(' ')} loaded prom-client`);
     assert.deepEqual(httpServer(l), [], `tcpcensus ${args.join(' ')} loaded node:http`);
-    assert.ok(l.files.some((f) => f.endsWith(`${path.sep}commander${path.sep}lib${path.sep}command.js`)), 'the hook saw the CLI load');
+    // The CLI is one bundled file (commander inside it): the hook saw it load.
+    assert.ok(l.files.includes(h.CLI), 'the hook saw the CLI load');
   }
   // The control: serve loads both.
   const s = await loaded(['serve', '--listen', '127.0.0.1:0'], { serve: true });
@@ -61,3 +62,4 @@ test('the library loads prom-client only when registerMetrics is called', async 
   assert.ok(promClient(metrics).length > 0);
   assert.ok(metrics.files.some((f) => f.endsWith(`${path.sep}dist${path.sep}metrics.js`)));
 });
+

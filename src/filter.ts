@@ -12,7 +12,6 @@
  * The value parsers here are the rules for sport, dport, src and dst;
  * options.ts applies them and calls compileFilter once.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { endianness } from 'node:os';
 import { OptionError } from './errors';
 
@@ -82,6 +81,16 @@ function ipv6Bytes(s: string): Uint8Array {
   return out;
 }
 
+/**
+ * 'ipv4', 'ipv6' or undefined for text that is no address. node:net is loaded
+ * here, on the first address given, not at start-up: loading it costs every
+ * command about 4 ms though few are given an address.
+ */
+export function ipFamily(text: string): 'ipv4' | 'ipv6' | undefined {
+  const net = require('node:net') as typeof import('node:net');
+  return net.isIPv4(text) ? 'ipv4' : net.isIPv6(text) ? 'ipv6' : undefined;
+}
+
 /** "10.0.0.0/8", "127.0.0.2", "::1", "[fe80::]/10". */
 export function parsePrefix(input: unknown, what: string): Prefix {
   if (typeof input !== 'string') throw new OptionError(`${what} must be an address or a prefix such as 10.0.0.0/8`, what);
@@ -91,7 +100,7 @@ export function parsePrefix(input: unknown, what: string): Prefix {
   }
   const m = /^\[?([^\]/]+)\]?(?:\/(\d{1,3}))?$/.exec(text);
   const addr = m?.[1] ?? '';
-  const family = isIPv4(addr) ? 'ipv4' : isIPv6(addr) ? 'ipv6' : undefined;
+  const family = ipFamily(addr);
   if (!m || family === undefined) {
     throw new OptionError(`${what} "${text}" is not an IPv4 or IPv6 address or prefix (e.g. 10.0.0.0/8, ::1, fe80::/10)`, what);
   }

@@ -17,12 +17,11 @@
  * which states to find owners for, how many rows; their Request carries a
  * Sampling part with those.
  */
-import { isIP } from 'node:net';
 import { andPrograms, compileCgroupFilter } from './bytecode-cgroup';
 import { cgroup2Mount } from './cgroup';
 import { parseDuration } from './duration';
 import { OptionError } from './errors';
-import { compileFilter, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
+import { compileFilter, ipFamily, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
 import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBig, statfs, type Check } from './lookup';
 import type { RawSampleOptions, RawSource } from './native';
 import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
@@ -238,7 +237,7 @@ function parseListen(v: unknown): Listen {
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):)?(\d{1,5})$/.exec(v.trim());
   if (!m || Number(m[2]) > 65535) throw fail();
   const host = m[1] === undefined ? '127.0.0.1' : m[1].replace(/^\[|\]$/g, '');
-  if (host !== 'localhost' && isIP(host) === 0) throw fail();
+  if (host !== 'localhost' && ipFamily(host) === undefined) throw fail();
   if (host.includes(':') !== (m[1]?.startsWith('[') ?? false)) throw fail();
   return { host, port: Number(m[2]) };
 }

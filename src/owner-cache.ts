@@ -41,7 +41,6 @@
  *   attribution: that join is cheap anyway.
  */
 import { endianness } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import type { RawFound, RawProcess, RawTable } from './native';
 import type { OwnerSource } from './types';
 import { findOwners, startTimes } from './runner';

@@ -6,7 +6,6 @@
  * on a fixed schedule as an async iterable of Samples; the metrics
  * (metrics.ts) run one on scrapes.
  */
-import { performance } from 'node:perf_hooks';
 import { cgroupIds, cgroupLabels } from './cgroup-names';
 import { TcpcensusError } from './errors';
 import type { RawOwners, RawSampleResult } from './native';

@@ -3,8 +3,7 @@
  * async form reads the file off the event loop; an unreadable file means
  * names are unknown, never an error.
  */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import * as fs from 'node:fs';
 
 function parse(text: string): Map<number, string> {
   const names = new Map<number, string>();
@@ -19,7 +18,9 @@ function parse(text: string): Map<number, string> {
 
 export async function userNames(): Promise<Map<number, string>> {
   try {
-    return parse(await readFile('/etc/passwd', 'utf8'));
+    // fs.promises, not node:fs/promises at the top: loaded only when a
+    // report names users, not at every start-up.
+    return parse(await fs.promises.readFile('/etc/passwd', 'utf8'));
   } catch {
     return new Map();
   }
@@ -27,7 +28,7 @@ export async function userNames(): Promise<Map<number, string>> {
 
 export function userNamesSync(): Map<number, string> {
   try {
-    return parse(readFileSync('/etc/passwd', 'utf8'));
+    return parse(fs.readFileSync('/etc/passwd', 'utf8'));
   } catch {
     return new Map();
   }

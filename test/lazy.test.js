@@ -63,3 +63,40 @@ test('the library loads prom-client only when registerMetrics is called', async 
   assert.ok(metrics.files.some((f) => f.endsWith(`${path.sep}dist${path.sep}metrics.js`)));
 });
 
+// Start-up (issue 10's small-host budget): the report and states load no
+// Node module they do not use. commander's node:child_process, node:net for
+// address parsing, node:fs/promises and node:perf_hooks each cost a few ms.
+// stdout and stderr go to files: a pipe or a terminal makes Node itself load
+// node:net.
+test('the default report and states load neither child_process, net, fs/promises nor perf_hooks', (t) => {
+  const { spawnSync } = require('node:child_process');
+  const unwanted = ['child_process', 'net', 'internal/fs/promises', 'perf_hooks'];
+  for (const args of [[], ['states'], ['top', '-s', 'listen']]) {
+    const dir = h.tempDir('tcpcensus-load-');
+    try {
+      const report = path.join(dir, 'report.json');
+      const out = fs.openSync(path.join(dir, 'out'), 'w');
+      const err = fs.openSync(path.join(dir, 'err'), 'w');
+      const r = spawnSync(process.execPath, ['-r', HOOK, h.CLI, ...args], { env: { ...process.env, TCPCENSUS_LOAD_REPORT: report }, stdio: ['ignore', out, err] });
+      fs.closeSync(out);
+      fs.closeSync(err);
+      assert.equal(r.status, 0, fs.readFileSync(path.join(dir, 'err'), 'utf8'));
+      const l = JSON.parse(fs.readFileSync(report, 'utf8'));
+      assert.ok(l.builtins.includes('fs'), 'the hook saw the builtins');
+      assert.deepEqual(l.builtins.filter((m) => unwanted.includes(m)), [], `tcpcensus ${args.join(' ')}`);
+      assert.match(fs.readFileSync(path.join(dir, 'out'), 'utf8'), /total|LISTEN/, 'it printed its answer');
+    } finally {
+      h.removeTempDir(dir);
+    }
+  }
+  // The control: an address filter loads node:net.
+  const dir = h.tempDir('tcpcensus-load-');
+  try {
+    const report = path.join(dir, 'report.json');
+    const r = spawnSync(process.execPath, ['-r', HOOK, h.CLI, 'states', '--dst', '127.0.0.1'], { env: { ...process.env, TCPCENSUS_LOAD_REPORT: report }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(JSON.parse(fs.readFileSync(report, 'utf8')).builtins.includes('net'), '--dst loads node:net');
+  } finally {
+    h.removeTempDir(dir);
+  }
+});

@@ -2,7 +2,9 @@
  * floor.c: the "what the kernel allows" reference for the benchmark.
  *
  * It does only the raw work, with no result shaping, on one thread:
- *   floor dump [STATEMASK]  one NETLINK_SOCK_DIAG dump per family, counting states
+ *   floor dump [STATEMASK]  one NETLINK_SOCK_DIAG dump of both families in one walk
+ *                           of the kernel's hash tables (TCPDIAG_GETSOCK, which dumps
+ *                           with family AF_UNSPEC), counting states
  *   floor walk              one /proc/<pid>/fd walk with readlinkat, counting socket links
  *   floor join              dump CLOSE_WAIT inodes into a hash set, then the walk,
  *                           counting sockets per owning pid (the top-processes job)
@@ -53,19 +55,29 @@ static void dump_family(int family, uint32_t states, visit_fn visit, void *ctx) 
   int sz = 4 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+  /* AF_UNSPEC: both families in one walk, through the older request. */
   struct {
     struct nlmsghdr nlh;
-    struct inet_diag_req_v2 r;
+    union {
+      struct inet_diag_req_v2 v2;
+      struct inet_diag_req compat;
+    } r;
   } req;
   memset(&req, 0, sizeof req);
-  req.nlh.nlmsg_len = sizeof req;
-  req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
   req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  req.r.sdiag_family = family;
-  req.r.sdiag_protocol = IPPROTO_TCP;
-  req.r.idiag_states = states;
+  if (family == AF_UNSPEC) {
+    req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof req.r.compat);
+    req.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+    req.r.compat.idiag_states = states;
+  } else {
+    req.nlh.nlmsg_len = NLMSG_LENGTH(sizeof req.r.v2);
+    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.r.v2.sdiag_family = family;
+    req.r.v2.sdiag_protocol = IPPROTO_TCP;
+    req.r.v2.idiag_states = states;
+  }
   struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-  if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&sa, sizeof sa) < 0) die("sendto");
+  if (sendto(fd, &req, req.nlh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) die("sendto");
   static char buf[65536];
   for (;;) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
@@ -192,8 +204,7 @@ int main(int argc, char **argv) {
     uint32_t mask = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 0) : 0xFFFu & ~(1u << 7);
     uint64_t counts[16] = {0};
     double t = now_ms();
-    dump_family(AF_INET, mask, count_visit, counts);
-    dump_family(AF_INET6, mask, count_visit, counts);
+    dump_family(AF_UNSPEC, mask, count_visit, counts);
     double ms = now_ms() - t;
     uint64_t total = 0;
     for (int i = 0; i < 16; i++) total += counts[i];
@@ -212,8 +223,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "join")) {
     double t = now_ms();
     vec_t v = {0};
-    dump_family(AF_INET, 1u << 8, collect_visit, &v);
-    dump_family(AF_INET6, 1u << 8, collect_visit, &v);
+    dump_family(AF_UNSPEC, 1u << 8, collect_visit, &v);
     set_t s;
     set_init(&s, v.n);
     for (size_t i = 0; i < v.n; i++)

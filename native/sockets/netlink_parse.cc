@@ -141,6 +141,7 @@ DumpStatus ParseDiagDatagram(ByteSpan datagram, uint32_t seq, DiagSink* sink) {
       case NLMSG_NOOP:
         continue;
       case SOCK_DIAG_BY_FAMILY:
+      case TCPDIAG_GETSOCK:  // the reply to the one-walk request (sock_diag.h): the same inet_diag_msg
         ParseSocket(payload, sink);
         continue;
       default:

@@ -50,33 +50,46 @@ Fd OpenNetlink() {
   return fd;
 }
 
-std::vector<uint8_t> BuildRequest(int family, uint32_t states, const std::vector<uint8_t>& bytecode,
-                                  uint32_t seq) {
+// The request: SOCK_DIAG_BY_FAMILY with inet_diag_req_v2 for one family, or
+// for AF_UNSPEC TCPDIAG_GETSOCK with inet_diag_req (both families, one walk;
+// see sock_diag.h). The bytecode attribute follows either header.
+template <typename Req>
+std::vector<uint8_t> Message(uint16_t type, const Req& req, const std::vector<uint8_t>& bytecode, uint32_t seq) {
   const size_t bc_attr = bytecode.empty() ? 0 : RTA_SPACE(bytecode.size());
-  std::vector<uint8_t> msg(NLMSG_SPACE(sizeof(inet_diag_req_v2)) + bc_attr, 0);
+  std::vector<uint8_t> msg(NLMSG_SPACE(sizeof req) + bc_attr, 0);
 
   nlmsghdr nlh{};
   nlh.nlmsg_len = static_cast<uint32_t>(msg.size());
-  nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  nlh.nlmsg_type = type;
   nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   nlh.nlmsg_seq = seq;
   std::memcpy(msg.data(), &nlh, sizeof nlh);
-
-  inet_diag_req_v2 req{};
-  req.sdiag_family = static_cast<uint8_t>(family);
-  req.sdiag_protocol = IPPROTO_TCP;
-  req.idiag_states = states;
   std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
 
   if (!bytecode.empty()) {
     rtattr rta{};
     rta.rta_type = INET_DIAG_REQ_BYTECODE;
     rta.rta_len = static_cast<unsigned short>(RTA_LENGTH(bytecode.size()));
-    const size_t at = NLMSG_SPACE(sizeof(inet_diag_req_v2));
+    const size_t at = NLMSG_SPACE(sizeof req);
     std::memcpy(msg.data() + at, &rta, sizeof rta);
     std::memcpy(msg.data() + at + RTA_LENGTH(0), bytecode.data(), bytecode.size());
   }
   return msg;
+}
+
+std::vector<uint8_t> BuildRequest(int family, uint32_t states, const std::vector<uint8_t>& bytecode,
+                                  uint32_t seq) {
+  if (family == AF_UNSPEC) {
+    inet_diag_req req{};
+    req.idiag_family = AF_UNSPEC;  // ignored by the kernel: this dump is always AF_UNSPEC
+    req.idiag_states = states;
+    return Message(TCPDIAG_GETSOCK, req, bytecode, seq);
+  }
+  inet_diag_req_v2 req{};
+  req.sdiag_family = static_cast<uint8_t>(family);
+  req.sdiag_protocol = IPPROTO_TCP;
+  req.idiag_states = states;
+  return Message(SOCK_DIAG_BY_FAMILY, req, bytecode, seq);
 }
 
 void SendRequest(int fd, const std::vector<uint8_t>& msg) {
@@ -130,6 +143,10 @@ void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* sink) {
     }
   } catch (const SysError& e) {
     if (!answered && IsRefusal(e.err())) throw NetlinkRefused(e);
+    // A kernel without the one-walk request says so in its first reply.
+    if (!answered && family == AF_UNSPEC && (e.err() == EINVAL || e.err() == EOPNOTSUPP || e.err() == ENOENT)) {
+      throw OneWalkUnsupported(e);
+    }
     throw;
   }
 }

@@ -4,9 +4,10 @@
 // Plain C++ with no N-API inside. Man pages: sock_diag(7), netlink(7),
 // rtnetlink(7); kernel headers linux/inet_diag.h and linux/sock_diag.h.
 //
-// One dump per address family (AF_INET, AF_INET6) with the caller's state mask
-// and an optional INET_DIAG_REQ_BYTECODE filter, so the kernel does the
-// filtering and sends only what is wanted. This file does the I/O; the bytes
+// A dump of one address family (AF_INET, AF_INET6), or of both in one walk
+// (AF_UNSPEC), with the caller's state mask and an optional
+// INET_DIAG_REQ_BYTECODE filter, so the kernel does the filtering and sends
+// only what is wanted. This file does the I/O; the bytes
 // are parsed by netlink_parse.* and handed to a sink. sources.* picks this
 // source or the procfs one and runs the two families' dumps.
 #pragma once
@@ -32,9 +33,25 @@ class NetlinkRefused : public SysError {
 // for CLOSE. Exposed for tests.
 uint32_t KernelStateMask(uint32_t states);
 
+// The kernel does not take the one-walk request (AF_UNSPEC below): it
+// answered it with EINVAL, EOPNOTSUPP or ENOENT before any socket. Nothing
+// reached the sink; dump the families one by one instead.
+class OneWalkUnsupported : public SysError {
+ public:
+  explicit OneWalkUnsupported(const SysError& e) : SysError(e) {}
+};
+
 // Dumps the sockets of one family (AF_INET or AF_INET6) of the calling
 // thread's network namespace into sink. Throws NetlinkRefused, or SysError
 // for any other failure.
+//
+// AF_UNSPEC dumps both families in one walk. The kernel's TCP hash tables
+// hold both families, and a SOCK_DIAG_BY_FAMILY dump walks all of them for
+// one family, so two dumps walk them twice. The older TCPDIAG_GETSOCK
+// request (struct inet_diag_req, linux/inet_diag.h) runs the same dump with
+// family AF_UNSPEC (net/ipv4/inet_diag.c: inet_diag_dump_compat), with the
+// same state mask, bytecode filter and reply. Throws OneWalkUnsupported
+// where the kernel lacks it.
 void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* sink);
 
 }  // namespace tcpcensus

@@ -21,6 +21,8 @@ namespace tcpcensus {
 
 namespace {
 
+// Both sinks file each row by its own family: a one-walk dump (AF_UNSPEC)
+// sends both families to one sink.
 class CountSink : public DiagSink {
  public:
   void OnSocket(const SocketRecord& r) override {
@@ -51,14 +53,27 @@ class TableSink : public DiagSink {
 
 using DumpFamilyFn = void (*)(int, const DumpRequest&, DiagSink*);
 
-// Runs the families' dumps; with both, the IPv6 one on a second thread
-// (started from this thread, so it shares this thread's namespace).
+// Runs the families' dumps. With both, netlink walks the kernel's hash tables
+// once for both (AF_UNSPEC, sock_diag.h), so every row goes to v4's sink
+// (sinks file rows by their own family); that leaves the second core to the
+// eBPF owner iterator, which runs meanwhile. Where the kernel lacks that
+// request, and for the procfs source (two files), the IPv6 dump runs on a
+// second thread (started from this thread, so it shares this thread's
+// namespace).
 void BothFamilies(DumpFamilyFn dump, const DumpRequest& req, DiagSink* v4, DiagSink* v6) {
   const bool want4 = req.families & kFamilyIPv4;
   const bool want6 = req.families & kFamilyIPv6;
   if (!(want4 && want6)) {
     dump(want4 ? AF_INET : AF_INET6, req, want4 ? v4 : v6);
     return;
+  }
+  if (dump == &NetlinkDumpFamily) {
+    try {
+      dump(AF_UNSPEC, req, v4);
+      return;
+    } catch (const OneWalkUnsupported&) {
+      // Refused in the kernel's first reply, before any row reached v4.
+    }
   }
   std::exception_ptr v6_error;
   std::thread helper;

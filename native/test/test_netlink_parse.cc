@@ -265,6 +265,26 @@ TEST(unknown_type_and_family_are_errors) {
   CHECK_THROWS(SysError, Parse(f, &c), IsBadMessage);
 }
 
+// The reply to the one-walk request (TCPDIAG_GETSOCK, sock_diag.h) carries
+// that type on the same inet_diag_msg records; other request types are not
+// replies to anything we send.
+TEST(one_walk_replies_parse_like_by_family_replies) {
+  Collect c;
+  std::vector<uint8_t> d;
+  Message(&d, TCPDIAG_GETSOCK, SocketPayload(8 /* CLOSE_WAIT */, AF_INET, 80, 7));
+  Message(&d, TCPDIAG_GETSOCK, SocketPayload(10 /* LISTEN */, AF_INET6, 443, 9));
+  Message(&d, NLMSG_DONE, std::vector<uint8_t>(4, 0));
+  CHECK(Parse(d, &c) == DumpStatus::kDone);
+  CHECK(c.rows.size() == 2);
+  if (c.rows.size() == 2) {
+    CHECK(c.rows[0].state == 8 && c.rows[0].family == 4 && c.rows[0].local_port == 80 && c.rows[0].inode == 7);
+    CHECK(c.rows[1].state == 10 && c.rows[1].family == 6 && c.rows[1].local_port == 443 && c.rows[1].inode == 9);
+  }
+  std::vector<uint8_t> dccp;
+  Message(&dccp, TCPDIAG_GETSOCK + 1 /* DCCPDIAG_GETSOCK */, SocketPayload(1, AF_INET, 1, 1));
+  CHECK_THROWS(SysError, Parse(dccp, &c), IsBadMessage);
+}
+
 TEST(user_state_mapping) {
   CHECK_EQ(UserState(0), uint8_t{0});
   CHECK_EQ(UserState(1), uint8_t{1});

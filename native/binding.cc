@@ -79,6 +79,9 @@ std::shared_ptr<Progress> ProgressOf(Napi::Env env, Napi::Value v) {
 struct SampleRequest {
   DumpRequest dump;
   bool owners = false;
+  // Owners only of rows in these states (1 << state); 0: of every row. A
+  // sampler counts every state but attributes a few.
+  uint32_t owner_states = 0;
   OwnerOptions owner_opts;
   std::shared_ptr<Progress> progress;  // keeps the counters alive for the worker
 };
@@ -327,6 +330,8 @@ SampleRequest ParseSample(const Napi::Object& o) {
   req.dump = ParseDump(o);
   Napi::Value owners = o.Get("owners");
   req.owners = owners.IsBoolean() && owners.As<Napi::Boolean>().Value();
+  Napi::Value owner_states = o.Get("ownerStates");
+  if (owner_states.IsNumber()) req.owner_states = owner_states.As<Napi::Number>().Uint32Value();
   req.owner_opts = ParseOwnerOptions(o);
   Napi::Value progress = o.Get("progress");
   if (!progress.IsUndefined()) {
@@ -372,7 +377,16 @@ void RunSample(SampleRequest& req, SampleResult* res) {
   if (req.owners) prefetch = std::make_unique<OwnerPrefetch>(req.owner_opts);
   DumpSockets(req.dump, &res->table, &res->info);
   if (req.owners) {
-    FindOwners(res->table.inode, req.owner_opts, &res->owners, prefetch.get());
+    if (req.owner_states == 0) {
+      FindOwners(res->table.inode, req.owner_opts, &res->owners, prefetch.get());
+    } else {
+      // Inode 0 asks for no owner (as for a socket no process holds).
+      std::vector<uint32_t> wanted(res->table.inode);
+      for (size_t i = 0; i < wanted.size(); ++i) {
+        if (!((req.owner_states >> res->table.state[i]) & 1u)) wanted[i] = 0;
+      }
+      FindOwners(wanted, req.owner_opts, &res->owners, prefetch.get());
+    }
     res->has_owners = true;
   }
 }

@@ -75,6 +75,8 @@ export interface RawWalkOptions {
 
 export interface RawSampleOptions extends RawDumpOptions, RawWalkOptions {
   owners?: boolean;
+  /** With owners: only rows in these states (bit mask of 1 << state) get one; absent or 0: every row. */
+  ownerStates?: number;
   /** A handle from newProgress(), to watch the /proc walk. */
   progress?: ProgressHandle;
   /**

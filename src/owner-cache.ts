@@ -38,10 +38,13 @@
  *   sockets passed between processes; between two, a socket shared by
  *   several processes may be put under another holder than the lowest pid.
  * - With an owner source other than the walk (eBPF), every sample is a full
- *   attribution: that join is cheap anyway.
+ *   attribution: that join is cheap anyway. Once the first sample found the
+ *   iterator answering, the sampler asks for the owners in the dump itself
+ *   (joinsInDump, fromDump), so the iterator runs while the kernel dumps and
+ *   nothing is kept here between samples.
  */
 import { endianness } from 'node:os';
-import type { RawFound, RawProcess, RawTable } from './native';
+import type { RawFound, RawProcess, RawSampleResult, RawTable } from './native';
 import type { OwnerSource } from './types';
 import { findOwners, startTimes } from './runner';
 
@@ -149,6 +152,31 @@ export class OwnerCache {
   private isFull(seq: number): boolean {
     const walkOnly = this.source === undefined || this.source === 'proc';
     return !walkOnly || this.lastFull === 0 || seq - this.lastFull >= this.opts.fullEvery;
+  }
+
+  /**
+   * Whether the next sample's owners should come with its dump: the eBPF
+   * iterator answered the last full attribution (under 'auto' or 'bpf').
+   */
+  joinsInDump(): boolean {
+    return this.source === 'bpf';
+  }
+
+  /** Owners of the given rows from a dump that carried them (dumpRowsWithOwners). */
+  fromDump(t: RawSampleResult, rows: Uint32Array, seq: number): OwnedRows {
+    const o = t.owners!;
+    this.source = o.source;
+    this.fallback = o.fallback;
+    this.lastFull = seq;
+    this.unreadable = o.unreadable;
+    this.shared = o.shared;
+    // Nothing to carry to the next sample: drop what a walk would use.
+    this.entries = new Map();
+    this.slots = new Map();
+    this.procs = new Map();
+    return this.result(o.owner, rows, {
+      source: o.source, fallback: o.fallback, full: true, cached: 0, lookedUp: o.wanted, probed: 0, walkedProcesses: o.walked, pending: 0, lookupMs: 0,
+    }, o.processes);
   }
 
   /**

@@ -131,6 +131,15 @@ export function dumpRows(raw: RawSampleOptions): Promise<RawSampleResult> {
   return native.sample({ ...raw, owners: false });
 }
 
+/**
+ * One dump with the owners of the rows in ownerStates (a mask), joined by
+ * the addon as topProcesses does: the eBPF iterator runs while the kernel
+ * dumps. For a sampler whose owner source is the iterator.
+ */
+export function dumpRowsWithOwners(raw: RawSampleOptions, ownerStates: number): Promise<RawSampleResult> {
+  return native.sample({ ...raw, owners: true, ownerStates });
+}
+
 /** Owners of given socket inodes (probes, first pids, claims: see RawFindOptions). */
 export function findOwners(opts: RawFindOptions): Promise<RawFound> {
   return native.findOwners(opts);

@@ -11,7 +11,7 @@ import { TcpcensusError } from './errors';
 import type { RawOwners, RawSampleResult } from './native';
 import { buildRequest, checkSystem, samplesOwners, type Request } from './options';
 import { OwnerCache, type OwnedRows } from './owner-cache';
-import { dumpCounts, dumpRows } from './runner';
+import { dumpCounts, dumpRows, dumpRowsWithOwners } from './runner';
 import { maskNames, stateNumber, type StateName } from './states';
 import { topReport, type Labels } from './top';
 import type { Sample, Sampler, SamplerOptions } from './types';
@@ -66,15 +66,18 @@ export class SampleTaker {
       const c = await dumpCounts(this.req.raw);
       return { at, seq, tookMs: round(performance.now() - t0), ipv4: c.ipv4, ipv6: c.ipv6, unowned: null, table: null, rows: null, owned: null, labels: {} };
     }
-    // The cached owners' start times are read while the kernel dumps.
+    // With the eBPF iterator as the owner source, the owners come with the
+    // dump (the iterator runs while the kernel dumps); otherwise the cached
+    // owners' start times are read while the kernel dumps.
+    const joined = this.cache?.joinsInDump() === true;
     let dumpMs = 0;
     const [t, users, gone] = await Promise.all([
-      dumpRows(this.req.raw).then((x) => {
+      (joined ? dumpRowsWithOwners(this.req.raw, s.attributed) : dumpRows(this.req.raw)).then((x) => {
         dumpMs = performance.now() - t0;
         return x;
       }),
       this.req.by === 'user' && this.req.call === 'createSampler' ? userNames() : undefined,
-      this.cache?.validate(seq),
+      joined ? undefined : this.cache?.validate(seq),
     ]);
     const ipv4 = new Float64Array(16);
     const ipv6 = new Float64Array(16);
@@ -91,7 +94,10 @@ export class SampleTaker {
     }
     const rows = pick.subarray(0, picked);
     let owned: OwnedRows | null = null;
-    if (this.cache) {
+    if (this.cache && joined) {
+      owned = this.cache.fromDump(t, rows, seq);
+      owned.stats.lookupMs = round(performance.now() - t0 - dumpMs);
+    } else if (this.cache) {
       owned = await this.cache.attribute(t, rows, seq, gone!, dumpMs);
       if (s.ownerSource === 'bpf' && owned.stats.source !== 'bpf') {
         throw new TcpcensusError(`owner source bpf is not available here (owners came from ${owned.stats.source}); use owners 'auto' or 'proc'`, 'ERR_TCPCENSUS_OWNER_SOURCE');

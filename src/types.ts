@@ -369,7 +369,12 @@ export interface Attribution {
    * owners missed, or ones waiting for a paced walk of every process).
    */
   pending: number;
-  /** Milliseconds spent looking up owners in this sample (the rest of tookMs is mostly the dump). */
+  /**
+   * Milliseconds spent looking up owners in this sample (the rest of tookMs
+   * is mostly the dump). With the eBPF iterator, after the first sample the
+   * owners come with the dump (the iterator runs while the kernel dumps), so
+   * this counts only what follows the dump.
+   */
   lookupMs: number;
 }
 

@@ -85,6 +85,45 @@ test('counts, deltas and owners follow sockets opened and closed between ticks',
   }
 });
 
+test('with the eBPF iterator, owners come with each dump: every sample full, new and closed sockets at once', async (t) => {
+  if (process.getuid() !== 0) return t.skip('the eBPF owner source needs root (or CAP_BPF and CAP_PERFMON)');
+  const sampler = tc.createSampler({ interval: 150, dport: server.port, processes: true, owners: 'bpf' });
+  const it = sampler[Symbol.asyncIterator]();
+  const next = async () => (await it.next()).value;
+  let a;
+  let b;
+  try {
+    const s1 = await next();
+    assert.equal(s1.attribution.source, 'bpf');
+    assert.equal(s1.total, 0);
+    a = await h.startCwClient('tc-smp-bpf-a', HOST, server.port, 4);
+    b = await h.startCwClient('tc-smp-bpf-b', HOST, server.port, 2);
+    // No pending sample: the iterator sees every process each time.
+    const s2 = await next();
+    assert.equal(s2.states.CLOSE_WAIT, 6);
+    assert.equal(s2.attribution.source, 'bpf');
+    assert.equal(s2.attribution.full, true);
+    assert.equal(s2.attribution.pending, 0);
+    assert.equal(s2.attribution.lookedUp, 6);
+    assert.deepEqual(rowsOf(s2.top), [[a.info.pid, 'tc-smp-bpf-a', 4], [b.info.pid, 'tc-smp-bpf-b', 2]]);
+    assert.equal(s2.top.unattributed, 0);
+    await a.replace(3);
+    await b.stop();
+    const s3 = await next();
+    assert.equal(s3.states.CLOSE_WAIT, 4);
+    assert.equal(s3.delta.CLOSE_WAIT, -2);
+    assert.deepEqual(rowsOf(s3.top), [[a.info.pid, 'tc-smp-bpf-a', 4]]);
+    assert.equal(s3.attribution.lookedUp, 4, 'owners of the attributed state only');
+    // The same answer as topProcesses, and as the walk.
+    const once = await tc.topProcesses({ dport: server.port, owners: 'proc' });
+    assert.deepEqual(rowsOf(s3.top), rowsOf(once));
+    assert.equal(s3.top.total, once.total);
+  } finally {
+    await sampler.close();
+    await Promise.all([a, b].filter(Boolean).map((x) => x.stop()));
+  }
+});
+
 test('a full attribution runs every fullEvery samples; counts match countStates', async () => {
   const sampler = tc.createSampler({ interval: '100ms', processes: true, fullEvery: 3, dport: server.port, owners: 'proc' });
   const full = [];

@@ -128,6 +128,13 @@ function checkTop(result, truth) {
   });
 }
 
+// NODE_EXTRA_CA_CERTS makes every Node process read a CA bundle as it starts
+// (40-60 ms on these machines, which set it for their own tooling); nothing
+// in tcpcensus needs it and a user's shell rarely sets it. Cleared for every
+// process the bench times, node -e 0 included, and said in the results.
+const CLEARED_ENV = ['NODE_EXTRA_CA_CERTS'].filter((k) => process.env[k] !== undefined);
+for (const k of CLEARED_ENV) delete process.env[k];
+
 async function main() {
   const a = args();
   if (a.soak) {
@@ -245,20 +252,25 @@ async function measure(a, farm) {
   };
   const big = a.sockets >= 1000000;
   const small = a.sockets <= 10000;
+  // The speed and memory targets are set for 200k and 1M sockets (issues 4
+  // and 10); on a small host what counts is what the CLI adds to Node's
+  // start-up (issue 10: the whole default report at most node -e 0 + 30 ms).
   const targets = [
     ['countStates vs floor dump', ratios.countVsFloorDump, '<=', 1.25, 'x'],
-    ['topProcesses (auto = bpf) vs floor dump of CLOSE_WAIT alone', ratios.topVsFloorDumpCw, '<=', 1.6, 'x'],
-    ['topProcesses (proc, 2 threads) vs floor dump + 1-thread walk', ratios.topProcVsFloorJoin, '<=', 0.7, 'x'],
-    ['tcpcensus top --json (auto = bpf) speed-up vs ss -tanp state close-wait', ratios.cliTopSpeedupVsSsP, '>=', big ? 200 : 40, 'x'],
-    ['tcpcensus top --json: bpf speed-up vs --owners proc', ratios.cliTopBpfVsProc, '>=', 3, 'x'],
-    ['CLI states: whole process minus Node start-up minus library call', ratios.cliOverheadStatesMs, '<=', 80, ' ms'],
-    ['CLI top: whole process minus Node start-up minus library call', ratios.cliOverheadTopMs, '<=', 80, ' ms'],
-    ['peak RSS of tcpcensus top', ratios.topRssMb, '<=', big ? 200 : 120, ' MB'],
+    ...(small ? [] : [
+      ['topProcesses (auto = bpf) vs floor dump of CLOSE_WAIT alone', ratios.topVsFloorDumpCw, '<=', 1.6, 'x'],
+      ['topProcesses (proc, 2 threads) vs floor dump + 1-thread walk', ratios.topProcVsFloorJoin, '<=', 0.7, 'x'],
+      ['tcpcensus top --json (auto = bpf) speed-up vs ss -tanp state close-wait', ratios.cliTopSpeedupVsSsP, '>=', big ? 200 : 40, 'x'],
+      ['tcpcensus top --json: bpf speed-up vs --owners proc', ratios.cliTopBpfVsProc, '>=', 3, 'x'],
+      ['CLI states: whole process minus Node start-up minus library call', ratios.cliOverheadStatesMs, '<=', 80, ' ms'],
+      ['CLI top: whole process minus Node start-up minus library call', ratios.cliOverheadTopMs, '<=', 80, ' ms'],
+      ['peak RSS of tcpcensus top', ratios.topRssMb, '<=', big ? 200 : 120, ' MB'],
+    ]),
     ['CLI start-up (--version) minus node -e 0', ratios.cliStartupMs, '<=', 30, ' ms'],
     ...(small ? [['tcpcensus (default report, whole) minus node -e 0', ratios.reportOverNodeMs, '<=', 30, ' ms']] : []),
   ].map(([name, value, op, limit, unit]) => ({ name, value, op, limit, unit, met: op === '<=' ? value <= limit : value >= limit }));
 
-  const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) };
+  const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30), clearedEnv: CLEARED_ENV };
   const results = { date: new Date().toISOString(), machine, sockets: a.sockets, truth: summary(farm.truth), runs: a.runs, jobs: med, ratios, targets };
   // results.json is the latest run; results-<N>.json keeps one per farm size.
   const out = JSON.stringify(results, null, 2) + '\n';
@@ -277,7 +289,8 @@ function summary(truth) {
 
 function render(r) {
   const lines = [];
-  lines.push(`${r.sockets.toLocaleString('en-US')} sockets (${JSON.stringify(r.truth)}), ${r.machine.cores} cores, Linux ${r.machine.kernel}, Node ${r.machine.node}; median of ${r.runs} runs after a warm-up`);
+  const cleared = r.machine.clearedEnv?.length ? ` (${r.machine.clearedEnv.join(', ')} cleared for every timed process)` : '';
+  lines.push(`${r.sockets.toLocaleString('en-US')} sockets (${JSON.stringify(r.truth)}), ${r.machine.cores} cores, Linux ${r.machine.kernel}, Node ${r.machine.node}${cleared}; median of ${r.runs} runs after a warm-up`);
   lines.push('');
   lines.push('| job | median time | peak RSS |');
   lines.push('| --- | ---: | ---: |');
@@ -296,7 +309,9 @@ function render(r) {
   lines.push('');
   lines.push(`The default report, whole, minus \`node -e 0\`: ${r.ratios.reportOverNodeMs.toFixed(0)} ms. ` +
     `countStates from /proc/net/tcp (the procfs source) vs netlink: ${r.ratios.procfsVsNetlink.toFixed(2)}x. ` +
-    `snapshotSync (copied into V8 memory) vs snapshot (adopted), all states: ${r.ratios.syncCopyVsAsyncAdopt.toFixed(2)}x.`);
+    `snapshotSync (copied into V8 memory) vs snapshot (adopted), all states: ${r.ratios.syncCopyVsAsyncAdopt.toFixed(2)}x.` +
+    (r.sockets <= 10000 ? ` Not targets at this size (set for 200k and 1M): \`tcpcensus top --json\` ${r.ratios.cliTopSpeedupVsSsP.toFixed(2)}x faster than \`ss -tanp state close-wait\`, ` +
+      `bpf ${r.ratios.cliTopBpfVsProc.toFixed(2)}x faster than \`--owners proc\`, topProcesses (auto = bpf) ${r.ratios.topVsFloorDumpCw.toFixed(2)}x the floor dump of CLOSE_WAIT.` : ''));
   return lines.join('\n');
 }
 

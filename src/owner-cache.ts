@@ -44,7 +44,7 @@
  *   nothing is kept here between samples.
  */
 import { endianness } from 'node:os';
-import type { RawFound, RawProcess, RawSampleResult, RawTable } from './native';
+import type { RawFound, RawOwners, RawProcess, RawSampleResult, RawTable } from './native';
 import type { OwnerSource } from './types';
 import { findOwners, startTimes } from './runner';
 
@@ -165,15 +165,8 @@ export class OwnerCache {
   /** Owners of the given rows from a dump that carried them (dumpRowsWithOwners). */
   fromDump(t: RawSampleResult, rows: Uint32Array, seq: number): OwnedRows {
     const o = t.owners!;
-    this.source = o.source;
-    this.fallback = o.fallback;
-    this.lastFull = seq;
-    this.unreadable = o.unreadable;
-    this.shared = o.shared;
-    // Nothing to carry to the next sample: drop what a walk would use.
-    this.entries = new Map();
-    this.slots = new Map();
-    this.procs = new Map();
+    // Nothing to carry to the next sample: what a walk would use stays empty.
+    this.restart(o, seq);
     return this.result(o.owner, rows, {
       source: o.source, fallback: o.fallback, full: true, cached: 0, lookedUp: o.wanted, probed: 0, walkedProcesses: o.walked, pending: 0, lookupMs: 0,
     }, o.processes);
@@ -207,6 +200,18 @@ export class OwnerCache {
     return r;
   }
 
+  /** After a full attribution (sample seq): its source and figures, and nothing remembered yet. */
+  private restart(o: RawOwners, seq: number): void {
+    this.source = o.source;
+    this.fallback = o.fallback;
+    this.lastFull = seq;
+    this.unreadable = o.unreadable;
+    this.shared = o.shared;
+    this.entries = new Map();
+    this.slots = new Map();
+    this.procs = new Map();
+  }
+
   private walkOptions() {
     const o: { threads: number; procRoot?: string; ownerSource: string } = { threads: this.opts.threads, ownerSource: this.opts.ownerSource };
     if (this.opts.procRoot !== undefined) o.procRoot = this.opts.procRoot;
@@ -222,14 +227,7 @@ export class OwnerCache {
     const inodes = new Uint32Array(rows.length);
     for (let j = 0; j < rows.length; j++) inodes[j] = t.inode[rows[j]!]!;
     const found = await findOwners({ ...this.walkOptions(), inodes, claims: true });
-    this.source = found.source;
-    this.fallback = found.fallback;
-    this.lastFull = seq;
-    this.unreadable = found.unreadable;
-    this.shared = found.shared;
-    this.entries = new Map();
-    this.slots = new Map();
-    this.procs = new Map();
+    this.restart(found, seq);
     // Every owner counts as recent after a full attribution: a leaking one is
     // then walked (if cheap) for its next new sockets at once.
     this.learnProcesses(found, seq, true);
@@ -246,7 +244,7 @@ export class OwnerCache {
       this.remember(words, i, inodes[j]!, pid, pid ? (fdOf.get(inodes[j]!) ?? -1) : -1, seq, 0);
     }
     return this.result(owner, rows, {
-      source: this.source, fallback: this.fallback, full: true, cached: 0, lookedUp: found.wanted, probed: 0, walkedProcesses: found.walked, pending: 0, lookupMs: 0,
+      source: found.source, fallback: found.fallback, full: true, cached: 0, lookedUp: found.wanted, probed: 0, walkedProcesses: found.walked, pending: 0, lookupMs: 0,
     }, found.processes);
   }
 

@@ -88,6 +88,7 @@ struct SampleRequest {
 
 struct SampleResult {
   SocketTable table;
+  DumpTally tally;
   DumpInfo info;
   OwnerResult owners;
   bool has_owners = false;
@@ -330,8 +331,11 @@ SampleRequest ParseSample(const Napi::Object& o) {
   req.dump = ParseDump(o);
   Napi::Value owners = o.Get("owners");
   req.owners = owners.IsBoolean() && owners.As<Napi::Boolean>().Value();
-  Napi::Value owner_states = o.Get("ownerStates");
-  if (owner_states.IsNumber()) req.owner_states = owner_states.As<Napi::Number>().Uint32Value();
+  req.owner_states = GetUint(o, "ownerStates", 0, kValidStates);
+  req.dump.keep_states = GetUint(o, "keepStates", 0, kValidStates);
+  if ((req.owner_states & ~kValidStates) || (req.dump.keep_states & ~kValidStates)) {
+    throw Napi::RangeError::New(o.Env(), "ownerStates and keepStates must be masks of bits 1..11");
+  }
   req.owner_opts = ParseOwnerOptions(o);
   Napi::Value progress = o.Get("progress");
   if (!progress.IsUndefined()) {
@@ -375,7 +379,7 @@ void RunSample(SampleRequest& req, SampleResult* res) {
   // sockets are dumped.
   std::unique_ptr<OwnerPrefetch> prefetch;
   if (req.owners) prefetch = std::make_unique<OwnerPrefetch>(req.owner_opts);
-  DumpSockets(req.dump, &res->table, &res->info);
+  DumpSockets(req.dump, &res->table, &res->info, &res->tally);
   if (req.owners) {
     if (req.owner_states == 0) {
       FindOwners(res->table.inode, req.owner_opts, &res->owners, prefetch.get());
@@ -467,18 +471,18 @@ void SetDumpInfo(Napi::Env env, Napi::Object o, const DumpInfo& info) {
   o.Set("missing", missing);
 }
 
+// A per-state count (indexed by state number) as a Float64Array.
+Napi::Float64Array SlotsToJs(Napi::Env env, const uint64_t (&slots)[kStateSlots]) {
+  auto a = Napi::Float64Array::New(env, kStateSlots);
+  for (size_t i = 0; i < kStateSlots; ++i) a[i] = static_cast<double>(slots[i]);
+  return a;
+}
+
 Napi::Value CountsToJs(Napi::Env env, CountResult& r, Ownership) {
   if (Fires(kFailConvert)) throw std::bad_alloc();
-  const StateCounts& c = r.counts;
   Napi::Object o = Napi::Object::New(env);
-  auto v4 = Napi::Float64Array::New(env, kStateSlots);
-  auto v6 = Napi::Float64Array::New(env, kStateSlots);
-  for (size_t i = 0; i < kStateSlots; ++i) {
-    v4[i] = static_cast<double>(c.ipv4[i]);
-    v6[i] = static_cast<double>(c.ipv6[i]);
-  }
-  o.Set("ipv4", v4);
-  o.Set("ipv6", v6);
+  o.Set("ipv4", SlotsToJs(env, r.counts.ipv4));
+  o.Set("ipv6", SlotsToJs(env, r.counts.ipv6));
   SetDumpInfo(env, o, r.info);
   return o;
 }
@@ -536,6 +540,13 @@ Napi::Value SampleToJs(Napi::Env env, SampleResult& r, Ownership how) {
   TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_TO_JS)
 #undef TCPCENSUS_TO_JS
   if (r.has_owners) o.Set("owners", OwnersToJs(env, r.owners, how));
+  // Every row the dump saw, kept or not (keepStates), by family and state,
+  // and those no process holds.
+  Napi::Object tally = Napi::Object::New(env);
+  tally.Set("ipv4", SlotsToJs(env, r.tally.counts.ipv4));
+  tally.Set("ipv6", SlotsToJs(env, r.tally.counts.ipv6));
+  tally.Set("unowned", SlotsToJs(env, r.tally.unowned));
+  o.Set("tally", tally);
   SetDumpInfo(env, o, r.info);
   return o;
 }

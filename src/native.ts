@@ -77,6 +77,8 @@ export interface RawSampleOptions extends RawDumpOptions, RawWalkOptions {
   owners?: boolean;
   /** With owners: only rows in these states (bit mask of 1 << state) get one; absent or 0: every row. */
   ownerStates?: number;
+  /** Keep only the rows in these states (bit mask); absent or 0: every row. Every row is still in `tally`. */
+  keepStates?: number;
   /** A handle from newProgress(), to watch the /proc walk. */
   progress?: ProgressHandle;
   /**
@@ -173,7 +175,10 @@ export interface RawTable extends RawColumns {
 export interface RawCountResult extends RawCounts, RawDumpInfo {}
 
 /** What sample() and sampleSync() return. */
-export interface RawSampleResult extends RawTable, RawDumpInfo {}
+export interface RawSampleResult extends RawTable, RawDumpInfo {
+  /** Every row the dump saw, kept or not (keepStates), by state number; unowned: those with inode 0. */
+  tally: RawCounts & { unowned: Float64Array };
+}
 
 export interface RawCgroupPathsOptions {
   /** The cgroup ids to name (0s are ignored); absent or empty: every cgroup. The walk stops once all are found. */

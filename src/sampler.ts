@@ -66,33 +66,25 @@ export class SampleTaker {
       const c = await dumpCounts(this.req.raw);
       return { at, seq, tookMs: round(performance.now() - t0), ipv4: c.ipv4, ipv6: c.ipv6, unowned: null, table: null, rows: null, owned: null, labels: {} };
     }
-    // With the eBPF iterator as the owner source, the owners come with the
-    // dump (the iterator runs while the kernel dumps); otherwise the cached
-    // owners' start times are read while the kernel dumps.
+    // Only the attributed states' rows are kept; every state is counted in
+    // the dump's tally. With the eBPF iterator as the owner source, the
+    // owners come with the dump (the iterator runs while the kernel dumps);
+    // otherwise the cached owners' start times are read while the kernel dumps.
     const joined = this.cache?.joinsInDump() === true;
+    const raw = { ...this.req.raw, keepStates: s.attributed };
     let dumpMs = 0;
     const [t, users, gone] = await Promise.all([
-      (joined ? dumpRowsWithOwners(this.req.raw, s.attributed) : dumpRows(this.req.raw)).then((x) => {
+      (joined ? dumpRowsWithOwners(raw, s.attributed) : dumpRows(raw)).then((x) => {
         dumpMs = performance.now() - t0;
         return x;
       }),
       this.req.by === 'user' && this.req.call === 'createSampler' ? userNames() : undefined,
       joined ? undefined : this.cache?.validate(seq),
     ]);
-    const ipv4 = new Float64Array(16);
-    const ipv6 = new Float64Array(16);
-    const unowned = new Float64Array(16);
-    const pick = new Uint32Array(t.size);
-    let picked = 0;
-    const { state, family, inode } = t;
-    const attributed = s.attributed;
-    for (let i = 0; i < t.size; i++) {
-      const st = state[i]!;
-      (family[i] === 6 ? ipv6 : ipv4)[st]!++;
-      if (inode[i] === 0) unowned[st]!++;
-      if ((attributed >> st) & 1) pick[picked++] = i;
-    }
-    const rows = pick.subarray(0, picked);
+    const { ipv4, ipv6, unowned } = t.tally;
+    // Every kept row is in an attributed state.
+    const rows = new Uint32Array(t.size);
+    for (let i = 0; i < t.size; i++) rows[i] = i;
     let owned: OwnedRows | null = null;
     if (this.cache && joined) {
       owned = this.cache.fromDump(t, rows, seq);

@@ -36,6 +36,10 @@ struct DumpRequest {
   std::vector<uint8_t> bytecode;
   // A dump that keeps rows stops with LimitError past this many; 0 = no bound.
   size_t max_rows = 0;
+  // A dump that keeps rows keeps only those in these states (1 << state,
+  // user-visible states); 0 = every row. The others are only tallied
+  // (DumpTally): a sampler counts every state but needs the rows of a few.
+  uint32_t keep_states = 0;
   Source source = Source::kAuto;
   // A network namespace file to dump in (/var/run/netns/NAME,
   // /proc/PID/ns/net); empty = the caller's own. See netns.h.
@@ -46,6 +50,12 @@ struct DumpRequest {
 struct StateCounts {
   uint64_t ipv4[kStateSlots] = {};
   uint64_t ipv6[kStateSlots] = {};
+};
+
+// What a dump that keeps rows counted of every row it saw, kept or not.
+struct DumpTally {
+  StateCounts counts;
+  uint64_t unowned[kStateSlots] = {};  // rows with inode 0: no process holds them
 };
 
 // What a source could not tell, so that a zero in the result is never read

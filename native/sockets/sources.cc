@@ -38,17 +38,22 @@ class CountSink : public DiagSink {
 
 class TableSink : public DiagSink {
  public:
-  explicit TableSink(size_t max_rows) : max_rows_(max_rows) {}
+  explicit TableSink(const DumpRequest& req) : max_rows_(req.max_rows), keep_(req.keep_states) {}
   void OnSocket(const SocketRecord& r) override {
+    (r.family == 6 ? tally.counts.ipv6 : tally.counts.ipv4)[r.state]++;
+    if (r.inode == 0) tally.unowned[r.state]++;
+    if (keep_ != 0 && !((keep_ >> r.state) & 1u)) return;
     if (max_rows_ != 0 && table.size() >= max_rows_) TooMany(max_rows_);
     table.Append(r);
   }
   void OnNoCgroupId() override { no_cgroup = true; }
   SocketTable table;
+  DumpTally tally;
   bool no_cgroup = false;
 
  private:
   size_t max_rows_;
+  uint32_t keep_;
 };
 
 using DumpFamilyFn = void (*)(int, const DumpRequest&, DiagSink*);
@@ -163,12 +168,12 @@ void CountStates(const DumpRequest& req, StateCounts* out, DumpInfo* info) {
   }
 }
 
-void DumpSockets(const DumpRequest& req, SocketTable* out, DumpInfo* info) {
+void DumpSockets(const DumpRequest& req, SocketTable* out, DumpInfo* info, DumpTally* tally) {
   DumpInfo local;
   DumpInfo* di = info ? info : &local;
-  TableSink v4(req.max_rows), v6(req.max_rows);
+  TableSink v4(req), v6(req);
   FromSource(req, di, [&](DumpFamilyFn dump) {
-    TableSink a(req.max_rows), b(req.max_rows);
+    TableSink a(req), b(req);
     BothFamilies(dump, req, &a, &b);
     v4 = std::move(a);
     v6 = std::move(b);
@@ -182,6 +187,15 @@ void DumpSockets(const DumpRequest& req, SocketTable* out, DumpInfo* info) {
   }
   if (req.max_rows != 0 && out->size() + v4.table.size() + v6.table.size() > req.max_rows) {
     TooMany(req.max_rows);
+  }
+  if (tally) {
+    for (size_t i = 0; i < kStateSlots; ++i) {
+      for (const TableSink* s : {&v4, &v6}) {
+        tally->counts.ipv4[i] += s->tally.counts.ipv4[i];
+        tally->counts.ipv6[i] += s->tally.counts.ipv6[i];
+        tally->unowned[i] += s->tally.unowned[i];
+      }
+    }
   }
   // The IPv4 table is usually the larger one: move it in when *out is
   // empty rather than copy it.

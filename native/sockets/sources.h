@@ -21,8 +21,10 @@ namespace tcpcensus {
 // (a cgroup filter on procfs).
 void CountStates(const DumpRequest& req, StateCounts* out, DumpInfo* info = nullptr);
 
-// Dumps matching sockets into *out (appending). Throws as CountStates, or
-// LimitError when req.max_rows is exceeded.
-void DumpSockets(const DumpRequest& req, SocketTable* out, DumpInfo* info = nullptr);
+// Dumps matching sockets into *out (appending); with req.keep_states only
+// the rows in those states, but every row is added to *tally when given.
+// Throws as CountStates, or LimitError when more than req.max_rows rows
+// would be kept.
+void DumpSockets(const DumpRequest& req, SocketTable* out, DumpInfo* info = nullptr, DumpTally* tally = nullptr);
 
 }  // namespace tcpcensus

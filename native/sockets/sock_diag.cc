@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -107,6 +108,26 @@ bool IsRefusal(int err) {
   return err == EPERM || err == EACCES || err == EPROTONOSUPPORT || err == EAFNOSUPPORT;
 }
 
+// Counts what reaches the caller's sink: a failed one-walk dump may be
+// retried per family into the same sink only when nothing did.
+class CountingSink : public DiagSink {
+ public:
+  explicit CountingSink(DiagSink* inner) : inner_(inner) {}
+  void OnSocket(const SocketRecord& r) override {
+    ++delivered;
+    inner_->OnSocket(r);
+  }
+  void OnNoCgroupId() override { inner_->OnNoCgroupId(); }
+  size_t delivered = 0;
+
+ private:
+  DiagSink* inner_;
+};
+
+// Set once a kernel turned the one-walk request down: it is a property of
+// the kernel, so later dumps go per family at once.
+std::atomic<bool> one_walk_refused{false};
+
 }  // namespace
 
 uint32_t KernelStateMask(uint32_t states) {
@@ -115,9 +136,14 @@ uint32_t KernelStateMask(uint32_t states) {
   return states;
 }
 
-void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* sink) {
+void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* out) {
+  if (family == AF_UNSPEC && one_walk_refused.load(std::memory_order_relaxed)) {
+    throw OneWalkUnsupported(SysError("sock_diag", EINVAL, "(TCPDIAG_GETSOCK)"));
+  }
   std::vector<uint8_t> buf(kRecvBufferSize);
   const uint32_t seq = 1;
+  CountingSink counting(out);
+  DiagSink* sink = &counting;
   // A refusal can come from socket(), sendto(), or as the first reply (a
   // sandbox that lets the socket be made but answers the request with an
   // error); once the kernel has answered, every error is a real failure.
@@ -142,11 +168,14 @@ void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* sink) {
       if (status == DumpStatus::kDone) return;
     }
   } catch (const SysError& e) {
-    if (!answered && IsRefusal(e.err())) throw NetlinkRefused(e);
-    // A kernel without the one-walk request says so in its first reply.
-    if (!answered && family == AF_UNSPEC && (e.err() == EINVAL || e.err() == EOPNOTSUPP || e.err() == ENOENT)) {
+    // The one-walk request failing before any row was handed over (a
+    // kernel without it, or a sandbox that refuses it or netlink itself):
+    // the per-family dumps decide, and meet any refusal themselves.
+    if (family == AF_UNSPEC && counting.delivered == 0) {
+      if (!IsRefusal(e.err())) one_walk_refused.store(true, std::memory_order_relaxed);
       throw OneWalkUnsupported(e);
     }
+    if (!answered && IsRefusal(e.err())) throw NetlinkRefused(e);
     throw;
   }
 }

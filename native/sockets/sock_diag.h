@@ -33,9 +33,10 @@ class NetlinkRefused : public SysError {
 // for CLOSE. Exposed for tests.
 uint32_t KernelStateMask(uint32_t states);
 
-// The kernel does not take the one-walk request (AF_UNSPEC below): it
-// answered it with EINVAL, EOPNOTSUPP or ENOENT before any socket. Nothing
-// reached the sink; dump the families one by one instead.
+// The one-walk request (AF_UNSPEC below) failed before any socket reached
+// the sink (a kernel without it, or a sandbox refusing it or netlink):
+// dump the families one by one instead, which meet any refusal themselves.
+// After a failure that is no refusal, later one-walk requests fail at once.
 class OneWalkUnsupported : public SysError {
  public:
   explicit OneWalkUnsupported(const SysError& e) : SysError(e) {}

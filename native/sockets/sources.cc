@@ -77,7 +77,7 @@ void BothFamilies(DumpFamilyFn dump, const DumpRequest& req, DiagSink* v4, DiagS
       dump(AF_UNSPEC, req, v4);
       return;
     } catch (const OneWalkUnsupported&) {
-      // Refused in the kernel's first reply, before any row reached v4.
+      // It failed before any row reached v4: the families one by one.
     }
   }
   std::exception_ptr v6_error;

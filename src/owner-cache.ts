@@ -167,6 +167,10 @@ export class OwnerCache {
     const o = t.owners!;
     // Nothing to carry to the next sample: what a walk would use stays empty.
     this.restart(o, seq);
+    // The iterator failed and the walk answered instead ('auto'): the cache
+    // is empty, so the next sample must be a full attribution, not an
+    // incremental one that would find nothing known.
+    if (o.source !== 'bpf') this.lastFull = 0;
     return this.result(o.owner, rows, {
       source: o.source, fallback: o.fallback, full: true, cached: 0, lookedUp: o.wanted, probed: 0, walkedProcesses: o.walked, pending: 0, lookupMs: 0,
     }, o.processes);
@@ -190,12 +194,14 @@ export class OwnerCache {
 
   /**
    * Owners of the given rows of a table, in sample number seq (1, 2, ...);
-   * gone from validate(seq); dumpMs what the table's dump took.
+   * gone from validate(seq); dumpMs what the table's dump took and dumped
+   * how many sockets it saw (kept as rows or not): what a cheap walk is
+   * measured against.
    */
-  async attribute(t: RawTable, rows: Uint32Array, seq: number, gone: Set<number>, dumpMs: number): Promise<OwnedRows> {
+  async attribute(t: RawTable, rows: Uint32Array, seq: number, gone: Set<number>, dumpMs: number, dumped: number): Promise<OwnedRows> {
     const t0 = performance.now();
     this.walkDebt = Math.max(0, this.walkDebt - Math.max(WIDE_WALK_FLOOR_MS, WIDE_WALK_SHARE * dumpMs));
-    const r = this.isFull(seq) ? await this.fullRun(t, rows, seq) : await this.incremental(t, rows, seq, gone);
+    const r = this.isFull(seq) ? await this.fullRun(t, rows, seq) : await this.incremental(t, rows, seq, gone, dumped);
     r.stats.lookupMs = Math.round((performance.now() - t0) * 10) / 10;
     return r;
   }
@@ -248,7 +254,7 @@ export class OwnerCache {
     }, found.processes);
   }
 
-  private async incremental(t: RawTable, rows: Uint32Array, seq: number, gone: Set<number>): Promise<OwnedRows> {
+  private async incremental(t: RawTable, rows: Uint32Array, seq: number, gone: Set<number>, dumped: number): Promise<OwnedRows> {
     const words = cookieWords(t);
     for (const pid of gone) this.procs.delete(pid);
 
@@ -297,7 +303,7 @@ export class OwnerCache {
     let left = unknown.length && this.slots.size ? await this.lookUp(t, words, rows, unknown, owner, seq, stats, found, 'probe') : unknown;
     // 2. The recent owners that are cheap to walk, in this sample.
     if (left.length > 0) {
-      const cheap = this.cheapRecent(seq, Math.max(MIN_WALK_BUDGET, Math.floor(t.size / 100)));
+      const cheap = this.cheapRecent(seq, Math.max(MIN_WALK_BUDGET, Math.floor(dumped / 100)));
       if (cheap.length > 0) {
         const before = found.length;
         left = await this.lookUp(t, words, rows, left, owner, seq, stats, found, 'recent', cheap);

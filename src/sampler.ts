@@ -90,7 +90,9 @@ export class SampleTaker {
       owned = this.cache.fromDump(t, rows, seq);
       owned.stats.lookupMs = round(performance.now() - t0 - dumpMs);
     } else if (this.cache) {
-      owned = await this.cache.attribute(t, rows, seq, gone!, dumpMs);
+      let dumped = 0;
+      for (let st = 0; st < ipv4.length; st++) dumped += ipv4[st]! + ipv6[st]!;
+      owned = await this.cache.attribute(t, rows, seq, gone!, dumpMs, dumped);
       if (s.ownerSource === 'bpf' && owned.stats.source !== 'bpf') {
         throw new TcpcensusError(`owner source bpf is not available here (owners came from ${owned.stats.source}); use owners 'auto' or 'proc'`, 'ERR_TCPCENSUS_OWNER_SOURCE');
       }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // run.js: the tcpcensus benchmark (npm run bench).
 //
-//   npm run bench -- [--sockets 200000] [--runs 5] [--idle 400] [--no-update-readme]
+//   npm run bench -- [--sockets 200000] [--runs 5 (21 up to 10k sockets)] [--idle 400] [--no-update-readme]
 //   npm run bench -- --soak [--calls 10000] [--sockets 2000]   (soak.js)
 //   npm run bench -- --sampler [--sockets 200000] [--samples 20] (sampler.js only)
 //
@@ -59,6 +59,9 @@ function args() {
     }
   }
   if (a.soak && !argv.includes('--sockets')) a.sockets = 2000;
+  // On a small farm every run is cheap and the start-up figures (tens of ms)
+  // are noisy: take more runs unless told.
+  if (!argv.includes('--runs') && a.sockets <= 10000) a.runs = 21;
   if (!(a.sockets >= 1000) || !(a.runs >= 1) || !(Number.isInteger(a.calls) && a.calls >= 1) || !(Number.isInteger(a.samples) && a.samples >= 3)) {
     process.stderr.write('bench: --sockets must be >= 1000, --runs and --calls >= 1, --samples >= 3\n');
     process.exit(2);
@@ -252,20 +255,21 @@ async function measure(a, farm) {
   };
   const big = a.sockets >= 1000000;
   const small = a.sockets <= 10000;
-  // The speed and memory targets are set for 200k and 1M sockets (issues 4
-  // and 10); on a small host what counts is what the CLI adds to Node's
-  // start-up (issue 10: the whole default report at most node -e 0 + 30 ms).
+  // The speed ratios are set for 200k and 1M sockets (issues 4 and 10); the
+  // CLI's overhead and memory hold at every size, and on a small host what
+  // counts most is what the CLI adds to Node's start-up (issue 10: the whole
+  // default report at most node -e 0 + 30 ms).
   const targets = [
-    ['countStates vs floor dump', ratios.countVsFloorDump, '<=', 1.25, 'x'],
     ...(small ? [] : [
+      ['countStates vs floor dump', ratios.countVsFloorDump, '<=', 1.25, 'x'],
       ['topProcesses (auto = bpf) vs floor dump of CLOSE_WAIT alone', ratios.topVsFloorDumpCw, '<=', 1.6, 'x'],
       ['topProcesses (proc, 2 threads) vs floor dump + 1-thread walk', ratios.topProcVsFloorJoin, '<=', 0.7, 'x'],
       ['tcpcensus top --json (auto = bpf) speed-up vs ss -tanp state close-wait', ratios.cliTopSpeedupVsSsP, '>=', big ? 200 : 40, 'x'],
       ['tcpcensus top --json: bpf speed-up vs --owners proc', ratios.cliTopBpfVsProc, '>=', 3, 'x'],
-      ['CLI states: whole process minus Node start-up minus library call', ratios.cliOverheadStatesMs, '<=', 80, ' ms'],
-      ['CLI top: whole process minus Node start-up minus library call', ratios.cliOverheadTopMs, '<=', 80, ' ms'],
-      ['peak RSS of tcpcensus top', ratios.topRssMb, '<=', big ? 200 : 120, ' MB'],
     ]),
+    ['CLI states: whole process minus Node start-up minus library call', ratios.cliOverheadStatesMs, '<=', 80, ' ms'],
+    ['CLI top: whole process minus Node start-up minus library call', ratios.cliOverheadTopMs, '<=', 80, ' ms'],
+    ['peak RSS of tcpcensus top', ratios.topRssMb, '<=', big ? 200 : 120, ' MB'],
     ['CLI start-up (--version) minus node -e 0', ratios.cliStartupMs, '<=', 30, ' ms'],
     ...(small ? [['tcpcensus (default report, whole) minus node -e 0', ratios.reportOverNodeMs, '<=', 30, ' ms']] : []),
   ].map(([name, value, op, limit, unit]) => ({ name, value, op, limit, unit, met: op === '<=' ? value <= limit : value >= limit }));
@@ -310,7 +314,7 @@ function render(r) {
   lines.push(`The default report, whole, minus \`node -e 0\`: ${r.ratios.reportOverNodeMs.toFixed(0)} ms. ` +
     `countStates from /proc/net/tcp (the procfs source) vs netlink: ${r.ratios.procfsVsNetlink.toFixed(2)}x. ` +
     `snapshotSync (copied into V8 memory) vs snapshot (adopted), all states: ${r.ratios.syncCopyVsAsyncAdopt.toFixed(2)}x.` +
-    (r.sockets <= 10000 ? ` Not targets at this size (set for 200k and 1M): \`tcpcensus top --json\` ${r.ratios.cliTopSpeedupVsSsP.toFixed(2)}x faster than \`ss -tanp state close-wait\`, ` +
+    (r.sockets <= 10000 ? ` Not targets at this size (set for 200k and 1M): countStates ${r.ratios.countVsFloorDump.toFixed(2)}x the floor dump, \`tcpcensus top --json\` ${r.ratios.cliTopSpeedupVsSsP.toFixed(2)}x faster than \`ss -tanp state close-wait\`, ` +
       `bpf ${r.ratios.cliTopBpfVsProc.toFixed(2)}x faster than \`--owners proc\`, topProcesses (auto = bpf) ${r.ratios.topVsFloorDumpCw.toFixed(2)}x the floor dump of CLOSE_WAIT.` : ''));
   return lines.join('\n');
 }

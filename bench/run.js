@@ -2,7 +2,7 @@
 // run.js: the tcpcensus benchmark (npm run bench).
 //
 //   npm run bench -- [--sockets 200000] [--runs 5 (21 up to 10k sockets)] [--idle 400] [--no-update-readme]
-//   npm run bench -- --soak [--calls 10000] [--sockets 2000]   (soak.js)
+//   npm run bench -- --soak [--calls 10000] [--warmup 1000] [--sockets 2000]   (soak.js)
 //   npm run bench -- --sampler [--sockets 200000] [--samples 20] (sampler.js only)
 //
 // Builds a socket farm (farm.js), builds the floor (floor.c: the raw kernel
@@ -37,7 +37,7 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const JOB = path.join(__dirname, 'job.js');
 
 function args() {
-  const a = { sockets: 200000, runs: 5, idle: 400, updateReadme: true, soak: false, calls: 10000, sampler: false, samples: 20, skipSampler: false };
+  const a = { sockets: 200000, runs: 5, idle: 400, updateReadme: true, soak: false, calls: 10000, warmup: 1000, sampler: false, samples: 20, skipSampler: false };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -47,12 +47,13 @@ function args() {
     else if (k === '--no-update-readme') a.updateReadme = false;
     else if (k === '--soak') a.soak = true;
     else if (k === '--calls') a.calls = Number(argv[++i]);
+    else if (k === '--warmup') a.warmup = Number(argv[++i]);
     else if (k === '--sampler') a.sampler = true;
     else if (k === '--skip-sampler') a.skipSampler = true;
     else if (k === '--samples') a.samples = Number(argv[++i]);
     else {
       process.stderr.write(`bench: unknown argument ${k}\nusage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-readme]\n` +
-        '       npm run bench -- --soak [--calls N] [--sockets N]\n' +
+        '       npm run bench -- --soak [--calls N] [--warmup N] [--sockets N]\n' +
         '       npm run bench -- --sampler [--sockets N] [--samples N]\n' +
         '       (--skip-sampler leaves out the sampler part of a full run)\n');
       process.exit(2);
@@ -62,7 +63,7 @@ function args() {
   // On a small farm every run is cheap and the start-up figures (tens of ms)
   // are noisy: take more runs unless told.
   if (!argv.includes('--runs') && a.sockets <= 10000) a.runs = 21;
-  if (!(a.sockets >= 1000) || !(a.runs >= 1) || !(Number.isInteger(a.calls) && a.calls >= 1) || !(Number.isInteger(a.samples) && a.samples >= 3)) {
+  if (!(a.sockets >= 1000) || !(a.runs >= 1) || !(Number.isInteger(a.calls) && a.calls >= 1) || !(Number.isInteger(a.warmup) && a.warmup >= 0) || !(Number.isInteger(a.samples) && a.samples >= 3)) {
     process.stderr.write('bench: --sockets must be >= 1000, --runs and --calls >= 1, --samples >= 3\n');
     process.exit(2);
   }
@@ -141,7 +142,7 @@ for (const k of CLEARED_ENV) delete process.env[k];
 async function main() {
   const a = args();
   if (a.soak) {
-    const { results, table, met } = await runSoak({ calls: a.calls, sockets: a.sockets });
+    const { results, table, met } = await runSoak({ calls: a.calls, warmup: a.warmup, sockets: a.sockets });
     process.stdout.write(table + '\n');
     if (a.updateReadme) updateReadme(table, 'soak');
     return results && met ? 0 : 3;

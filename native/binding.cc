@@ -331,8 +331,8 @@ SampleRequest ParseSample(const Napi::Object& o) {
   req.dump = ParseDump(o);
   Napi::Value owners = o.Get("owners");
   req.owners = owners.IsBoolean() && owners.As<Napi::Boolean>().Value();
-  req.owner_states = GetUint(o, "ownerStates", 0, kValidStates);
-  req.dump.keep_states = GetUint(o, "keepStates", 0, kValidStates);
+  req.owner_states = GetUint(o, "ownerStates", 0, UINT32_MAX);
+  req.dump.keep_states = GetUint(o, "keepStates", 0, UINT32_MAX);
   if ((req.owner_states & ~kValidStates) || (req.dump.keep_states & ~kValidStates)) {
     throw Napi::RangeError::New(o.Env(), "ownerStates and keepStates must be masks of bits 1..11");
   }

@@ -21,34 +21,46 @@ namespace tcpcensus {
 
 namespace {
 
-// Both sinks file each row by its own family: a one-walk dump (AF_UNSPEC)
-// sends both families to one sink.
+// Tallies every row by family and state, and those no process holds. Rows
+// are filed by their own family: a one-walk dump (AF_UNSPEC) sends both
+// families to one sink.
 class CountSink : public DiagSink {
  public:
   void OnSocket(const SocketRecord& r) override {
-    (r.family == 6 ? counts.ipv6 : counts.ipv4)[r.state]++;
+    (r.family == 6 ? tally.counts.ipv6 : tally.counts.ipv4)[r.state]++;
+    if (r.inode == 0) tally.unowned[r.state]++;
   }
-  StateCounts counts;
+  DumpTally tally;
 };
+
+// Adds the tallies of both families' sinks to *out.
+void AddTallies(const CountSink& v4, const CountSink& v6, DumpTally* out) {
+  for (size_t i = 0; i < kStateSlots; ++i) {
+    for (const CountSink* s : {&v4, &v6}) {
+      out->counts.ipv4[i] += s->tally.counts.ipv4[i];
+      out->counts.ipv6[i] += s->tally.counts.ipv6[i];
+      out->unowned[i] += s->tally.unowned[i];
+    }
+  }
+}
 
 [[noreturn]] void TooMany(size_t max_rows) {
   throw LimitError("more than " + std::to_string(max_rows) + (max_rows == 1 ? " socket matches" : " sockets match") +
                    " (maxSockets); narrow the states or filters, or raise the bound");
 }
 
-class TableSink : public DiagSink {
+// Tallies every row (CountSink) and keeps those in the request's states.
+class TableSink : public CountSink {
  public:
   explicit TableSink(const DumpRequest& req) : max_rows_(req.max_rows), keep_(req.keep_states) {}
   void OnSocket(const SocketRecord& r) override {
-    (r.family == 6 ? tally.counts.ipv6 : tally.counts.ipv4)[r.state]++;
-    if (r.inode == 0) tally.unowned[r.state]++;
+    CountSink::OnSocket(r);
     if (keep_ != 0 && !((keep_ >> r.state) & 1u)) return;
     if (max_rows_ != 0 && table.size() >= max_rows_) TooMany(max_rows_);
     table.Append(r);
   }
   void OnNoCgroupId() override { no_cgroup = true; }
   SocketTable table;
-  DumpTally tally;
   bool no_cgroup = false;
 
  private:
@@ -162,9 +174,11 @@ void CountStates(const DumpRequest& req, StateCounts* out, DumpInfo* info) {
     v6 = b;
   });
   if (di->source == Source::kProcfs && Asks(req, kClose)) di->missing |= kMissingBoundInactive;
+  DumpTally sum;
+  AddTallies(v4, v6, &sum);
   for (size_t i = 0; i < kStateSlots; ++i) {
-    out->ipv4[i] += v4.counts.ipv4[i] + v6.counts.ipv4[i];
-    out->ipv6[i] += v4.counts.ipv6[i] + v6.counts.ipv6[i];
+    out->ipv4[i] += sum.counts.ipv4[i];
+    out->ipv6[i] += sum.counts.ipv6[i];
   }
 }
 
@@ -188,15 +202,7 @@ void DumpSockets(const DumpRequest& req, SocketTable* out, DumpInfo* info, DumpT
   if (req.max_rows != 0 && out->size() + v4.table.size() + v6.table.size() > req.max_rows) {
     TooMany(req.max_rows);
   }
-  if (tally) {
-    for (size_t i = 0; i < kStateSlots; ++i) {
-      for (const TableSink* s : {&v4, &v6}) {
-        tally->counts.ipv4[i] += s->tally.counts.ipv4[i];
-        tally->counts.ipv6[i] += s->tally.counts.ipv6[i];
-        tally->unowned[i] += s->tally.unowned[i];
-      }
-    }
-  }
+  if (tally) AddTallies(v4, v6, tally);
   // The IPv4 table is usually the larger one: move it in when *out is
   // empty rather than copy it.
   if (out->size() == 0) {

@@ -173,8 +173,14 @@ Napi::Value AsJsError(Napi::Env env, const std::exception& e) {
 
 // ---- argument parsing: JS -> plain structs (main thread only) ----
 
+// Own properties only: a key someone set on Object.prototype (a polluted
+// prototype in the service that loads us) must not become an option.
+Napi::Value Own(const Napi::Object& o, const char* key) {
+  return o.HasOwnProperty(key) ? o.Get(key) : o.Env().Undefined();
+}
+
 double GetNumber(const Napi::Object& o, const char* key, double def, double max) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = Own(o, key);
   if (v.IsUndefined()) return def;
   if (!v.IsNumber()) {
     throw Napi::TypeError::New(o.Env(), std::string(key) + " must be a number");
@@ -200,7 +206,7 @@ DumpRequest ParseDump(const Napi::Object& o) {
     throw Napi::RangeError::New(o.Env(), "states must be a non-empty mask of bits 1..11");
   }
   req.max_rows = static_cast<size_t>(GetNumber(o, "maxSockets", 0, 9007199254740991.0));
-  Napi::Value bc = o.Get("bytecode");
+  Napi::Value bc = Own(o, "bytecode");
   if (!bc.IsUndefined() && !bc.IsNull()) {
     if (!bc.IsTypedArray() || bc.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
       throw Napi::TypeError::New(o.Env(), "bytecode must be a Uint8Array");
@@ -211,7 +217,7 @@ DumpRequest ParseDump(const Napi::Object& o) {
     }
     req.bytecode.assign(arr.Data(), arr.Data() + arr.ElementLength());
   }
-  Napi::Value source = o.Get("source");
+  Napi::Value source = Own(o, "source");
   if (!source.IsUndefined()) {
     const std::string s = source.IsString() ? source.As<Napi::String>().Utf8Value() : "";
     if (s == "auto") {
@@ -224,7 +230,7 @@ DumpRequest ParseDump(const Napi::Object& o) {
       throw Napi::TypeError::New(o.Env(), "source must be 'auto', 'netlink' or 'procfs'");
     }
   }
-  Napi::Value netns = o.Get("netns");
+  Napi::Value netns = Own(o, "netns");
   if (!netns.IsUndefined() && !netns.IsNull()) {
     if (!netns.IsString()) throw Napi::TypeError::New(o.Env(), "netns must be a string");
     std::string error;
@@ -246,7 +252,7 @@ Napi::Object ArgObject(const Napi::CallbackInfo& info) {
 template <typename T>
 bool GetArray(const Napi::Object& o, const char* key, napi_typedarray_type type, const char* type_name,
               std::vector<T>* out) {
-  Napi::Value v = o.Get(key);
+  Napi::Value v = Own(o, key);
   if (v.IsUndefined() || v.IsNull()) return false;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
     throw Napi::TypeError::New(o.Env(), std::string(key) + " must be " + type_name);
@@ -263,7 +269,7 @@ void CheckPositive(const Napi::Object& o, const char* key, const std::vector<int
 }
 
 std::string GetProcRoot(const Napi::Object& o) {
-  Napi::Value proc_root = o.Get("procRoot");
+  Napi::Value proc_root = Own(o, "procRoot");
   if (proc_root.IsUndefined()) return "/proc";
   if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
   return proc_root.As<Napi::String>().Utf8Value();
@@ -293,13 +299,13 @@ OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
       opts.probes.push_back(FdProbe{pairs[i], pairs[i + 1]});
     }
   }
-  Napi::Value probes_only = o.Get("probesOnly");
+  Napi::Value probes_only = Own(o, "probesOnly");
   opts.probes_only = probes_only.IsBoolean() && probes_only.As<Napi::Boolean>().Value();
   opts.proc_root = GetProcRoot(o);
   // ownerSource: 'auto' (the eBPF iterator, the /proc walk when it cannot
   // answer), 'bpf' or 'proc'. Absent means 'proc', as before this option:
   // the TypeScript layer passes it explicitly.
-  Napi::Value source = o.Get("ownerSource");
+  Napi::Value source = Own(o, "ownerSource");
   opts.source = OwnerSource::kProc;
   if (!source.IsUndefined()) {
     const std::string s = source.IsString() ? source.As<Napi::String>().Utf8Value() : "";
@@ -314,7 +320,7 @@ OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
   // btfPath: the kernel BTF the eBPF source reads; absent, the environment
   // variable TCPCENSUS_BTF_PATH when set and not empty, else
   // /sys/kernel/btf/vmlinux.
-  Napi::Value btf = o.Get("btfPath");
+  Napi::Value btf = Own(o, "btfPath");
   if (!btf.IsUndefined()) {
     if (!btf.IsString() || btf.As<Napi::String>().Utf8Value().empty()) {
       throw Napi::TypeError::New(o.Env(), "btfPath must be a non-empty string");
@@ -329,7 +335,7 @@ OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
 SampleRequest ParseSample(const Napi::Object& o) {
   SampleRequest req;
   req.dump = ParseDump(o);
-  Napi::Value owners = o.Get("owners");
+  Napi::Value owners = Own(o, "owners");
   req.owners = owners.IsBoolean() && owners.As<Napi::Boolean>().Value();
   req.owner_states = GetUint(o, "ownerStates", 0, UINT32_MAX);
   req.dump.keep_states = GetUint(o, "keepStates", 0, UINT32_MAX);
@@ -337,7 +343,7 @@ SampleRequest ParseSample(const Napi::Object& o) {
     throw Napi::RangeError::New(o.Env(), "ownerStates and keepStates must be masks of bits 1..11");
   }
   req.owner_opts = ParseOwnerOptions(o);
-  Napi::Value progress = o.Get("progress");
+  Napi::Value progress = Own(o, "progress");
   if (!progress.IsUndefined()) {
     req.progress = ProgressOf(o.Env(), progress);
     req.owner_opts.progress_done = &req.progress->done;
@@ -352,7 +358,7 @@ FindRequest ParseFind(const Napi::Object& o) {
     throw Napi::TypeError::New(o.Env(), "inodes must be a Uint32Array");
   }
   req.owner_opts = ParseOwnerOptions(o);
-  Napi::Value claims = o.Get("claims");
+  Napi::Value claims = Own(o, "claims");
   req.claims = claims.IsBoolean() && claims.As<Napi::Boolean>().Value();
   return req;
 }
@@ -557,7 +563,7 @@ CgroupPathsRequest ParseCgroupPaths(const Napi::CallbackInfo& info) {
   CgroupPathsRequest req;
   if (info.Length() < 1 || info[0].IsUndefined()) return req;
   Napi::Object o = ArgObject(info);
-  Napi::Value ids = o.Get("ids");
+  Napi::Value ids = Own(o, "ids");
   if (!ids.IsUndefined() && !ids.IsNull()) {
     if (!ids.IsTypedArray() || ids.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array) {
       throw Napi::TypeError::New(o.Env(), "ids must be a BigUint64Array");
@@ -565,7 +571,7 @@ CgroupPathsRequest ParseCgroupPaths(const Napi::CallbackInfo& info) {
     auto arr = ids.As<Napi::BigUint64Array>();
     req.ids.assign(arr.Data(), arr.Data() + arr.ElementLength());
   }
-  Napi::Value mount = o.Get("mount");
+  Napi::Value mount = Own(o, "mount");
   if (!mount.IsUndefined()) {
     if (!mount.IsString()) throw Napi::TypeError::New(o.Env(), "mount must be a string");
     req.mount = mount.As<Napi::String>().Utf8Value();
@@ -595,7 +601,7 @@ NetnsRequest ParseNetns(const Napi::CallbackInfo& info) {
   NetnsRequest req;
   if (info.Length() < 1 || info[0].IsUndefined()) return req;
   Napi::Object o = ArgObject(info);
-  Napi::Value proc_root = o.Get("procRoot");
+  Napi::Value proc_root = Own(o, "procRoot");
   if (!proc_root.IsUndefined()) {
     if (!proc_root.IsString()) throw Napi::TypeError::New(o.Env(), "procRoot must be a string");
     req.proc_root = proc_root.As<Napi::String>().Utf8Value();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { countStates, snapshot, topProcesses } from './api';
 import { LimitError, OptionError, SystemError, TcpcensusError } from './errors';
+import { cut, printable } from './escape';
 import {
   listHeader, listLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, unreadableLine, unreadableWhy, type Style,
 } from './format';
@@ -60,7 +61,18 @@ const OPTION_WORDS: Array<[RegExp, string]> = [
   [/: allNetns already/, ': --all-netns already'],
   [/(?<= )netns "pid:(\d+|PID)"/, '--netns pid:$1'],
   [/use source auto or netlink/, 'use --source auto or netlink'],
+  [/ and (sport|dport) (\d+)\)/, ' and --$1 $2)'],
 ];
+
+// commander's own errors ("error: unknown option '--x'\n(Did you mean --y?)")
+// in our form: one line that starts "tcpcensus:", the suggestion on it, the
+// echoed word cut and escaped like every other.
+function commanderLine(text: string): string {
+  const [first = '', ...rest] = text.replace(/^error: /, '').trimEnd().split('\n');
+  const near = rest.map((l) => /^\(Did you mean (.*)\?\)$/.exec(l.trim())?.[1]).find((m) => m !== undefined);
+  const line = first.replace(/'([^']*)'/g, (_m, w: string) => `'${cut(w)}'`);
+  return `tcpcensus: ${printable(line)}${near ? ` (did you mean ${printable(near)}?)` : ''}\n`;
+}
 
 function style(): Style {
   const tty = process.stdout.isTTY === true;
@@ -88,7 +100,7 @@ function fatal(err: unknown): never {
   if (err instanceof OptionError) for (const [word, flag] of OPTION_WORDS) line = line.replace(word, flag);
   const hint = err instanceof SystemError && err.syscall === 'setns' && err.code === 'EPERM'
     ? 'tcpcensus: entering another network namespace needs CAP_SYS_ADMIN (root)\n' : '';
-  process.stderr.write(`tcpcensus: ${line}\n${hint}${err instanceof OptionError ? `${HELP_HINT}\n` : ''}`);
+  process.stderr.write(`tcpcensus: ${printable(line)}\n${hint}${err instanceof OptionError ? `${HELP_HINT}\n` : ''}`);
   if (process.env.TCPCENSUS_DEBUG === '1') process.stderr.write(`${e.stack}\n`);
   process.exit(err instanceof OptionError ? 2 : 1);
 }
@@ -365,7 +377,8 @@ async function main(argv: string[]): Promise<void> {
     .version(version(), '-V, --version', 'print the version')
     .exitOverride()
     .showSuggestionAfterError(true)
-    .showHelpAfterError(HELP_HINT);
+    .showHelpAfterError(HELP_HINT)
+    .configureOutput({ outputError: (text, write) => write(text.startsWith('error: ') ? commanderLine(text) : text) });
 
   addWalk(addCommon(program.command('report', { isDefault: true }), 'states for the top section (default CLOSE_WAIT)'))
     .description('sockets by state, then the top processes holding CLOSE_WAIT (the default command)')
@@ -440,7 +453,7 @@ async function main(argv: string[]): Promise<void> {
     const names = program.commands.map((c) => c.name()).concat('help');
     if (!names.includes(first)) {
       const near = closest(first, names);
-      process.stderr.write(`error: unknown command '${first}'${near ? ` (Did you mean ${near}?)` : ''}; commands: ${names.join(', ')}\n${HELP_HINT}\n`);
+      process.stderr.write(`tcpcensus: unknown command '${cut(first)}'${near ? ` (did you mean ${near}?)` : ''}; commands: ${names.join(', ')}\n${HELP_HINT}\n`);
       process.exit(2);
     }
   }

@@ -6,6 +6,7 @@
  * millisecond?). The result is whole milliseconds.
  */
 import { OptionError } from './errors';
+import { shown } from './escape';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -26,15 +27,15 @@ export function parseDuration(value: unknown, key: string, minMs: number, maxMs:
     ms = value;
   } else if (typeof value === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
-    if (!m) throw new OptionError(`${hint}, got "${value}"`, key);
+    if (!m) throw new OptionError(`${hint}, got ${shown(value)}`, key);
     ms = Number(m[1]) * UNITS[m[2]!]!;
     // 1.5s is 1500 ms; 0.5ms is no whole number of milliseconds.
     ms = Math.round(ms * 1000) / 1000;
   } else {
-    throw new OptionError(`${hint}, got ${JSON.stringify(value) ?? String(value)}`, key);
+    throw new OptionError(`${hint}, got ${shown(value)}`, key);
   }
   if (!Number.isInteger(ms) || ms < minMs || ms > maxMs) {
-    throw new OptionError(`${hint}, got ${typeof value === 'string' ? `"${value}"` : String(value)}`, key);
+    throw new OptionError(`${hint}, got ${shown(value)}`, key);
   }
   return ms;
 }

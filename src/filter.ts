@@ -14,6 +14,7 @@
  */
 import { endianness } from 'node:os';
 import { OptionError } from './errors';
+import { shown } from './escape';
 
 const BC_S_GE = 2;
 const BC_S_LE = 3;
@@ -36,6 +37,8 @@ export interface Prefix {
   /** 4 or 16 bytes, network order. */
   bytes: Uint8Array;
   bits: number;
+  /** -1: any port. */
+  port: number;
   text: string;
 }
 
@@ -54,9 +57,9 @@ export function parsePortRange(input: unknown, what: string): PortRange {
   const lo = m ? Number(m[1]) : NaN;
   const hi = m ? Number(m[2] ?? m[1]) : NaN;
   if (!m || lo > 65535 || hi > 65535) {
-    throw new OptionError(`${what} "${text}" is not a port from 0 to 65535 or a range such as 1000-2000`, what);
+    throw new OptionError(`${what} ${shown(text)} is not a port from 0 to 65535 or a range such as 1000-2000`, what);
   }
-  if (lo > hi) throw new OptionError(`${what} range "${text}" runs backwards; write it low-high`, what);
+  if (lo > hi) throw new OptionError(`${what} range ${shown(text)} runs backwards; write it low-high`, what);
   return { lo, hi };
 }
 
@@ -91,23 +94,48 @@ export function ipFamily(text: string): 'ipv4' | 'ipv6' | undefined {
   return net.isIPv4(text) ? 'ipv4' : net.isIPv6(text) ? 'ipv6' : undefined;
 }
 
-/** "10.0.0.0/8", "127.0.0.2", "::1", "[fe80::]/10". */
+// The forms src and dst take: an IPv4 address, an IPv6 address in brackets or
+// bare, each with an optional /prefix; a port after an IPv4 address or after
+// the brackets (ss(8) "[::1]:443"): the kernel's host condition has a port.
+const BRACKETED = /^\[([^\]]+)\](?:\/(\d{1,3}))?(?::(\d{1,5}))?$/;
+const IPV4 = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,3}))?(?::(\d{1,5}))?$/;
+const BARE = /^([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?$/;
+
+/** "10.0.0.0/8", "127.0.0.2", "127.0.0.1:443", "::1", "[::1]:443", "[fe80::]/10". */
 export function parsePrefix(input: unknown, what: string): Prefix {
-  if (typeof input !== 'string') throw new OptionError(`${what} must be an address or a prefix such as 10.0.0.0/8`, what);
+  if (typeof input !== 'string') throw new OptionError(`${what} must be an address or a prefix such as 10.0.0.0/8, got ${shown(input)}`, what);
   const text = input.trim();
   if (text.includes('%')) {
-    throw new OptionError(`${what} "${text}": zone ids (%eth0) are not supported; give the address alone`, what);
+    throw new OptionError(`${what} ${shown(text)}: zone ids (%eth0) are not supported; give the address alone`, what);
   }
-  const m = /^\[?([^\]/]+)\]?(?:\/(\d{1,3}))?$/.exec(text);
+  const m = BRACKETED.exec(text) ?? IPV4.exec(text) ?? BARE.exec(text);
   const addr = m?.[1] ?? '';
-  const family = ipFamily(addr);
+  if (m && m[2] === undefined && !text.startsWith('[') && addr.includes(':')) portAfterIpv6(text, addr, what);
+  const family = m ? ipFamily(addr) : undefined;
   if (!m || family === undefined) {
-    throw new OptionError(`${what} "${text}" is not an IPv4 or IPv6 address or prefix (e.g. 10.0.0.0/8, ::1, fe80::/10)`, what);
+    throw new OptionError(`${what} ${shown(text)} is not an IPv4 or IPv6 address or prefix (e.g. 10.0.0.0/8, ::1, [::1]:443, fe80::/10)`, what);
   }
   const max = family === 'ipv4' ? 32 : 128;
   const bits = m[2] === undefined ? max : Number(m[2]);
-  if (bits > max) throw new OptionError(`${what} "${text}": prefix length must be 0 to ${max}`, what);
-  return { family, bytes: family === 'ipv4' ? ipv4Bytes(addr) : ipv6Bytes(addr), bits, text };
+  if (bits > max) throw new OptionError(`${what} ${shown(text)}: prefix length must be 0 to ${max}`, what);
+  const port = m[3] === undefined ? -1 : Number(m[3]);
+  if (port > 65535) throw new OptionError(`${what} ${shown(text)}: the port must be 0 to 65535`, what);
+  return { family, bytes: family === 'ipv4' ? ipv4Bytes(addr) : ipv6Bytes(addr), bits, port, text };
+}
+
+// "::1:443" (a valid address) and "::1:51234" (none: 51234 is no hex group)
+// were most likely typed as ::1 with a port, and the first would match
+// nothing, silently. A bare IPv6 address whose last group is decimal and
+// whose rest is an address of its own is refused, with both ways to say it.
+function portAfterIpv6(text: string, addr: string, what: string): void {
+  const at = addr.lastIndexOf(':');
+  const head = addr.slice(0, at);
+  const tail = addr.slice(at + 1);
+  if (!/^\d{2,5}$/.test(tail) || Number(tail) > 65535 || ipFamily(head) !== 'ipv6') return;
+  const portKey = what === 'src' ? 'sport' : 'dport';
+  const itself = ipFamily(addr) === 'ipv6' ? `; for the address ${addr} itself write [${addr}]` : '';
+  throw new OptionError(`${what} ${shown(text)} looks like address ${head} with port ${tail}: write [${head}]:${tail} ` +
+    `(or the address alone and ${portKey} ${tail})${itself}`, what);
 }
 
 /** Compiles a filter; returns undefined when there is nothing to filter. */
@@ -126,7 +154,7 @@ export function compileFilter(spec: FilterSpec): Uint8Array | undefined {
     const dv = new DataView(operand.buffer);
     dv.setUint8(0, p.family === 'ipv4' ? AF_INET : AF_INET6);
     dv.setUint8(1, p.bits);
-    dv.setInt32(4, -1, LE); // any port
+    dv.setInt32(4, p.port, LE); // -1: any port
     operand.set(p.bytes, 8);
     pieces.push({ code, operand });
   };

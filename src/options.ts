@@ -26,6 +26,7 @@ import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBi
 import type { RawSampleOptions, RawSource } from './native';
 import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
 import { DEFAULT_MASK, parseStates, stateNumber } from './states';
+import { cut, shown } from './escape';
 import { closest } from './suggest';
 import { TOP_BY, type FamilyOption, type MetricsOptions, type OwnerSourceOption, type SamplerOptions, type SnapshotOptions, type TopBy, type TopOptions } from './types';
 
@@ -176,7 +177,6 @@ const NOT_HERE: Partial<Record<keyof Values, (call: Call) => string | undefined>
 
 // ---- value rules ----
 
-const shown = (v: unknown) => (typeof v === 'string' ? `"${v}"` : typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
 
 function integer(key: string, v: unknown, lo: number, hi: number): number {
   if (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi) return v;
@@ -187,12 +187,13 @@ function integer(key: string, v: unknown, lo: number, hi: number): number {
 // conversion would turn 9007199254740993 into ...992 first).
 function integerText(key: string, text: string, lo: number, hi: number): number {
   if (/^\d{1,10}$/.test(text) && Number(text) >= lo && Number(text) <= hi) return Number(text);
-  throw new OptionError(`${key} must be an integer from ${lo} to ${hi}, got "${text}"`, key);
+  throw new OptionError(`${key} must be an integer from ${lo} to ${hi}, got ${shown(text)}`, key);
 }
 
 function oneOf<T extends string>(v: unknown, valid: readonly T[], key: string, noun: string, label: string): T {
   if (typeof v === 'string' && (valid as readonly string[]).includes(v)) return v as T;
-  throw new OptionError(`unknown ${noun} "${String(v)}"; ${label}: ${valid.join(', ')}`, key);
+  const near = typeof v === 'string' ? closest(v, valid) : undefined;
+  throw new OptionError(`unknown ${noun} ${shown(v)}${near ? ` (did you mean ${near}?)` : ''}; ${label}: ${valid.join(', ')}`, key);
 }
 
 function ofType<T>(v: unknown, type: 'string' | 'function' | 'boolean', key: string, what: string): T {
@@ -244,10 +245,21 @@ function parseListen(v: unknown): Listen {
 
 // ---- options -> request ----
 
+// The caller's object as a plain copy of its own enumerable properties, read
+// once: nothing comes through the prototype chain (Object.prototype.states
+// set by someone else must not narrow our dump), and a getter or Proxy runs
+// here, where what it throws becomes an OptionError.
 function checkObject(options: unknown): Record<string, unknown> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new OptionError('options must be an object');
-  return options as Record<string, unknown>;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new OptionError(`options must be an object, got ${shown(options)}`);
+  const own: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  let key = '';
+  try {
+    for (key of Object.keys(options)) own[key] = (options as Record<string, unknown>)[key];
+  } catch (e) {
+    throw new OptionError(key === '' ? 'options could not be read (their keys threw)' : `${key} could not be read: reading it threw`, key || undefined);
+  }
+  return own;
 }
 
 function validKeys(call: Call): string[] {
@@ -265,18 +277,31 @@ function checkKeys(call: Call, o: Record<string, unknown>): void {
       throw new OptionError(`${key} does not apply to ${call}${why ? ` (${why})` : ''}; valid options: ${valid.join(', ')}`, key);
     }
     const near = closest(key, valid);
-    throw new OptionError(`unknown option "${key}" for ${call}${near ? ` (did you mean ${near}?)` : ''}; valid options: ${valid.join(', ')}`);
+    throw new OptionError(`unknown option ${shown(key)} for ${call}${near ? ` (did you mean ${near}?)` : ''}; valid options: ${valid.join(', ')}`);
   }
 }
 
+// Every bad value is an OptionError naming its key: a check that meets a
+// value it did not foresee (a Proxy, a throwing toString) must not leak that
+// value's own error, and a shared parser's error is re-keyed to this option.
 function checkOne<K extends keyof Values>(key: K, o: Record<string, unknown>, into: Parsed): void {
-  if (o[key] !== undefined) into[key] = ENTRIES[key].check(o[key]);
+  if (!Object.prototype.hasOwnProperty.call(o, key) || o[key] === undefined) return;
+  const v = o[key];
+  try {
+    into[key] = ENTRIES[key].check(v);
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw new OptionError(`${key} is not a valid value: ${shown(v)}`, key);
+    if (e.option === key) throw e;
+    const message = e.option !== undefined && e.message.startsWith(e.option) ? key + e.message.slice(e.option.length) : e.message;
+    throw new OptionError(message, key);
+  }
 }
 
 function parse(call: Call, options: unknown): Parsed {
   const o = checkObject(options);
   checkKeys(call, o);
-  const parsed: Parsed = {};
+  // No prototype: an option not given reads undefined, whatever Object.prototype holds.
+  const parsed = Object.create(null) as Parsed;
   for (const key of Object.keys(ENTRIES) as Array<keyof Values>) checkOne(key, o, parsed);
   return parsed;
 }
@@ -369,7 +394,7 @@ const describe = (e: NodeJS.ErrnoException) => {
 // but the root of a procfs mount (/proc/self is procfs too, but not its root).
 function* checkProcfs(root: string): Check<void> {
   const fail = (why: string) =>
-    new OptionError(`procRoot "${root}" ${why}; give the directory procfs is mounted on, e.g. /proc or /host/proc`, 'procRoot');
+    new OptionError(`procRoot ${shown(root)} ${why}; give the directory procfs is mounted on, e.g. /proc or /host/proc`, 'procRoot');
   const fs = yield* statfs(root);
   if (!fs.ok) throw fail(`cannot be used: ${describe(fs.error)}`);
   if (fs.value.type !== PROC_SUPER_MAGIC) throw fail(`is not a procfs mount (filesystem type 0x${fs.value.type.toString(16)})`);
@@ -394,14 +419,14 @@ function* checkNetns(spec: string): Check<void> {
     // Every namespace file is on the one nsfs filesystem, ours too.
     const ours = yield* stat('/proc/self/ns/net');
     if (ours.ok && st.value.dev !== ours.value.dev) {
-      throw new OptionError(`netns "${spec}": ${path} is not a namespace file (such as /var/run/netns/NAME or /proc/PID/ns/net)`, 'netns');
+      throw new OptionError(`netns ${shown(spec)}: ${cut(path)} is not a namespace file (such as /var/run/netns/NAME or /proc/PID/ns/net)`, 'netns');
     }
     return;
   }
   if (st.error.code !== 'ENOENT') return;
   const why = spec.startsWith('pid:') ? `no such process (no /proc/${spec.slice(4)})`
-    : spec.includes('/') ? `no such file (${path})` : `no network namespace of that name (no ${path})`;
-  throw new OptionError(`netns "${spec}": ${why}; ip netns list shows the named ones, tcpcensus states --all-netns every one`, 'netns');
+    : spec.includes('/') ? `no such file (${cut(path)})` : `no network namespace of that name (no ${cut(path)})`;
+  throw new OptionError(`netns ${shown(spec)}: ${why}; ip netns list shows the named ones, tcpcensus states --all-netns every one`, 'netns');
 }
 
 // The network namespace the dump sees, as net:[INODE]: the netns option's,
@@ -436,13 +461,13 @@ function* checkCgroups(req: Request, paths: string[]): Check<void> {
     const under = given === mount || given.startsWith(`${mount}/`);
     const rel = under ? given.slice(mount.length) : given.startsWith('/') ? given : `/${given}`;
     const dir = `${mount}${rel}`.replace(/\/+$/, '') || '/';
-    const fail = (why: string) => new OptionError(`cgroup "${given}": ${why}; give a path relative to the cgroup2 mount ${mount}, ` +
+    const fail = (why: string) => new OptionError(`cgroup ${shown(given)}: ${why}; give a path relative to the cgroup2 mount ${mount}, ` +
       'as /proc/PID/cgroup shows it (0::/system.slice/nginx.service), or a directory under it', 'cgroup');
     const st = yield* statBig(dir);
-    if (!st.ok) throw fail(st.error.code === 'ENOENT' ? `no such cgroup (no ${dir})` : `cannot be used: ${describe(st.error)}`);
-    if (!st.value.isDirectory()) throw fail(`${dir} is not a directory`);
+    if (!st.ok) throw fail(st.error.code === 'ENOENT' ? `no such cgroup (no ${cut(dir)})` : `cannot be used: ${describe(st.error)}`);
+    if (!st.value.isDirectory()) throw fail(`${cut(dir)} is not a directory`);
     const fs = yield* statfs(dir);
-    if (fs.ok && fs.value.type !== CGROUP2_SUPER_MAGIC) throw fail(`${dir} is not on the cgroup2 mount`);
+    if (fs.ok && fs.value.type !== CGROUP2_SUPER_MAGIC) throw fail(`${cut(dir)} is not on the cgroup2 mount`);
     if (!ids.includes(st.value.ino)) ids.push(st.value.ino);
   }
   req.raw.bytecode = andPrograms(req.raw.bytecode, compileCgroupFilter(ids));
@@ -451,7 +476,7 @@ function* checkCgroups(req: Request, paths: string[]): Check<void> {
 function* checkPid(root: string, pid: number, ours: string | undefined): Check<void> {
   const dir = `${root}/${pid}`;
   const st = yield* stat(dir);
-  if (!st.ok && st.error.code === 'ENOENT') throw new OptionError(`pids ${pid}: no such process (no ${dir})`, 'pids');
+  if (!st.ok && st.error.code === 'ENOENT') throw new OptionError(`pids ${pid}: no such process (no ${cut(dir)})`, 'pids');
   if (ours === undefined) return;
   // Unreadable (another user's process, not root): the walk will refuse it.
   const ns = yield* readlink(`${dir}/ns/net`);
@@ -538,7 +563,7 @@ export type FlagOptions = TopOptions & SnapshotOptions & SamplerOptions & Metric
 function pidText(text: string): number[] {
   const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (parts.length === 0 || !parts.every((p) => /^\d{1,10}$/.test(p) && Number(p) >= 1 && Number(p) <= INT_MAX)) {
-    throw new OptionError(`pids takes process ids such as 1234 or 1234,5678, got "${text}"`, 'pids');
+    throw new OptionError(`pids takes process ids such as 1234 or 1234,5678, got ${shown(text)}`, 'pids');
   }
   return parts.map(Number);
 }

@@ -16,6 +16,11 @@ function editDistance(a: string, b: string): number {
 
 /** The closest candidate, when it is close enough to be a likely typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  // A word cut short ("proc" for process) is far from the whole in edits but
+  // plainly meant it, when it begins one candidate only.
+  const lower = word.toLowerCase();
+  const starts = lower.length >= 2 ? candidates.filter((c) => c.toLowerCase().startsWith(lower)) : [];
+  if (starts.length === 1) return starts[0];
   const scored = candidates.map((c) => [c, editDistance(word.toLowerCase(), c.toLowerCase())] as const);
   const best = scored.sort((a, b) => a[1] - b[1])[0];
   return best && best[1] <= Math.max(2, Math.floor(word.length / 3)) ? best[0] : undefined;

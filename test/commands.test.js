@@ -192,8 +192,8 @@ test('report prints the meaning under the top section; explain explains', async 
 });
 
 const BAD = [
-  [['bogus'], /^error: unknown command 'bogus'/],
-  [['tpo'], /unknown command 'tpo' \(Did you mean top\?\)/],
+  [['bogus'], /^tcpcensus: unknown command 'bogus'/],
+  [['tpo'], /^tcpcensus: unknown command 'tpo' \(did you mean top\?\)/],
   [['top', '--bogus'], /unknown option '--bogus'/],
   [['top', '-s', 'close-wat'], /unknown state "close-wat"; valid states: ESTABLISHED/],
   [['states', '--sport', '70000'], /sport "70000" is not a port from 0 to 65535/],

@@ -13,11 +13,11 @@ import { TcpcensusError } from './errors';
 import type { RawCountResult, RawSampleResult } from './native';
 import { checkOptions, checkOptionsSync, type Request } from './options';
 import * as runner from './runner';
-import { maskNames } from './states';
+import { maskNames, type StatesOf } from './states';
 import { SocketTable } from './table';
 import { cgroupRowsByState, topReport, type Labels } from './top';
 import type {
-  AllNetnsOption, CgroupStateOptions, CgroupStateReport, CountOptions, NetnsSnapshot, NetnsStateCounts, NetnsTopReport, SnapshotOptions, StateCounts,
+  AllNetnsOption, CgroupStateOptions, CgroupStateReport, CountOptions, NetnsSnapshot, NetnsStateCounts, NetnsStateCountsOf, NetnsTopReport, SnapshotOptions, StateCounts, StateCountsOf,
   TopOptions, TopReport,
 } from './types';
 import { userNames, userNamesSync } from './users';
@@ -48,16 +48,19 @@ function sumCounts(req: Request, per: PerNetns<RawCountResult>, took: () => numb
   }
   return {
     total: families.ipv4 + families.ipv6, states, families, namespaces,
-    skipped: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+    skipped: per.skipped.length, skippedNamespaces: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
   };
 }
 
 // ---- countStates ----
 
 /** Counts TCP sockets by state. Touches /proc only when pids is given (or allNetns, to find the namespaces). */
-export async function countStates(options: CountOptions & AllNetns): Promise<NetnsStateCounts>;
-export async function countStates(options: CountOptions & EitherNetns): Promise<StateCounts | NetnsStateCounts>;
-export async function countStates(options?: CountOptions): Promise<StateCounts>;
+// The result is typed by the states asked for (StatesOf): counts.states.CLOSE_WAIT
+// is a number when CLOSE_WAIT was asked for.
+type Counting<S> = Omit<CountOptions, 'states'> & { states?: S };
+export async function countStates<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & AllNetns): Promise<NetnsStateCountsOf<StatesOf<S>>>;
+export async function countStates<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & EitherNetns): Promise<StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>>;
+export async function countStates<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): Promise<StateCountsOf<StatesOf<S>>>;
 export async function countStates(options?: CountOptions & Partial<EitherNetns>): Promise<StateCounts | NetnsStateCounts> {
   const took = clock();
   const req = await checkOptions('countStates', options);
@@ -65,9 +68,9 @@ export async function countStates(options?: CountOptions & Partial<EitherNetns>)
   return stateCounts(req.raw.states, await runner.count(req), took);
 }
 
-export function countStatesSync(options: CountOptions & AllNetns): NetnsStateCounts;
-export function countStatesSync(options: CountOptions & EitherNetns): StateCounts | NetnsStateCounts;
-export function countStatesSync(options?: CountOptions): StateCounts;
+export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & AllNetns): NetnsStateCountsOf<StatesOf<S>>;
+export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & EitherNetns): StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>;
+export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): StateCountsOf<StatesOf<S>>;
 export function countStatesSync(options?: CountOptions & Partial<EitherNetns>): StateCounts | NetnsStateCounts {
   const took = clock();
   const req = checkOptionsSync('countStates', options);
@@ -106,7 +109,7 @@ function labelsForSync(req: Request, t: RawSampleResult, users: Map<number, stri
 function netnsTop(req: Request, namespaces: NetnsTopReport['namespaces'], per: PerNetns<unknown>, took: () => number): NetnsTopReport {
   return {
     states: maskNames(req.raw.states), by: req.by, total: namespaces.reduce((n, r) => n + r.total, 0), namespaces,
-    skipped: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+    skipped: per.skipped.length, skippedNamespaces: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
   };
 }
 
@@ -152,7 +155,7 @@ export function topProcessesSync(options?: TopOptions & Partial<EitherNetns>): T
 function netnsTables(per: PerNetns<RawSampleResult>, took: () => number): NetnsSnapshot {
   return {
     namespaces: per.namespaces.map(({ netns, result }) => ({ netns, table: new SocketTable(result) })),
-    skipped: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+    skipped: per.skipped.length, skippedNamespaces: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
   };
 }
 

@@ -4,10 +4,11 @@
  * empty). Bars and table rows fit Style.width; prose lines wrap as the
  * terminal wraps them.
  */
+import { printable } from './escape';
 import type { Privilege } from './privilege';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from './states';
 import type { SocketRow } from './table';
-import type { NetnsLabel, NetnsStateCounts, NetnsTopReport, SocketSource, StateCounts, TopReport, TopRow, Unknown } from './types';
+import type { NetnsLabel, SkippedNetns, NetnsStateCounts, NetnsTopReport, SocketSource, StateCounts, TopReport, TopRow, Unknown } from './types';
 
 export interface Style {
   color: boolean;
@@ -16,10 +17,9 @@ export interface Style {
   width: number;
 }
 
-// A process names itself (comm, argv): a newline or an escape sequence in
-// it must not break a table or drive the terminal. Shown escaped instead.
-const printable = (s: string | null | undefined) =>
-  (s ?? '').replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+// A process names itself (comm, argv), and so does a namespace (its file
+// name) or a cgroup: a newline or an escape sequence in it must not break a
+// table or drive the terminal. Shown escaped instead (escape.ts).
 
 const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
 const bold = (st: Style, s: string) => paint(st.color, '1', s);
@@ -56,7 +56,7 @@ const fromText = (source: SocketSource) => (source === 'procfs' ? ', from /proc/
 
 /** A namespace as people know it: its name, else a pid in it; "(ours)" for the caller's. */
 export function netnsText(n: NetnsLabel): string {
-  return `${n.name ?? (n.pid !== null ? `pid ${n.pid}` : '?')}${n.self ? ' (ours)' : ''}`;
+  return `${n.name !== null ? printable(n.name) : n.pid !== null ? `pid ${n.pid}` : '?'}${n.self ? ' (ours)' : ''}`;
 }
 
 // The non-zero states of a histogram, largest first, then by name. A plain
@@ -110,9 +110,12 @@ export function renderNetnsStates(r: NetnsStateCounts, st: Style): string {
   return lines.join('\n');
 }
 
-function netnsScanLines(r: { skipped: number; unreadableProcesses: number }, st: Style): string[] {
+function netnsScanLines(r: { skipped: number; skippedNamespaces: SkippedNetns[]; unreadableProcesses: number }, st: Style): string[] {
   const lines: string[] = [];
-  if (r.skipped) lines.push(dim(st, `  ${r.skipped} ${r.skipped === 1 ? 'namespace' : 'namespaces'} vanished between listing and dumping (their last process exited)`));
+  if (r.skipped) {
+    lines.push(dim(st, `  ${r.skipped} ${r.skipped === 1 ? 'namespace' : 'namespaces'} vanished between listing and dumping (their last process exited, or ip netns del), skipped:`));
+    for (const x of r.skippedNamespaces) lines.push(dim(st, `    ${netnsText(x.netns)} [${x.netns.inode}]: ${printable(x.reason)}`));
+  }
   if (r.unreadableProcesses) {
     const n = r.unreadableProcesses;
     lines.push(dim(st, `  ${n} ${n === 1 ? "process's network namespace" : "processes' network namespaces"} could not be read: a namespace only they hold is not shown`));

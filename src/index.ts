@@ -17,6 +17,8 @@ export {
   type WalkOptions,
   type RowOptions,
   type StateCounts,
+  type StateCountsOf,
+  type NetnsStateCountsOf,
   type TopReport,
   type TopRow,
   type TopBy,
@@ -26,6 +28,7 @@ export {
   type Unknown,
   type AllNetnsOption,
   type NetnsLabel,
+  type SkippedNetns,
   type NetnsStateCounts,
   type NetnsTopReport,
   type NetnsSnapshot,
@@ -42,5 +45,5 @@ export {
 } from './types';
 export { cgroupShortName, type CgroupName } from './cgroup';
 export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './table';
-export { STATE_NAMES, STATE_MEANINGS, type StateName } from './states';
+export { STATE_NAMES, STATE_MEANINGS, type StateName, type StatesOf, type CountsOf, type AnyStates, type DefaultStates } from './states';
 export { TcpcensusError, SystemError, OptionError, LimitError } from './errors';

@@ -5,6 +5,7 @@
  * reports them.
  */
 import { OptionError } from './errors';
+import { shown } from './escape';
 
 export const STATE_NAMES = [
   'ESTABLISHED',
@@ -36,6 +37,7 @@ export function stateName(n: number): StateName {
 
 const bit = (s: StateName) => 1 << stateNumber(s);
 const maskOf = (names: readonly StateName[]) => names.reduce((m, s) => m | bit(s), 0);
+const except = <const X extends readonly StateName[]>(xs: X) => STATE_NAMES.filter((s) => !xs.includes(s)) as Array<Exclude<StateName, X[number]>>;
 
 /** Every state, CLOSE (bound, inactive) included. */
 export const ALL_MASK = maskOf(STATE_NAMES);
@@ -45,19 +47,19 @@ export const DEFAULT_MASK = ALL_MASK & ~bit('CLOSE');
 // The groups mean what they mean in ss(8) (iproute2 misc/ss.c scan_state()):
 // "connected" is every state but LISTEN and CLOSE, "synchronized" also leaves
 // out SYN_SENT, "bucket" is the minisockets (SYN_RECV, TIME_WAIT), "big" the rest.
-const CONNECTED = ALL_MASK & ~maskOf(['LISTEN', 'CLOSE']);
-const BUCKET = maskOf(['SYN_RECV', 'TIME_WAIT']);
-export const STATE_GROUPS: Record<string, number> = {
-  all: ALL_MASK,
-  connected: CONNECTED,
-  synchronized: CONNECTED & ~bit('SYN_SENT'),
-  bucket: BUCKET,
-  big: ALL_MASK & ~BUCKET,
+// Written as name lists, so the types below read the same table.
+const GROUPS = {
+  all: STATE_NAMES,
+  connected: except(['LISTEN', 'CLOSE']),
+  synchronized: except(['LISTEN', 'CLOSE', 'SYN_SENT']),
+  bucket: ['SYN_RECV', 'TIME_WAIT'] as const,
+  big: except(['SYN_RECV', 'TIME_WAIT']),
 };
+export const STATE_GROUPS: Record<string, number> = Object.fromEntries(Object.entries(GROUPS).map(([g, names]) => [g, maskOf(names)]));
 
 // Spellings folded to upper case without '-' and '_', so "close-wait",
 // "CLOSE_WAIT" and "closewait" all land on one key.
-const ALIASES: Record<string, StateName> = {
+const ALIASES = {
   ESTABLISHED: 'ESTABLISHED',
   ESTAB: 'ESTABLISHED',
   SYNSENT: 'SYN_SENT',
@@ -74,7 +76,35 @@ const ALIASES: Record<string, StateName> = {
   LISTEN: 'LISTEN',
   LISTENING: 'LISTEN',
   CLOSING: 'CLOSING',
-};
+} as const satisfies Record<string, StateName>;
+
+// ---- the same rules as types: which states a literal `states` option names ----
+
+type Trim<T extends string> = T extends ` ${infer R}` ? Trim<R> : T extends `${infer R} ` ? Trim<R> : T;
+type Squash<T extends string> = T extends `${infer A}-${infer B}` ? Squash<`${A}${B}`> : T extends `${infer A}_${infer B}` ? Squash<`${A}${B}`> : T;
+// As parseStates reads a word: a group in any case, else a spelling without '-' and '_'.
+type Word<W extends string> = Lowercase<W> extends keyof typeof GROUPS ? (typeof GROUPS)[Lowercase<W>][number]
+  : Uppercase<Squash<W>> extends keyof typeof ALIASES ? (typeof ALIASES)[Uppercase<Squash<W>>] : never;
+type Entry<E extends string> = E extends `${infer A},${infer B}` ? Entry<A> | Entry<B> : Trim<E> extends '' ? never : Word<Trim<E>>;
+
+/** '*': the states are known only at run time (a string[], not literals). */
+export type AnyStates = '*';
+/** The states every call counts when none are given: all but CLOSE. */
+export type DefaultStates = Exclude<StateName, 'CLOSE'>;
+/**
+ * The states a `states` option names, read from its literal type:
+ * `['close-wait', 'listen']` is 'CLOSE_WAIT' | 'LISTEN', no option is
+ * DefaultStates, and a plain string[] is AnyStates.
+ */
+export type StatesOf<S> = [S] extends [undefined] ? DefaultStates
+  : S extends readonly (infer E)[] ? (string extends E ? AnyStates : E extends string ? Entry<E> : AnyStates) : AnyStates;
+/**
+ * A result's `states` for the states asked: each one present, but CLOSE, which
+ * a source that cannot show it (/proc/net/tcp) leaves out; every key optional
+ * when the states are known only at run time.
+ */
+export type CountsOf<S extends StateName | AnyStates> = AnyStates extends S ? Partial<Record<StateName, number>>
+  : { [K in Exclude<S, 'CLOSE' | AnyStates>]: number } & { [K in Extract<S, 'CLOSE'>]?: number };
 
 const VALID_HINT =
   `valid states: ${STATE_NAMES.join(', ')} (or ss spellings such as close-wait, estab), ` +
@@ -99,8 +129,8 @@ export function parseStates(input: readonly string[] | undefined, fallback = DEF
         mask |= group;
         continue;
       }
-      const name = ALIASES[word.toUpperCase().replace(/[-_]/g, '')];
-      if (name === undefined) throw new OptionError(`unknown state "${word}"; ${VALID_HINT}`, 'states');
+      const name = (ALIASES as Record<string, StateName>)[word.toUpperCase().replace(/[-_]/g, '')];
+      if (name === undefined) throw new OptionError(`unknown state ${shown(word)}; ${VALID_HINT}`, 'states');
       mask |= bit(name);
     }
   }

@@ -3,7 +3,7 @@
  * export every one of them. The README's "JSON" section is the contract the
  * result types follow; options.ts is where the options are checked.
  */
-import type { StateName } from './states';
+import type { AnyStates, CountsOf, StateName } from './states';
 import type { SocketTable } from './table';
 
 export type FamilyOption = 'ipv4' | 'ipv6' | 'all';
@@ -14,7 +14,7 @@ export const TOP_BY: readonly TopBy[] = ['process', 'command', 'remote', 'remote
 /** Which sockets: all of these are AND-combined and, but for pids, run in the kernel. */
 export interface FilterOptions {
   /** State names or groups (netstat or ss spelling). */
-  states?: string[];
+  states?: readonly string[];
   family?: FamilyOption;
   /** Local port or range: 80, "80", "1000-2000". */
   sport?: number | string;
@@ -136,7 +136,8 @@ export interface StateCounts {
   /**
    * Every requested state, zeros included, in state-number order; but a
    * state the source cannot show (CLOSE from /proc/net/tcp) is left out,
-   * never a zero, and `unknown` says so.
+   * never a zero, and `unknown` says so. Typed so: every state asked for is
+   * a number, CLOSE may be missing.
    */
   states: Partial<Record<StateName, number>>;
   families: { ipv4: number; ipv6: number };
@@ -243,20 +244,43 @@ export interface NetnsLabel {
   self: boolean;
 }
 
+/** A namespace listed but gone before or while it was dumped. */
+export interface SkippedNetns {
+  netns: NetnsLabel;
+  /** e.g. "gone during the run (setns EINVAL: the file no longer is that namespace)". */
+  reason: string;
+}
+
 /** What every allNetns result says besides its namespaces. */
 export interface NetnsScan {
-  /** Namespaces listed but gone before they were dumped (their last process exited). */
+  /** How many namespaces were listed but gone before or while they were dumped (their last process exited, `ip netns del`). */
   skipped: number;
+  /** Those namespaces, each with why. */
+  skippedNamespaces: SkippedNetns[];
   /** Processes whose namespace could not be read (another user's, not root): a namespace only they hold is not in the list. */
   unreadableProcesses: number;
   tookMs: number;
 }
 
+/**
+ * What countStates returns for the states S asked for (StatesOf reads them
+ * from a literal `states` option): `states` has a number for each of them, so
+ * `counts.states.CLOSE_WAIT` needs no `?? 0` when CLOSE_WAIT was asked for.
+ * Only CLOSE can be missing (a source that cannot show it). Assignable to
+ * StateCounts.
+ */
+export type StateCountsOf<S extends StateName | AnyStates> = Omit<StateCounts, 'states'> & { states: CountsOf<S> };
+/** The same for countStates with allNetns. */
+export type NetnsStateCountsOf<S extends StateName | AnyStates> = Omit<NetnsStateCounts, 'states' | 'namespaces'> & {
+  states: CountsOf<S>;
+  namespaces: Array<{ netns: NetnsLabel } & StateCountsOf<S>>;
+};
+
 /** countStates with allNetns: the counts of each namespace, and their sums. */
 export interface NetnsStateCounts extends NetnsScan {
   /** Sums over every namespace. */
   total: number;
-  /** Sums over every namespace; a state some namespace could not show is left out. */
+  /** Sums over every namespace; a state some namespace could not show (CLOSE) is left out. */
   states: Partial<Record<StateName, number>>;
   families: { ipv4: number; ipv6: number };
   /** One entry per namespace, ascending by inode. */

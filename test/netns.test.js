@@ -77,7 +77,7 @@ test('the namespace\'s sockets are never in the default namespace\'s answer', as
 test('--all-netns labels each namespace (inode, name, path, pid) with its totals, the test\'s among them', async () => {
   const theirs = await holderInodes();
   const s = await json(['states', '--all-netns']);
-  assert.deepEqual(Object.keys(s), ['total', 'states', 'families', 'namespaces', 'skipped', 'unreadableProcesses', 'tookMs']);
+  assert.deepEqual(Object.keys(s), ['total', 'states', 'families', 'namespaces', 'skipped', 'skippedNamespaces', 'unreadableProcesses', 'tookMs']);
   const mine = s.namespaces.find((n) => n.netns.inode === nsInode);
   assert.ok(mine, `namespace ${nsInode} not among ${s.namespaces.map((n) => n.netns.inode)}`);
   assert.deepEqual(mine.netns, { inode: nsInode, name: NS, path: NS_PATH, pid: inside.info.pid, self: false });
@@ -100,7 +100,7 @@ test('--all-netns labels each namespace (inode, name, path, pid) with its totals
 
   // top: a report per namespace; the holder is the row of its namespace only.
   const top = await json(['top', '--all-netns', '-n', '1000']);
-  assert.deepEqual(Object.keys(top), ['states', 'by', 'total', 'namespaces', 'skipped', 'unreadableProcesses', 'tookMs']);
+  assert.deepEqual(Object.keys(top), ['states', 'by', 'total', 'namespaces', 'skipped', 'skippedNamespaces', 'unreadableProcesses', 'tookMs']);
   const withHolder = top.namespaces.filter((n) => n.rows.some((r) => r.pid === inside.info.pid));
   assert.deepEqual(withHolder.map((n) => n.netns.inode), [nsInode]);
   assert.equal(withHolder[0].rows.find((r) => r.pid === inside.info.pid).count, CLOSE_WAIT);

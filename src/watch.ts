@@ -198,6 +198,8 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
     const footer: string[] = [];
     footer.push(`  ${top.unowned} held by no process`);
     if (top.unattributed) footer.push(`  ${top.unattributed} held, owner not found (yet): pending a walk, unreadable, or gone`);
+    // procHidden is a mount option as the kernel prints it: no byte of a process's.
+    if (top.procHidden) footer.push(`  procfs is mounted ${top.procHidden}: other users' processes are hidden, their sockets show no owner`);
     const room = Math.max(0, rows - out.length - 1 - footer.length);
     if (top.rows.length > 0 && room > 0) {
       out.push(line([[`  ${'COUNT'.padStart(cw)}  ${'CHANGE'.padStart(7)}  ${cols.header}`, '2']], w, st.color));

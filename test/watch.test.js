@@ -105,6 +105,17 @@ test('the screen: histogram with changes and bars, top owners with changes, with
   assert.match(renderWatch(view, 100, 30, { color: true, unicode: true }).join('\n'), /\x1b\[31mCLOSE_WAIT/);
 });
 
+test('the screen says when procfs hides other users\' processes (hidepid)', () => {
+  const view = new WatchView(1000, ['CLOSE_WAIT']);
+  const s1 = sample(1, { CLOSE_WAIT: 5 }, []);
+  view.push({ ...s1, top: { ...s1.top, owned: 0, unattributed: 5, procHidden: 'hidepid=invisible' } });
+  const text = renderWatch(view, 120, 30, { color: false, unicode: true }).join('\n');
+  assert.match(text, /^ {2}5 held, owner not found \(yet\)/m);
+  assert.match(text, /^ {2}procfs is mounted hidepid=invisible: other users' processes are hidden, their sockets show no owner$/m);
+  view.push(sample(2, { CLOSE_WAIT: 5 }, []));
+  assert.doesNotMatch(renderWatch(view, 120, 30, { color: false, unicode: true }).join('\n'), /hidepid/);
+});
+
 test('one line per sample when not on a terminal', () => {
   const s = { ...sample(2, { ESTABLISHED: 38, CLOSE_WAIT: 14 }, [[100, 'billing', 9]]), delta: { ESTABLISHED: -2, CLOSE_WAIT: 4 } };
   assert.equal(sampleLine(s), '2025-01-01T12:00:02.000Z  total 52 (+2)  ESTABLISHED 38 (-2)  CLOSE_WAIT 14 (+4)  top CLOSE_WAIT: billing[100] 9');

@@ -13,7 +13,7 @@ import { countStates, snapshot, topProcesses } from './api';
 import { LimitError, OptionError, SystemError, TcpcensusError } from './errors';
 import { cut, printable } from './escape';
 import {
-  listHeader, listLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, unreadableLine, unreadableWhy, type Style,
+  listHeader, listLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, procHiddenLine, unreadableLine, unreadableWhy, type Style,
 } from './format';
 import { countFlag, DEFAULT_PORT, flagOptions, type Flags, type FlagOptions } from './options';
 import { privilege } from './privilege';
@@ -133,8 +133,9 @@ function clearProgress(): void {
 
 // Said once, on stderr (stdout stays what was asked for), with the hint
 // that fits who we are.
-function unreadable(n: number | null | undefined): void {
+function unreadable(n: number | null | undefined, hidden?: string | null, procRoot?: string): void {
   if (n) process.stderr.write(`tcpcensus: ${unreadableLine(n, privilege())}\n`);
+  if (hidden) process.stderr.write(`tcpcensus: ${procHiddenLine(hidden, procRoot ?? '/proc')}\n`);
 }
 
 function addCommon(cmd: Command, stateHelp: string): Command {
@@ -176,6 +177,8 @@ const isNetnsTop = (t: TopReport | NetnsTopReport): t is NetnsTopReport => 'name
 function unreadableOf(top: TopReport | NetnsTopReport): number | null {
   return isNetnsTop(top) ? Math.max(0, ...top.namespaces.map((n) => n.unreadableProcesses ?? 0)) : top.unreadableProcesses;
 }
+const hiddenOf = (top: TopReport | NetnsTopReport): string | null =>
+  (isNetnsTop(top) ? top.namespaces.find((n) => n.procHidden)?.procHidden ?? null : top.procHidden);
 
 const renderCounts = (c: StateCounts | NetnsStateCounts, st: Style, where?: string) =>
   (isNetnsCounts(c) ? renderNetnsStates(c, st) : renderStates(c, st, where));
@@ -213,7 +216,7 @@ async function reportCmd(f: CommonFlags): Promise<void> {
     const note = switched ? `showing cgroups, not processes: ${because}` : undefined;
     process.stdout.write(`${renderCounts(counts, st, netnsWhere(f))}\n\n${renderTopOf(top, st, netnsWhere(f), note)}\n`);
   }
-  unreadable(unreadableCount);
+  unreadable(unreadableCount, hiddenOf(first), f.proc);
 }
 
 async function statesCmd(f: CommonFlags): Promise<void> {
@@ -230,7 +233,7 @@ async function topCmd(f: CommonFlags): Promise<void> {
   clearProgress();
   if (f.json) printJson(top);
   else process.stdout.write(`${renderTopOf(top, st, netnsWhere(f))}\n`);
-  unreadable(unreadableOf(top));
+  unreadable(unreadableOf(top), hiddenOf(top), f.proc);
 }
 
 // Writes lines in 64 KiB chunks, waiting for the pipe to drain, so a million
@@ -300,7 +303,7 @@ async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
     const shown = first && { ...first, unknown: first.unknown.filter((u) => u === 'boundInactive' || u === 'listenBacklog') };
     if (shown) for (const l of sourceLines(shown)) process.stderr.write(`tcpcensus: ${l}\n`);
   }
-  unreadable(Math.max(0, ...tables.map((t) => t.owners?.unreadableProcesses ?? 0)));
+  unreadable(Math.max(0, ...tables.map((t) => t.owners?.unreadableProcesses ?? 0)), tables.find((t) => t.owners?.procHidden)?.owners?.procHidden, f.proc);
 }
 
 // watch and serve load their modules only when run, so the other commands

@@ -222,6 +222,16 @@ export function unreadableLine(n: number, why: Privilege): string {
   return `${n} ${n === 1 ? 'process' : 'processes'} could not be read (${WHY_UNREADABLE[why]})`;
 }
 
+/**
+ * The line saying procfs hides other users' processes (TopReport.procHidden):
+ * under hidepid the walk never meets them, so nothing counts as unreadable
+ * and without this line their sockets' missing owners would go unexplained.
+ */
+export function procHiddenLine(option: string, procRoot: string): string {
+  return `procfs at ${printable(procRoot)} is mounted ${printable(option)}: other users' processes are hidden from this one, ` +
+    "so the sockets they hold show no owner (root, or the mount's gid= group, sees them all)";
+}
+
 const endpointText = (addr: string, port: number, family: string) =>
   `${family === 'ipv6' ? `[${addr}]` : addr}:${port === 0 && (addr === '0.0.0.0' || addr === '::') ? '*' : port}`;
 

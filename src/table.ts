@@ -7,6 +7,7 @@ import { formatAddress } from './address';
 import { columnsOf, type RawColumns } from './columns';
 import type { RawProcess, RawSampleResult } from './native';
 import { stateName, stateNumber, type StateName } from './states';
+import { procHidden } from './proc-mount';
 import type { OwnerSource, SocketSource, Unknown } from './types';
 
 export type Family = 'ipv4' | 'ipv6';
@@ -56,6 +57,8 @@ export interface OwnerSummary {
    * root without CAP_SYS_PTRACE).
    */
   unreadableProcesses: number;
+  /** The procfs mount option that hides other users' processes from this one ("hidepid=invisible"), else null (TopReport.procHidden). */
+  procHidden: string | null;
   /** Processes that exited during the walk. */
   vanishedProcesses: number;
   /** Processes whose fd table was read. */
@@ -93,7 +96,7 @@ export class SocketTable implements Iterable<SocketRow> {
   readonly netnsInode: number;
   readonly #noBacklog: boolean;
 
-  constructor(raw: RawSampleResult) {
+  constructor(raw: RawSampleResult, procRoot?: string) {
     this.length = raw.size;
     this.columns = columnsOf(raw);
     this.source = raw.source;
@@ -110,6 +113,7 @@ export class SocketTable implements Iterable<SocketRow> {
         processes,
         shared: owners.shared,
         unreadableProcesses: owners.unreadable,
+        procHidden: owners.source === 'proc' ? procHidden(procRoot ?? '/proc') : null,
         vanishedProcesses: owners.vanished,
         walkedProcesses: owners.walked,
         complete: owners.complete,

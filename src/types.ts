@@ -215,6 +215,14 @@ export interface TopReport {
    */
   unattributed: number | null;
   unreadableProcesses: number | null;
+  /**
+   * The procfs mount option that hides other users' processes from this one
+   * (e.g. "hidepid=invisible", as /proc/self/mountinfo shows it): the /proc
+   * walk never meets them, so their sockets are unattributed and not counted
+   * in unreadableProcesses. Null when nothing is hidden from this process
+   * (root, or a member of the mount's gid= group), and without a /proc walk.
+   */
+  procHidden: string | null;
   shared: number | null;
   /** The owner source that answered (null without owners). */
   ownerSource: OwnerSource | null;

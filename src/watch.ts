@@ -3,7 +3,9 @@
  *
  * On a terminal, a full-screen view (the alternate screen, cursor hidden):
  * the state histogram with bars, each state's change since the last sample
- * and a sparkline of its count over the last minutes, then the top owners of
+ * and a sparkline of its count over the last minutes (scaled from zero, as
+ * the bars are, so 591 -> 594 draws flat: the CHANGE column says by how
+ * much; its header says the time its samples really cover), then the top owners of
  * the chosen states with their change. q or Ctrl-C quits; a resize
  * redraws; the terminal is restored on any exit, a crash included. Not on a
  * terminal, one line per sample (NDJSON with --json), so `watch | tee log`
@@ -33,6 +35,8 @@ const MAX_HISTORY = 20_000;
 export class WatchView {
   /** Counts per state of each sample kept, oldest first. */
   readonly history: Array<Partial<Record<StateName, number>>> = [];
+  /** When each sample kept was taken (ms since the epoch), beside history. */
+  readonly times: number[] = [];
   last: Sample | null = null;
   /** The top rows of the sample before the last, by key. */
   prevRows = new Map<string, number>();
@@ -45,8 +49,12 @@ export class WatchView {
     this.last = s;
     this.error = null;
     this.history.push(s.states);
+    this.times.push(s.at.getTime());
     const keep = Math.min(MAX_HISTORY, Math.ceil(SPARK_SPAN_MS / this.intervalMs) + 1);
-    if (this.history.length > keep) this.history.splice(0, this.history.length - keep);
+    if (this.history.length > keep) {
+      this.history.splice(0, this.history.length - keep);
+      this.times.splice(0, this.times.length - keep);
+    }
   }
 
   fail(message: string): void {
@@ -80,7 +88,12 @@ const signed = (n: number) => (n > 0 ? `+${n}` : n < 0 ? `${n}` : '0');
 /**
  * A sparkline of `values` (oldest first) in `width` characters: each one
  * the largest value of `per` consecutive samples, newest at the right,
- * scaled from the smallest to the largest value shown.
+ * scaled from zero to the largest value shown. From zero, not from the
+ * smallest value: stretched between its extremes, 591 -> 594 drew as a
+ * rise from nothing to full height, a leak that was not there. The height
+ * is the count's, as the bar's is; a count above zero never draws as the
+ * lowest character, which is kept for none (as the bar draws at least one
+ * block).
  */
 export function sparkline(values: number[], width: number, per: number, unicode: boolean): string {
   const chars = unicode ? SPARKS : ASCII_SPARKS;
@@ -89,9 +102,9 @@ export function sparkline(values: number[], width: number, per: number, unicode:
     buckets.unshift(Math.max(...values.slice(Math.max(0, end - per), end)));
   }
   if (buckets.length === 0) return '';
-  const lo = Math.min(...buckets);
   const hi = Math.max(...buckets);
-  return buckets.map((v) => chars[hi === lo ? 0 : Math.round(((v - lo) / (hi - lo)) * (chars.length - 1))]).join('');
+  const top = chars.length - 1;
+  return buckets.map((v) => chars[v <= 0 ? 0 : Math.max(1, Math.round((v / hi) * top))]).join('');
 }
 
 /** The states a view shows: any with sockets now or within the sparklines' span, and the top's states. */
@@ -126,12 +139,23 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
   const out: string[] = [];
   const s = view.last;
   const att = s?.attribution;
-  const how = att ? `  owners: ${att.source}${att.full ? ', full' : `, ${att.lookedUp} looked up`}` : '';
-  const title = s
-    ? `tcpcensus watch  every ${formatDuration(view.intervalMs)}  ${clock(s.at)}  sample ${s.seq} (${s.tookMs} ms)${s.skipped ? `, ${s.skipped} skipped` : ''}${how}`
-    : `tcpcensus watch  every ${formatDuration(view.intervalMs)}  taking the first sample...`;
+  const every = `every ${formatDuration(view.intervalMs)}`;
+  // Each part of the title in its forms, longest first ('' drops it);
+  // SHRINK says which to shorten first, so a narrow terminal loses whole
+  // words (the name, then the sample's time, ...), never half of one.
+  const parts: TitlePart[] = s
+    ? [
+      { key: 'name', forms: ['tcpcensus watch', ''] },
+      { key: 'every', forms: [every, ''] },
+      { key: 'clock', forms: [clock(s.at), ''] },
+      { key: 'sample', forms: [`sample ${s.seq} (${s.tookMs} ms)${s.skipped ? `, ${s.skipped} skipped` : ''}`, `sample ${s.seq}${s.skipped ? `, ${s.skipped} skipped` : ''}`] },
+      ...(att ? [{ key: 'owners' as const, forms: [`owners: ${att.source}${att.full ? ', full' : `, ${att.lookedUp} looked up`}`, `owners: ${att.source}`, ''] }] : []),
+    ]
+    : [{ key: 'name', forms: ['tcpcensus watch', ''] }, { key: 'every', forms: [every] }, { key: 'sample', forms: ['taking the first sample...'] }];
   const quit = '  q quits';
-  out.push(line([[title.slice(0, Math.max(0, w - quit.length)).padEnd(w - quit.length), '1'], [quit, '2']], w, st.color));
+  const title = fitTitle(parts, w - quit.length);
+  const titleRoom = w - quit.length;
+  out.push(line([[[...title].slice(0, titleRoom).join('').padEnd(titleRoom), '1'], [quit, '2']], w, st.color));
   if (view.error) out.push(line([[`sample failed: ${view.error}`, '31']], w, st.color));
   out.push('');
   if (!s) return out.slice(0, rows);
@@ -143,7 +167,10 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
   const barW = Math.max(4, Math.min(30, Math.floor((w - fixed) / 3)));
   const sparkW = Math.max(0, w - fixed - barW - 2);
   const per = Math.max(1, Math.ceil(SPARK_SPAN_MS / view.intervalMs / Math.max(1, sparkW)));
-  const span = formatDuration(Math.round((sparkW * per * view.intervalMs) / 1000) * 1000);
+  // The time the samples drawn really cover, from the oldest to the newest:
+  // after 5 samples a second apart, 4s, not the most the row could hold.
+  const drawn = Math.min(view.times.length, sparkW * per);
+  const span = spanText(drawn ? view.times[view.times.length - 1]! - view.times[view.times.length - drawn]! : 0);
   out.push(line([[`  ${'STATE'.padEnd(11)}  ${'COUNT'.padStart(countW)}  ${'CHANGE'.padStart(7)}  ${''.padEnd(barW)}  ${sparkW >= 8 ? `LAST ${span}` : ''}`, '2']], w, st.color));
   const max = Math.max(1, ...states.map((n) => s.states[n] ?? 0));
   for (const name of states) {
@@ -171,6 +198,8 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
     const footer: string[] = [];
     footer.push(`  ${top.unowned} held by no process`);
     if (top.unattributed) footer.push(`  ${top.unattributed} held, owner not found (yet): pending a walk, unreadable, or gone`);
+    // procHidden is a mount option as the kernel prints it: no byte of a process's.
+    if (top.procHidden) footer.push(`  procfs is mounted ${top.procHidden}: other users' processes are hidden, their sockets show no owner`);
     const room = Math.max(0, rows - out.length - 1 - footer.length);
     if (top.rows.length > 0 && room > 0) {
       out.push(line([[`  ${'COUNT'.padStart(cw)}  ${'CHANGE'.padStart(7)}  ${cols.header}`, '2']], w, st.color));
@@ -185,6 +214,32 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
     for (const f of footer) out.push(line([[f, '2']], w, st.color));
   }
   return out.slice(0, rows);
+}
+
+interface TitlePart {
+  key: 'name' | 'every' | 'clock' | 'sample' | 'owners';
+  forms: string[];
+}
+const SHRINK: Array<TitlePart['key']> = ['name', 'sample', 'owners', 'every', 'owners', 'clock'];
+
+/** The title's parts, two spaces apart, shortened in SHRINK's order until they fit `width`. */
+export function fitTitle(parts: TitlePart[], width: number): string {
+  const at = new Map(parts.map((p) => [p.key, 0]));
+  const text = () => parts.map((p) => p.forms[at.get(p.key)!]!).filter((t) => t !== '').join('  ');
+  for (const key of SHRINK) {
+    if ([...text()].length <= width) break;
+    const p = parts.find((x) => x.key === key);
+    if (p && at.get(key)! < p.forms.length - 1) at.set(key, at.get(key)! + 1);
+  }
+  return text();
+}
+
+/** A span of time for the sparkline header: 0s, 300ms, 4s, 5m. */
+function spanText(ms: number): string {
+  if (ms <= 0) return '0s';
+  const tens = Math.round(ms / 10) * 10;
+  if (tens < 1000) return `${tens}ms`;
+  return formatDuration(Math.round(ms / 1000) * 1000);
 }
 
 function timeOfDay(d: Date): string {

@@ -46,7 +46,7 @@ test('top --json (by process) has the documented shape and the true owners', asy
   // Other processes on a shared host open and close sockets too: compare
   // only while ss saw the same before and after.
   const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '-n', '1000']));
-  assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'shared', 'ownerSource', 'ownerFallback',
+  assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'procHidden', 'shared', 'ownerSource', 'ownerFallback',
     'source', 'sourceFallback', 'unknown', 'rows', 'tookMs']);
   assert.equal(value.by, 'process');
   const a = value.rows.find((r) => r.pid === H.a.info.pid);

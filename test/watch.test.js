@@ -40,13 +40,42 @@ function sample(seq, states, rows, extra = {}) {
   };
 }
 
-test('sparklines scale from the smallest to the largest value shown, newest at the right', () => {
-  assert.equal(sparkline([1, 2, 3, 4, 5, 6, 7, 8], 8, 1, true), '▁▂▃▄▅▆▇█');
-  assert.equal(sparkline([5, 5, 5], 8, 1, true), '▁▁▁');
+test('sparklines scale from zero to the largest value shown, newest at the right', () => {
+  assert.equal(sparkline([0, 1, 2, 3, 4, 5, 6, 7], 8, 1, true), '▁▂▃▄▅▆▇█');
+  assert.equal(sparkline([1, 2, 3, 4, 5, 6, 7, 8], 8, 1, true), '▂▃▄▅▅▆▇█');
+  assert.equal(sparkline([591, 592, 593, 594], 8, 1, true), '████', 'a count that barely moves draws flat, not as a rise from nothing');
+  assert.equal(sparkline([1, 1000], 8, 1, true), '▂█', 'above zero is never drawn as none');
+  assert.equal(sparkline([5, 5, 5], 8, 1, true), '███');
+  assert.equal(sparkline([0, 0, 0], 8, 1, true), '▁▁▁');
   assert.equal(sparkline([0, 10, 0, 0], 2, 2, true), '█▁', 'each character is the largest of its samples');
-  assert.equal(sparkline([1, 2, 3, 4, 5, 6], 3, 1, true), '▁▅█', 'only the last width buckets');
-  assert.equal(sparkline([1, 8], 2, 1, false), '_#');
+  assert.equal(sparkline([1, 2, 3, 4, 5, 6], 3, 1, true), '▆▇█', 'only the last width buckets');
+  assert.equal(sparkline([0, 8], 2, 1, false), '_#');
   assert.equal(sparkline([], 5, 1, true), '');
+});
+
+test('the header: LAST is the time the samples drawn cover; a narrow terminal drops whole words', () => {
+  const st = { color: false, unicode: true };
+  const view = new WatchView(1000, ['CLOSE_WAIT']);
+  const at = (sec) => new Date(Date.UTC(2025, 0, 1, 12, 0, sec));
+  view.push({ ...sample(1, { CLOSE_WAIT: 591 }, []), at: at(0) });
+  assert.match(renderWatch(view, 120, 30, st).join('\n'), /CHANGE +LAST 0s$/m, 'one sample covers no time');
+  for (let i = 2; i <= 5; i++) view.push({ ...sample(i, { CLOSE_WAIT: 590 + i }, []), at: at(i - 1), delta: { CLOSE_WAIT: 1 } });
+  let text = renderWatch(view, 120, 30, st).join('\n');
+  assert.match(text, /CHANGE +LAST 4s$/m, '5 samples a second apart cover 4s');
+  assert.match(text, /^ {2}CLOSE_WAIT +595 +\+1 +█+ +█$/m, 'one character holds 6 samples of a second at this width');
+  // Late samples: the time they were taken, not the interval, says the span.
+  view.push({ ...sample(6, { CLOSE_WAIT: 595 }, []), at: at(64) });
+  assert.match(renderWatch(view, 120, 30, st).join('\n'), /CHANGE +LAST 1m4s$/m);
+  // A wide terminal: the whole header; narrower ones drop parts, never cut a word.
+  const head = (cols) => renderWatch(view, cols, 30, st, () => '12:01:04')[0];
+  assert.equal(head(120), `${'tcpcensus watch  every 1s  12:01:04  sample 6 (1.5 ms)  owners: proc, 0 looked up'.padEnd(111)}  q quits`);
+  assert.equal(head(80), `${'every 1s  12:01:04  sample 6 (1.5 ms)  owners: proc, 0 looked up'.padEnd(71)}  q quits`);
+  assert.equal(head(70), `${'every 1s  12:01:04  sample 6  owners: proc, 0 looked up'.padEnd(61)}  q quits`);
+  assert.equal(head(60), `${'every 1s  12:01:04  sample 6  owners: proc'.padEnd(51)}  q quits`);
+  assert.equal(head(45), `${'12:01:04  sample 6  owners: proc'.padEnd(36)}  q quits`);
+  assert.equal(head(30), `${'12:01:04  sample 6'.padEnd(21)}  q quits`);
+  assert.equal(head(20), `${'sample 6'.padEnd(11)}  q quits`);
+  for (const cols of [20, 30, 45, 60, 70, 80, 120]) assert.equal([...head(cols)].length, cols);
 });
 
 test('the screen: histogram with changes and bars, top owners with changes, within the terminal', () => {
@@ -58,8 +87,8 @@ test('the screen: histogram with changes and bars, top owners with changes, with
   const lines = renderWatch(view, 100, 30, st, () => '12:00:02');
   const text = lines.join('\n');
   assert.match(lines[0], /^tcpcensus watch {2}every 1m {2}12:00:02 {2}sample 2 \(1\.5 ms\) {2}owners: proc, 0 looked up +q quits$/);
-  assert.match(text, /^ {2}ESTABLISHED +38 +-2 +█+ +█▁$/m);
-  assert.match(text, /^ {2}CLOSE_WAIT +14 +\+4 +█+ +▁█$/m);
+  assert.match(text, /^ {2}ESTABLISHED +38 +-2 +█+ +██$/m);
+  assert.match(text, /^ {2}CLOSE_WAIT +14 +\+4 +█+ +▆█$/m);
   assert.doesNotMatch(text, /LISTEN/, 'states with no sockets in the span are left out');
   assert.match(text, /^ {2}total +52 +\+2 {2}\(IPv4 52, IPv6 0\)$/m);
   assert.match(text, /^Top processes holding CLOSE_WAIT {2}\(14 sockets\)$/m);
@@ -74,6 +103,17 @@ test('the screen: histogram with changes and bars, top owners with changes, with
   // Colour only when asked.
   assert.doesNotMatch(text, /\x1b\[/);
   assert.match(renderWatch(view, 100, 30, { color: true, unicode: true }).join('\n'), /\x1b\[31mCLOSE_WAIT/);
+});
+
+test('the screen says when procfs hides other users\' processes (hidepid)', () => {
+  const view = new WatchView(1000, ['CLOSE_WAIT']);
+  const s1 = sample(1, { CLOSE_WAIT: 5 }, []);
+  view.push({ ...s1, top: { ...s1.top, owned: 0, unattributed: 5, procHidden: 'hidepid=invisible' } });
+  const text = renderWatch(view, 120, 30, { color: false, unicode: true }).join('\n');
+  assert.match(text, /^ {2}5 held, owner not found \(yet\)/m);
+  assert.match(text, /^ {2}procfs is mounted hidepid=invisible: other users' processes are hidden, their sockets show no owner$/m);
+  view.push(sample(2, { CLOSE_WAIT: 5 }, []));
+  assert.doesNotMatch(renderWatch(view, 120, 30, { color: false, unicode: true }).join('\n'), /hidepid/);
 });
 
 test('one line per sample when not on a terminal', () => {
@@ -116,14 +156,14 @@ test('bad watch flags exit 2 with one line', async () => {
   }
 });
 
-// A shell on a 120x40 terminal in a tmux server of its own (its socket in a
+// A shell on a 120x40 terminal (or as asked) in a tmux server of its own (its socket in a
 // temporary directory, so no one else's tmux is touched); the server is
 // killed and the directory removed after each test.
 class Tmux {
-  constructor(name) {
+  constructor(name, columns = 120, rows = 40) {
     this.name = name;
     this.dir = h.tempDir('tcpcensus-tmux-');
-    this.tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', 'env PS1="$ " TERM=xterm-256color bash --norc --noprofile');
+    this.tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), 'env PS1="$ " TERM=xterm-256color bash --norc --noprofile');
   }
   tmux(...args) { return execFileSync('tmux', ['-S', `${this.dir}/socket`, ...args]).toString(); }
   send(...keys) { this.tmux('send-keys', '-t', this.name, ...keys); }
@@ -192,6 +232,68 @@ test('watch under tmux: a live screen that follows sockets made and closed, q qu
   } finally {
     t.kill();
     if (a) await a.stop();
+  }
+});
+
+// "LAST 4s" or "LAST 600ms" or "LAST 1m4s" on the histogram's header, in ms.
+function lastSpan(screen) {
+  const m = /LAST (?:(\d+)ms|(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)$/m.exec(screen);
+  assert.ok(m, `no LAST on the screen:\n${screen}`);
+  if (m[1] !== undefined) return Number(m[1]);
+  return ((Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 60 + Number(m[4] ?? 0)) * 1000;
+}
+
+const HEADER_120 = /^tcpcensus watch {2}every 300ms {2}\d\d:\d\d:\d\d {2}sample (\d+) \([\d.]+ ms\) {2}owners: (bpf|proc)(, full|, \d+ looked up) +q quits$/;
+// Narrower: whole parts left out, never a word cut.
+const HEADER_70 = /^(every 300ms {2})?\d\d:\d\d:\d\d {2}sample (\d+)( \([\d.]+ ms\))?( {2}owners: (bpf|proc)(, full|, \d+ looked up)?)? +q quits$/;
+
+test('watch under tmux at 120 and 70 columns: the header in whole words, LAST the time the samples cover, a count that barely moves draws flat', async () => {
+  const t = new Tmux(`tc-watch3-${process.pid}`, 120, 40);
+  let a;
+  let b;
+  try {
+    a = await h.startCwClient('tc-watch-flat', HOST, server.port, 20);
+    t.send(watchCmd(), 'Enter');
+    let s = await t.waitFor(/sample ([3-9]|\d\d+) .*q quits/);
+    let head = s.split('\n')[0];
+    assert.match(head, HEADER_120);
+    assert.match(s, /^ {2}CLOSE_WAIT +20 /m);
+    // The span of the samples drawn: a few samples 300ms apart, not the
+    // 5 minutes the row could hold.
+    let seq = Number(HEADER_120.exec(head)[1]);
+    let span = lastSpan(s);
+    assert.ok(span >= (seq - 1) * 150 && span <= (seq - 1) * 600 + 1000, `LAST ${span}ms after ${seq} samples 300ms apart`);
+
+    // Past 18 samples (5.4 s: what one character holds at 120 columns) the
+    // row has two characters; then one socket more: 20 -> 21 draws flat
+    // (it drew as a rise from nothing when scaled from the smallest value).
+    await t.waitFor(/sample (19|[2-9]\d|\d{3,}) /, 20000);
+    b = await h.startCwClient('tc-watch-flat2', HOST, server.port, 1);
+    s = await t.waitFor(/^ {2}CLOSE_WAIT +21 /m);
+    const row = s.split('\n').find((l) => l.startsWith('  CLOSE_WAIT'));
+    const spark = row.trim().split(/\s+/).pop();
+    assert.ok([...spark].length >= 2, row);
+    assert.match(spark, /^█+$/, `20 then 21 is flat, from zero: ${row}`);
+    for (const l of s.split('\n')) assert.ok([...l].length <= 120, l);
+
+    // 70 columns: every word of the header whole, LAST still the samples' span.
+    t.resize(70, 40);
+    await sleep(700);
+    s = t.screen();
+    head = s.split('\n')[0];
+    assert.match(head, HEADER_70, 'cut to whole words');
+    assert.ok([...head].length <= 70);
+    seq = Number(HEADER_70.exec(head)[2]);
+    span = lastSpan(s);
+    assert.ok(span >= (seq - 1) * 150 && span <= (seq - 1) * 600 + 1000, `at 70 columns, LAST ${span}ms after ${seq} samples 300ms apart`);
+    for (const l of s.split('\n')) assert.ok([...l].length <= 70, l);
+
+    t.send('q');
+    await t.waitFor(/^\$\s*$/m);
+  } finally {
+    t.kill();
+    if (a) await a.stop();
+    if (b) await b.stop();
   }
 });
 

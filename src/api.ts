@@ -152,9 +152,9 @@ export function topProcessesSync(options?: TopOptions & Partial<EitherNetns>): T
 
 // ---- snapshot ----
 
-function netnsTables(per: PerNetns<RawSampleResult>, took: () => number, procRoot: string | undefined): NetnsSnapshot {
+function netnsTables(per: PerNetns<RawSampleResult>, took: () => number, procHidden: string | null): NetnsSnapshot {
   return {
-    namespaces: per.namespaces.map(({ netns, result }) => ({ netns, table: new SocketTable(result, procRoot) })),
+    namespaces: per.namespaces.map(({ netns, result }) => ({ netns, table: new SocketTable(result, procHidden) })),
     skipped: per.skipped.length, skippedNamespaces: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
   };
 }
@@ -166,8 +166,8 @@ export async function snapshot(options?: SnapshotOptions): Promise<SocketTable>;
 export async function snapshot(options?: SnapshotOptions & Partial<EitherNetns>): Promise<SocketTable | NetnsSnapshot> {
   const took = clock();
   const req = await checkOptions('snapshot', options);
-  if (req.allNetns) return netnsTables(await eachNetns(req, runner.sample), took, req.raw.procRoot);
-  return new SocketTable(await runner.sample(req), req.raw.procRoot);
+  if (req.allNetns) return netnsTables(await eachNetns(req, runner.sample), took, req.procHidden);
+  return new SocketTable(await runner.sample(req), req.procHidden);
 }
 
 export function snapshotSync(options: SnapshotOptions & AllNetns): NetnsSnapshot;
@@ -176,8 +176,8 @@ export function snapshotSync(options?: SnapshotOptions): SocketTable;
 export function snapshotSync(options?: SnapshotOptions & Partial<EitherNetns>): SocketTable | NetnsSnapshot {
   const took = clock();
   const req = checkOptionsSync('snapshot', options);
-  if (req.allNetns) return netnsTables(eachNetnsSync(req, runner.sampleSync), took, req.raw.procRoot);
-  return new SocketTable(runner.sampleSync(req), req.raw.procRoot);
+  if (req.allNetns) return netnsTables(eachNetnsSync(req, runner.sampleSync), took, req.procHidden);
+  return new SocketTable(runner.sampleSync(req), req.procHidden);
 }
 
 // ---- topCgroupsByState ----

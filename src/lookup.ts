@@ -14,6 +14,7 @@ type Step =
   | { op: 'statBig'; path: string }
   | { op: 'statfs'; path: string }
   | { op: 'readlink'; path: string }
+  | { op: 'realpath'; path: string }
   | { op: 'readFile'; path: string };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: NodeJS.ErrnoException };
@@ -37,6 +38,9 @@ export function* statfs(path: string): Generator<Step, Outcome<fs.StatsFs>, AnyO
 export function* readlink(path: string): Generator<Step, Outcome<string>, AnyOutcome> {
   return (yield { op: 'readlink', path }) as Outcome<string>;
 }
+export function* realpath(path: string): Generator<Step, Outcome<string>, AnyOutcome> {
+  return (yield { op: 'realpath', path }) as Outcome<string>;
+}
 /** A small text file, whole (/proc/mounts). */
 export function* readFile(path: string): Generator<Step, Outcome<string>, AnyOutcome> {
   return (yield { op: 'readFile', path }) as Outcome<string>;
@@ -49,6 +53,7 @@ function doSync(s: Step): AnyOutcome {
       case 'statBig': return { ok: true, value: fs.statSync(s.path, { bigint: true }) };
       case 'statfs': return { ok: true, value: fs.statfsSync(s.path) };
       case 'readlink': return { ok: true, value: fs.readlinkSync(s.path) };
+      case 'realpath': return { ok: true, value: fs.realpathSync(s.path) };
       case 'readFile': return { ok: true, value: fs.readFileSync(s.path, 'utf8') };
     }
   } catch (error) {
@@ -68,6 +73,7 @@ async function doAsync(s: Step): Promise<AnyOutcome> {
       case 'statBig': return { ok: true, value: await pool<fs.BigIntStats>((d) => fs.stat(s.path, { bigint: true }, d)) };
       case 'statfs': return { ok: true, value: await pool<fs.StatsFs>((d) => fs.statfs(s.path, d)) };
       case 'readlink': return { ok: true, value: await pool<string>((d) => fs.readlink(s.path, d)) };
+      case 'realpath': return { ok: true, value: await pool<string>((d) => fs.realpath(s.path, d)) };
       case 'readFile': return { ok: true, value: await pool<string>((d) => fs.readFile(s.path, 'utf8', d)) };
     }
   } catch (error) {

@@ -27,6 +27,7 @@ import type { RawSampleOptions, RawSource } from './native';
 import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
 import { DEFAULT_MASK, parseStates, stateNumber } from './states';
 import { cut, shown } from './escape';
+import { procHidden } from './proc-mount';
 import { closest } from './suggest';
 import { TOP_BY, type FamilyOption, type MetricsOptions, type OwnerSourceOption, type SamplerOptions, type SnapshotOptions, type TopBy, type TopOptions } from './types';
 
@@ -80,6 +81,8 @@ export interface Request {
   cgroups: string[] | undefined;
   /** The sampling calls' own options. */
   sampling?: Sampling;
+  /** Set by the system checks when owners are looked up: the procfs option hiding other users' processes (proc-mount.ts), else null. */
+  procHidden: string | null;
 }
 
 /** Counts and ids the caller gives must fit a C int. */
@@ -347,7 +350,7 @@ function build(call: Call, p: Parsed): Request {
   if (p.source !== undefined) raw.source = p.source;
   if (p.netns !== undefined) raw.netns = p.netns;
   if (owners) raw.ownerSource = p.owners ?? 'auto';
-  const req: Request = { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10, allNetns: p.allNetns === true, cgroups: p.cgroup };
+  const req: Request = { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10, allNetns: p.allNetns === true, cgroups: p.cgroup, procHidden: null };
   if (SAMPLING.includes(call)) req.sampling = sampling(call, p, req);
   return req;
 }
@@ -489,6 +492,7 @@ function* checkPid(root: string, pid: number, ours: string | undefined): Check<v
 function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
   const root = req.raw.procRoot ?? '/proc';
   if (procRootGiven || req.raw.owners || samplesOwners(req)) yield* checkProcfs(root);
+  if (req.raw.owners || samplesOwners(req)) req.procHidden = yield* procHidden(root);
   if (req.raw.netns !== undefined) yield* checkNetns(req.raw.netns);
   if (req.pids) {
     const ours = yield* dumpNetns(root, req.raw.netns);

@@ -9,7 +9,7 @@
  * parseProcHidepid is pure (mountinfo text in, the mount's options out);
  * procHidden does the I/O and decides for this process.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFile, realpath, type Check } from './lookup';
 import { privilege } from './privilege';
 
 export interface ProcHidepid {
@@ -51,29 +51,20 @@ export function parseProcHidepid(mountinfo: string, mountPoint: string): ProcHid
   return { option: hidepid, hides: HIDING.has(hidepid.slice('hidepid='.length)), gid: gid ? Number(gid.slice(4)) : null };
 }
 
-// Read at most once a few seconds per root: a sampler asks every interval.
-const CACHE_MS = 5000;
-const cache = new Map<string, { at: number; value: string | null }>();
-
 /**
  * The hidepid option that hides other users' processes from this process in
  * the procfs at procRoot ("hidepid=invisible"), or null: no such option,
  * this process sees them all anyway (root with CAP_SYS_PTRACE, or a member of
- * the mount's gid= group), or the mount table could not be read.
+ * the mount's gid= group), or the mount table could not be read. A check
+ * (lookup.ts), so the async calls read the mount table off the event loop;
+ * run once per call, or once per sampler.
  */
-export function procHidden(procRoot: string): string | null {
-  const now = Date.now();
-  const hit = cache.get(procRoot);
-  if (hit && now - hit.at < CACHE_MS) return hit.value;
-  let value: string | null = null;
-  try {
-    // Our own mountinfo: under hidepid this process always sees itself.
-    const h = parseProcHidepid(readFileSync('/proc/self/mountinfo', 'utf8'), realpathSync(procRoot));
-    const groups = new Set([process.getegid?.(), ...(process.getgroups?.() ?? [])]);
-    if (h && h.hides && !(h.gid !== null && groups.has(h.gid)) && privilege() !== 'root') value = h.option;
-  } catch {
-    // No mount table to read: nothing to say.
-  }
-  cache.set(procRoot, { at: now, value });
-  return value;
+export function* procHidden(procRoot: string): Check<string | null> {
+  // Our own mountinfo: under hidepid this process always sees itself.
+  const info = yield* readFile('/proc/self/mountinfo');
+  const at = yield* realpath(procRoot);
+  if (!info.ok || !at.ok) return null; // no mount table to read: nothing to say
+  const h = parseProcHidepid(info.value, at.value);
+  const groups = new Set([process.getegid?.(), ...(process.getgroups?.() ?? [])]);
+  return h && h.hides && !(h.gid !== null && groups.has(h.gid)) && privilege() !== 'root' ? h.option : null;
 }

@@ -7,7 +7,6 @@ import { formatAddress } from './address';
 import { columnsOf, type RawColumns } from './columns';
 import type { RawProcess, RawSampleResult } from './native';
 import { stateName, stateNumber, type StateName } from './states';
-import { procHidden } from './proc-mount';
 import type { OwnerSource, SocketSource, Unknown } from './types';
 
 export type Family = 'ipv4' | 'ipv6';
@@ -96,7 +95,8 @@ export class SocketTable implements Iterable<SocketRow> {
   readonly netnsInode: number;
   readonly #noBacklog: boolean;
 
-  constructor(raw: RawSampleResult, procRoot?: string) {
+  /** procHidden: what the request's system checks found (Request.procHidden). */
+  constructor(raw: RawSampleResult, procHidden: string | null = null) {
     this.length = raw.size;
     this.columns = columnsOf(raw);
     this.source = raw.source;
@@ -113,7 +113,7 @@ export class SocketTable implements Iterable<SocketRow> {
         processes,
         shared: owners.shared,
         unreadableProcesses: owners.unreadable,
-        procHidden: owners.source === 'proc' ? procHidden(procRoot ?? '/proc') : null,
+        procHidden: owners.source === 'proc' ? procHidden : null,
         vanishedProcesses: owners.vanished,
         walkedProcesses: owners.walked,
         complete: owners.complete,

@@ -15,7 +15,6 @@ import { formatAddress } from './address';
 import type { CgroupLabel } from './cgroup-names';
 import type { RawDumpInfo, RawTable } from './native';
 import type { Request } from './options';
-import { procHidden } from './proc-mount';
 import { maskNames, stateNumber, type StateName } from './states';
 import type { CgroupStateRow, TopBy, TopReport, TopRow } from './types';
 
@@ -138,7 +137,7 @@ export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Label
     unattributed: owned === null ? null : n - owned - unowned,
     unreadableProcesses: w ? w.unreadable : null,
     // The eBPF iterator sees every task, whatever procfs lists.
-    procHidden: w && w.source === 'proc' ? procHidden(req.raw.procRoot ?? '/proc') : null,
+    procHidden: w && w.source === 'proc' ? req.procHidden : null,
     shared: w ? w.shared : null,
     ownerSource: w ? w.source : null,
     ownerFallback: w ? w.fallback : null,

@@ -6,10 +6,10 @@
  * through fatal(), which picks the exit code and says it in one line.
  */
 import { readFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { countStates, snapshot, topProcesses } from './api';
+import { countStates, topProcesses } from './api';
+import { snapshotStream } from './stream';
 import { LimitError, OptionError, SystemError, TcpcensusError } from './errors';
 import { cut, printable } from './escape';
 import {
@@ -233,74 +233,89 @@ async function topCmd(f: CommonFlags): Promise<void> {
   unreadable(unreadableOf(top));
 }
 
-// Writes lines in 64 KiB chunks, waiting for the pipe to drain, so a million
-// sockets never sit in one string.
-async function writeLines(lines: Iterable<string>): Promise<void> {
-  let buf = '';
-  for (const line of lines) {
-    buf += line + '\n';
-    if (buf.length >= 65536) {
-      if (!process.stdout.write(buf)) await once(process.stdout, 'drain');
-      buf = '';
+// Output in one reused 64 KiB buffer, handed to stdout when full and
+// reused only once the write has completed: each line's string dies young
+// (V8 collects it in the next scavenge, its young generation never grows),
+// and nothing piles up ahead of a slow reader.
+class ChunkWriter {
+  #buf = Buffer.allocUnsafe(65536);
+  #used = 0;
+  async line(text: string): Promise<void> {
+    // At most 3 bytes per UTF-16 unit, and the newline.
+    if (this.#used + text.length * 3 + 1 > this.#buf.length) await this.flush();
+    if (text.length * 3 + 1 > this.#buf.length) {
+      await this.#write(Buffer.from(`${text}\n`));
+      return;
     }
+    this.#used += this.#buf.write(text, this.#used, 'utf8');
+    this.#buf[this.#used++] = 0x0a;
   }
-  if (buf) process.stdout.write(buf);
+  async flush(): Promise<void> {
+    if (this.#used === 0) return;
+    const n = this.#used;
+    this.#used = 0;
+    await this.#write(this.#buf.subarray(0, n));
+  }
+  #write(chunk: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => process.stdout.write(chunk, (err) => (err ? reject(err) : resolve())));
+  }
 }
 
-function* take<T>(it: Iterable<T>, n: number): Iterable<T> {
-  let i = 0;
-  for (const v of it) {
-    yield v;
-    if (++i >= n) return;
-  }
-}
-
-// One table's rows, or every namespace's with its label.
-function* tableRows(t: SocketTable | { namespaces: Array<{ netns: NetnsLabel; table: SocketTable }> }): Iterable<[SocketRow, NetnsLabel | undefined]> {
-  if (!('namespaces' in t)) {
-    for (const r of t) yield [r, undefined];
-    return;
-  }
-  for (const { netns, table } of t.namespaces) for (const r of table) yield [r, netns];
-}
-
+// list streams: each batch of rows (snapshotStream: a few thousand, read
+// from the kernel only when asked for) is turned into text, written, and let
+// go before the next is read, so memory is a batch, not the socket count.
+// The output is what it was when the whole table was held. A failure
+// part-way is said on stderr and exits 1 (fatal): the document on stdout is
+// then cut, never passed off as whole.
 async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
   const { limit, ...o } = flagOptions(f);
-  const result = await snapshot(withProgress(netnsFlag(o), f));
-  clearProgress();
-  const tables = 'namespaces' in result ? result.namespaces.map((n) => n.table) : [result];
-  const rows = take(tableRows(result), limit ?? Infinity);
-  const full = ([r, ns]: [SocketRow, NetnsLabel | undefined]) =>
+  const withProcs = f.processes === true;
+  const label = (ns: NetnsLabel) => ns.name ?? String(ns.inode);
+  const full = (r: SocketRow, ns: NetnsLabel | null) =>
     ({ ...r, pid: r.pid ?? null, command: r.command ?? null, ...(ns ? { netnsInode: ns.inode, netnsName: ns.name } : {}) });
-  if (f.ndjson) {
-    await writeLines((function* () { for (const r of rows) yield JSON.stringify(full(r)); })());
-  } else if (f.json) {
-    let first = true;
-    await writeLines((function* () {
-      yield '[';
-      for (const r of rows) {
-        yield (first ? '' : ',') + JSON.stringify(full(r));
-        first = false;
-      }
-      yield ']';
-    })());
-  } else {
-    const withProcs = f.processes === true;
-    const label = (ns: NetnsLabel) => ns.name ?? String(ns.inode);
-    await writeLines((function* () {
-      yield listHeader(withProcs, f.allNetns === true);
-      for (const [r, ns] of rows) yield listLine(r, withProcs, ns ? label(ns) : undefined);
-    })());
-    const shared = tables.reduce((n, t) => n + (t.owners?.shared ?? 0), 0);
+  let left = limit ?? Infinity;
+  let started = false;
+  let firstRow = true;
+  let firstTable: SocketTable | undefined;
+  let shared = 0;
+  let unreadableCount = 0;
+  const out = new ChunkWriter();
+  const begin = async () => {
+    if (started) return;
+    started = true;
+    clearProgress();
+    if (f.ndjson) return;
+    await out.line(f.json ? '[' : listHeader(withProcs, f.allNetns === true));
+  };
+  for await (const { table, netns } of snapshotStream(withProgress(netnsFlag(o), f))) {
+    firstTable ??= table;
+    shared += table.owners?.shared ?? 0;
+    unreadableCount = Math.max(unreadableCount, table.owners?.unreadableProcesses ?? 0);
+    await begin();
+    const n = Math.min(left, table.length);
+    for (let i = 0; i < n; i++) {
+      const r = table.row(i);
+      if (f.ndjson) await out.line(JSON.stringify(full(r, netns)));
+      else if (f.json) {
+        await out.line((firstRow ? '' : ',') + JSON.stringify(full(r, netns)));
+        firstRow = false;
+      } else await out.line(listLine(r, withProcs, netns ? label(netns) : undefined));
+    }
+    left -= n;
+    if (left <= 0) break; // closes the dump
+  }
+  await begin();
+  if (f.json && !f.ndjson) await out.line(']');
+  await out.flush();
+  if (!f.json && !f.ndjson) {
     if (withProcs && shared) {
       process.stderr.write(`tcpcensus: ${shared} sockets are shared by several processes; PID shows the lowest\n`);
     }
     // What the source could not show of what list shows (a '?' in Send-Q of LISTEN rows), said once.
-    const first = tables[0];
-    const shown = first && { ...first, unknown: first.unknown.filter((u) => u === 'boundInactive' || u === 'listenBacklog') };
+    const shown = firstTable && { ...firstTable, unknown: firstTable.unknown.filter((u) => u === 'boundInactive' || u === 'listenBacklog') };
     if (shown) for (const l of sourceLines(shown)) process.stderr.write(`tcpcensus: ${l}\n`);
   }
-  unreadable(Math.max(0, ...tables.map((t) => t.owners?.unreadableProcesses ?? 0)));
+  unreadable(unreadableCount);
 }
 
 // watch and serve load their modules only when run, so the other commands

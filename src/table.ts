@@ -5,7 +5,7 @@
  */
 import { formatAddress } from './address';
 import { columnsOf, type RawColumns } from './columns';
-import type { RawProcess, RawSampleResult } from './native';
+import type { RawDumpInfo, RawProcess, RawTable } from './native';
 import { stateName, stateNumber, type StateName } from './states';
 import type { OwnerSource, SocketSource, Unknown } from './types';
 
@@ -93,7 +93,7 @@ export class SocketTable implements Iterable<SocketRow> {
   readonly netnsInode: number;
   readonly #noBacklog: boolean;
 
-  constructor(raw: RawSampleResult) {
+  constructor(raw: RawTable & RawDumpInfo) {
     this.length = raw.size;
     this.columns = columnsOf(raw);
     this.source = raw.source;

@@ -35,6 +35,7 @@ class DumpStream::BatchSink : public DiagSink {
     out_->Append(r);
   }
   void OnNoCgroupId() override { info_->missing |= kMissingCgroupId; }
+  size_t kept() const { return out_->size(); }
 
  private:
   size_t max_rows_;
@@ -68,6 +69,8 @@ void DumpStream::OpenNetlink(BatchSink* sink) {
       throw;
     } catch (const SysError& e) {
       // Failed before any row: the families one by one, as DumpSockets does.
+      // After a row, retrying would hand rows over twice: the failure stands.
+      if (sink->kept() != 0) throw;
       NoteOneWalkFailure(e);
     }
   }

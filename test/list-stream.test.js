@@ -89,3 +89,29 @@ test('list -n stops reading the dump once it has its rows', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).length, 3000);
 });
+
+test('snapshotStream gives snapshot\'s rows in batches of a few thousand, and stops reading when the caller stops', async () => {
+  const tc = require('..');
+  const opts = { states: ['established'], src: '127.77.0.0/24' };
+  const whole = await tc.snapshot(opts);
+  assert.equal(whole.length, 40000);
+  const key = (r) => `${r.localAddress}:${r.localPort}>${r.remoteAddress}:${r.remotePort}`;
+  const want = new Set([...whole].map(key));
+  const got = new Set();
+  let batches = 0;
+  for await (const { table, netns } of tc.snapshotStream(opts)) {
+    assert.equal(netns, null);
+    assert.ok(table.length <= 4096, `a batch of ${table.length}`);
+    for (const r of table) got.add(key(r));
+    batches++;
+  }
+  assert.ok(batches >= 10, `${batches} batches`);
+  assert.deepEqual(got, want);
+  let seen = 0;
+  for await (const { table } of tc.snapshotStream(opts)) {
+    seen += table.length;
+    break; // closes the dump; the next call works as before
+  }
+  assert.ok(seen > 0 && seen < 40000);
+  assert.equal((await tc.snapshot(opts)).length, 40000);
+});

@@ -12,6 +12,7 @@
         "native/sockets/procnet.cc",
         "native/sockets/netns.cc",
         "native/sockets/sources.cc",
+        "native/sockets/dump_stream.cc",
         "native/cgroups/mounts_parse.cc",
         "native/cgroups/cgroup_paths.cc",
         "native/owners/proc_parse.cc",

@@ -30,6 +30,7 @@
 #include "cgroups/cgroup_paths.h"
 #include "common/sys_error.h"
 #include "owners/owners.h"
+#include "sockets/dump_stream.h"
 #include "sockets/netns.h"
 #include "sockets/sources.h"
 #include "owners/proc_names.h"
@@ -830,6 +831,142 @@ Napi::Value ReadProgress(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// ---- a dump read in batches (openDump, nextBatch, closeDump) ----
+//
+// For a caller that writes rows as they come (tcpcensus list): the handle
+// holds the dump (sockets/dump_stream.h) and one batch table whose columns
+// keep their capacity from batch to batch; each nextBatch reads the next
+// rows on the libuv pool and copies them into V8-owned typed arrays (a
+// batch is small: the copy is cheap and V8 sees the memory it holds). One
+// batch at a time per handle.
+
+struct StreamCursor {
+  explicit StreamCursor(DumpRequest req) : stream(std::move(req)) {}
+  DumpStream stream;
+  SocketTable batch;
+  bool busy = false;    // main thread only: a nextBatch is running
+  bool more = true;     // the dump has rows left
+  bool closing = false; // closeDump came while busy
+};
+using StreamHandle = Napi::External<std::shared_ptr<StreamCursor>>;
+constexpr napi_type_tag kStreamTag = {0x7463706365'6e7375ull, 0x64756d7073747265ull};  // "tcpcensu", "dumpstre"
+
+std::shared_ptr<StreamCursor> CursorOf(Napi::Env env, Napi::Value v) {
+  if (!v.IsExternal() || !v.As<StreamHandle>().CheckTypeTag(&kStreamTag)) {
+    throw Napi::TypeError::New(env, "expected a handle from openDump()");
+  }
+  return *v.As<StreamHandle>().Data();
+}
+
+Napi::Value BatchToJs(Napi::Env env, StreamCursor& c) {
+  if (Fires(kFailConvert)) throw std::bad_alloc();
+  SocketTable& t = c.batch;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", static_cast<double>(t.size()));
+#define TCPCENSUS_BATCH_TO_JS(name, type, width, js) o.Set(js, CopyOut(env, t.name));
+  TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_BATCH_TO_JS)
+#undef TCPCENSUS_BATCH_TO_JS
+  o.Set("done", !c.more);
+  SetDumpInfo(env, o, c.stream.info());
+  return o;
+}
+
+class BatchWorker : public Napi::AsyncWorker {
+ public:
+  BatchWorker(Napi::Env env, std::shared_ptr<StreamCursor> cursor, size_t rows)
+      : Napi::AsyncWorker(env, "tcpcensus"), deferred_(Napi::Promise::Deferred::New(env)), cursor_(std::move(cursor)), rows_(rows) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    StreamCursor& c = *cursor_;
+    try {
+      if (Fires(kFailRun)) throw std::bad_alloc();
+      if (c.more) {
+        c.more = c.stream.Next(rows_, &c.batch);
+      } else {
+        c.batch.Clear();
+      }
+    } catch (const std::exception& e) {
+      c.more = false;
+      failure_ = FailureOf(e);
+      SetError(failure_.message);
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Settle();
+    try {
+      deferred_.Resolve(BatchToJs(env, *cursor_));
+    } catch (const std::exception& e) {
+      deferred_.Reject(AsJsError(env, e));
+    }
+    if (!cursor_->more) cursor_->batch = SocketTable();  // the last batch: its columns go now
+  }
+  void OnError(const Napi::Error&) override {
+    Settle();
+    deferred_.Reject(ToJsError(Env(), failure_).Value());
+  }
+
+ private:
+  void Settle() {
+    cursor_->busy = false;
+    if (cursor_->closing) cursor_->more = false;
+    if (!cursor_->more) cursor_->stream.Close();
+  }
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<StreamCursor> cursor_;
+  size_t rows_;
+  Failure failure_;
+};
+
+// openDump(options): a handle to a dump of these sockets (the keys of
+// count; maxSockets bounds the rows handed over in all). Nothing is read
+// until the first nextBatch.
+Napi::Value OpenDump(const Napi::CallbackInfo& info) {
+  DumpRequest req = ParseDump(ArgObject(info));
+  Napi::Object o = info[0].As<Napi::Object>();
+  req.keep_states = GetUint(o, "keepStates", 0, UINT32_MAX);
+  if (req.keep_states & ~kValidStates) throw Napi::RangeError::New(info.Env(), "keepStates must be a mask of bits 1..11");
+  StreamHandle handle = StreamHandle::New(
+      info.Env(), new std::shared_ptr<StreamCursor>(std::make_shared<StreamCursor>(std::move(req))),
+      [](Napi::Env, std::shared_ptr<StreamCursor>* p) { delete p; });
+  handle.TypeTag(&kStreamTag);
+  return handle;
+}
+
+// nextBatch(handle, rows): a promise of the next batch (at least `rows` rows
+// unless the dump ends; done says it has), read on the libuv pool.
+Napi::Value NextBatch(const Napi::CallbackInfo& info) {
+  if (info.Length() < 2) throw Napi::TypeError::New(info.Env(), "expected a handle from openDump() and a row count");
+  std::shared_ptr<StreamCursor> cursor = CursorOf(info.Env(), info[0]);
+  if (!info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "rows must be a number");
+  const double rows = info[1].As<Napi::Number>().DoubleValue();
+  if (!(rows >= 1 && rows <= 1048576) || rows != static_cast<double>(static_cast<uint32_t>(rows))) {
+    throw Napi::RangeError::New(info.Env(), "rows must be an integer from 1 to 1048576");
+  }
+  if (cursor->busy) throw Napi::Error::New(info.Env(), "a batch of this dump is already being read");
+  auto* w = new BatchWorker(info.Env(), cursor, static_cast<size_t>(rows));
+  cursor->busy = true;
+  w->Queue();
+  return w->Promise();
+}
+
+// closeDump(handle): ends the dump now (its netlink sockets closed), or as
+// soon as the batch being read is in.
+Napi::Value CloseDump(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "expected a handle from openDump()");
+  std::shared_ptr<StreamCursor> cursor = CursorOf(info.Env(), info[0]);
+  if (cursor->busy) {
+    cursor->closing = true;
+  } else {
+    cursor->more = false;
+    cursor->stream.Close();
+    cursor->batch = SocketTable();
+  }
+  return info.Env().Undefined();
+}
+
 // Tests only: make the next run, conversion or external buffer fail.
 Napi::Value FailNext(const Napi::CallbackInfo& info) {
   static const char* const kNames[] = {"none", "run", "convert", "external"};
@@ -878,6 +1015,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<FindSync>(env, exports, "findOwnersSync");
   Export<StartTimes>(env, exports, "startTimes");
   Export<StartTimesSync>(env, exports, "startTimesSync");
+  Export<OpenDump>(env, exports, "openDump");
+  Export<NextBatch>(env, exports, "nextBatch");
+  Export<CloseDump>(env, exports, "closeDump");
   Export<FailNext>(env, exports, "__failNext");
   exports.Set("columns", ColumnsToJs(env));
   exports.Set("defaultThreads", Napi::Number::New(env, DefaultThreads()));

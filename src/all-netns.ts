@@ -59,7 +59,7 @@ function collect<R>(list: RawNetnsList): PerNetns<R> {
   return { namespaces: [], skipped: [], unreadableProcesses: list.unreadable };
 }
 
-function keep<R extends RawDumpInfo>(out: PerNetns<R>, n: RawNetns, result: R, start: bigint): void {
+function keep<R extends Pick<RawDumpInfo, 'netnsInode'>>(out: PerNetns<R>, n: RawNetns, result: R, start: bigint): void {
   // A pid reused by a process in another namespace, or a name deleted and
   // made again, opens another namespace instead.
   if (result.netnsInode !== n.inode) {
@@ -69,28 +69,41 @@ function keep<R extends RawDumpInfo>(out: PerNetns<R>, n: RawNetns, result: R, s
   else out.namespaces.push({ netns: netnsLabel(n), result, tookMs: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 });
 }
 
+/**
+ * `run` (a runner call) in one namespace of the listing, as eachNetns runs
+ * it: its result, or why it was skipped. For a caller that goes through the
+ * namespaces itself (snapshotStream, whose run reads a first batch).
+ */
+export async function inOneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: (r: Request) => Promise<R>):
+  Promise<{ result: R } | { skipped: SkippedNetns }> {
+  let result: R;
+  try {
+    result = await run(inNamespace(req, n));
+  } catch (e) {
+    const reason = await runAsync(whyGone(n, e));
+    if (reason === null) throw e;
+    const again = throughPid(n);
+    try {
+      if (again === null) throw e;
+      result = await run(inNamespace(req, n, again));
+    } catch {
+      return { skipped: { netns: netnsLabel(n), reason } };
+    }
+  }
+  const probe: PerNetns<R> = { namespaces: [], skipped: [], unreadableProcesses: 0 };
+  keep(probe, n, result, 0n);
+  return probe.skipped[0] ? { skipped: probe.skipped[0] } : { result };
+}
+
 /** Runs `run` (a runner call) in every namespace. */
 export async function eachNetns<R extends RawDumpInfo>(req: Request, run: (r: Request) => Promise<R>): Promise<PerNetns<R>> {
   const list = await runner.listNetns(req);
   const out = collect<R>(list);
   for (const n of list.namespaces) {
-    let result: R;
     const start = process.hrtime.bigint();
-    try {
-      result = await run(inNamespace(req, n));
-    } catch (e) {
-      const reason = await runAsync(whyGone(n, e));
-      if (reason === null) throw e;
-      const again = throughPid(n);
-      try {
-        if (again === null) throw e;
-        result = await run(inNamespace(req, n, again));
-      } catch {
-        out.skipped.push({ netns: netnsLabel(n), reason });
-        continue;
-      }
-    }
-    keep(out, n, result, start);
+    const one = await inOneNetns(req, n, run);
+    if ('skipped' in one) out.skipped.push(one.skipped);
+    else keep(out, n, one.result, start);
   }
   return out;
 }

@@ -6,10 +6,10 @@
  * through fatal(), which picks the exit code and says it in one line.
  */
 import { readFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { countStates, snapshot, topProcesses } from './api';
+import { countStates, topProcesses } from './api';
+import { snapshotStream } from './stream';
 import { LimitError, OptionError, SystemError, TcpcensusError } from './errors';
 import { cut, printable } from './escape';
 import {
@@ -236,74 +236,111 @@ async function topCmd(f: CommonFlags): Promise<void> {
   unreadable(unreadableOf(top), hiddenOf(top), f.proc);
 }
 
-// Writes lines in 64 KiB chunks, waiting for the pipe to drain, so a million
-// sockets never sit in one string.
-async function writeLines(lines: Iterable<string>): Promise<void> {
-  let buf = '';
-  for (const line of lines) {
-    buf += line + '\n';
-    if (buf.length >= 65536) {
-      if (!process.stdout.write(buf)) await once(process.stdout, 'drain');
-      buf = '';
+// Output in one reused 64 KiB buffer, handed to stdout when full and
+// reused only once the write has completed: each line's string dies young
+// (V8 collects it in the next scavenge, its young generation never grows),
+// and nothing piles up ahead of a slow reader.
+class ChunkWriter {
+  #buf = Buffer.allocUnsafe(65536);
+  #used = 0;
+  #big: string | undefined;
+  /** Adds a line; true when the buffer is full and flush() must be awaited before the next. */
+  add(text: string): boolean {
+    // At most 3 bytes per UTF-16 unit, and the newline.
+    if (text.length * 3 + 1 > this.#buf.length - this.#used) {
+      this.#big = `${text}\n`; // written after what is buffered
+      return true;
     }
+    this.#used += this.#buf.write(text, this.#used, 'utf8');
+    this.#buf[this.#used++] = 0x0a;
+    return this.#used > this.#buf.length - 4096;
   }
-  if (buf) process.stdout.write(buf);
+  async line(text: string): Promise<void> {
+    if (this.add(text)) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.#used > 0) {
+      const n = this.#used;
+      this.#used = 0;
+      await write(this.#buf.subarray(0, n));
+    }
+    const big = this.#big;
+    this.#big = undefined;
+    if (big === undefined) return;
+    if (big.length * 3 > this.#buf.length) await write(Buffer.from(big));
+    else this.#used = this.#buf.write(big, 0, 'utf8');
+  }
 }
 
-function* take<T>(it: Iterable<T>, n: number): Iterable<T> {
-  let i = 0;
-  for (const v of it) {
-    yield v;
-    if (++i >= n) return;
-  }
+function write(chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(chunk, (err) => (err ? reject(err) : resolve())));
 }
 
-// One table's rows, or every namespace's with its label.
-function* tableRows(t: SocketTable | { namespaces: Array<{ netns: NetnsLabel; table: SocketTable }> }): Iterable<[SocketRow, NetnsLabel | undefined]> {
-  if (!('namespaces' in t)) {
-    for (const r of t) yield [r, undefined];
-    return;
-  }
-  for (const { netns, table } of t.namespaces) for (const r of table) yield [r, netns];
-}
-
+// list streams: each batch of rows (snapshotStream: a few thousand, read
+// from the kernel only when asked for) is turned into text, written, and let
+// go before the next is read, so memory is a batch, not the socket count.
+// The output is what it was when the whole table was held. A failure
+// part-way is said on stderr and exits 1 (fatal): the document on stdout is
+// then cut, never passed off as whole.
 async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
   const { limit, ...o } = flagOptions(f);
-  const result = await snapshot(withProgress(netnsFlag(o), f));
-  clearProgress();
-  const tables = 'namespaces' in result ? result.namespaces.map((n) => n.table) : [result];
-  const rows = take(tableRows(result), limit ?? Infinity);
-  const full = ([r, ns]: [SocketRow, NetnsLabel | undefined]) =>
-    ({ ...r, pid: r.pid ?? null, command: r.command ?? null, ...(ns ? { netnsInode: ns.inode, netnsName: ns.name } : {}) });
-  if (f.ndjson) {
-    await writeLines((function* () { for (const r of rows) yield JSON.stringify(full(r)); })());
-  } else if (f.json) {
-    let first = true;
-    await writeLines((function* () {
-      yield '[';
-      for (const r of rows) {
-        yield (first ? '' : ',') + JSON.stringify(full(r));
-        first = false;
-      }
-      yield ']';
-    })());
-  } else {
-    const withProcs = f.processes === true;
-    const label = (ns: NetnsLabel) => ns.name ?? String(ns.inode);
-    await writeLines((function* () {
-      yield listHeader(withProcs, f.allNetns === true);
-      for (const [r, ns] of rows) yield listLine(r, withProcs, ns ? label(ns) : undefined);
-    })());
-    const shared = tables.reduce((n, t) => n + (t.owners?.shared ?? 0), 0);
+  const withProcs = f.processes === true;
+  const label = (ns: NetnsLabel) => ns.name ?? String(ns.inode);
+  // JSON.stringify({ ...r, pid, command, netnsInode, netnsName }) written
+  // out key by key: the same bytes without a second object per row.
+  const q = JSON.stringify;
+  const nsTail = (ns: NetnsLabel | null) => (ns ? `,"netnsInode":${ns.inode},"netnsName":${q(ns.name)}` : '');
+  const full = (r: SocketRow, ns: NetnsLabel | null) =>
+    `{"state":${q(r.state)},"family":${q(r.family)},"localAddress":${q(r.localAddress)},"localPort":${r.localPort},` +
+    `"remoteAddress":${q(r.remoteAddress)},"remotePort":${r.remotePort},"recvQ":${r.recvQ},"sendQ":${r.sendQ},"uid":${r.uid},` +
+    `"inode":${r.inode},"pid":${r.pid ?? null},"command":${q(r.command ?? null)}${nsTail(ns)}}`;
+  let left = limit ?? Infinity;
+  let started = false;
+  let firstRow = true;
+  let firstTable: SocketTable | undefined;
+  let shared = 0;
+  let unreadableCount = 0;
+  let hidden: string | undefined;
+  const out = new ChunkWriter();
+  const begin = async () => {
+    if (started) return;
+    started = true;
+    clearProgress();
+    if (f.ndjson) return;
+    await out.line(f.json ? '[' : listHeader(withProcs, f.allNetns === true));
+  };
+  for await (const { table, netns } of snapshotStream(withProgress(netnsFlag(o), f))) {
+    firstTable ??= table;
+    shared += table.owners?.shared ?? 0;
+    unreadableCount = Math.max(unreadableCount, table.owners?.unreadableProcesses ?? 0);
+    hidden ??= table.owners?.procHidden ?? undefined;
+    await begin();
+    const n = Math.min(left, table.length);
+    for (let i = 0; i < n; i++) {
+      const r = table.row(i);
+      let full_ = false;
+      if (f.ndjson) full_ = out.add(full(r, netns));
+      else if (f.json) {
+        full_ = out.add((firstRow ? '' : ',') + full(r, netns));
+        firstRow = false;
+      } else full_ = out.add(listLine(r, withProcs, netns ? label(netns) : undefined));
+      if (full_) await out.flush();
+    }
+    left -= n;
+    if (left <= 0) break; // closes the dump
+  }
+  await begin();
+  if (f.json && !f.ndjson) await out.line(']');
+  await out.flush();
+  if (!f.json && !f.ndjson) {
     if (withProcs && shared) {
       process.stderr.write(`tcpcensus: ${shared} sockets are shared by several processes; PID shows the lowest\n`);
     }
     // What the source could not show of what list shows (a '?' in Send-Q of LISTEN rows), said once.
-    const first = tables[0];
-    const shown = first && { ...first, unknown: first.unknown.filter((u) => u === 'boundInactive' || u === 'listenBacklog') };
+    const shown = firstTable && { ...firstTable, unknown: firstTable.unknown.filter((u) => u === 'boundInactive' || u === 'listenBacklog') };
     if (shown) for (const l of sourceLines(shown)) process.stderr.write(`tcpcensus: ${l}\n`);
   }
-  unreadable(Math.max(0, ...tables.map((t) => t.owners?.unreadableProcesses ?? 0)), tables.find((t) => t.owners?.procHidden)?.owners?.procHidden, f.proc);
+  unreadable(unreadableCount, hidden, f.proc);
 }
 
 // watch and serve load their modules only when run, so the other commands

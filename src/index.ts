@@ -6,6 +6,7 @@
 export {
   countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync, topCgroupsByState, topCgroupsByStateSync,
 } from './api';
+export { snapshotStream, type SnapshotBatch } from './stream';
 export { createSampler } from './sampler';
 export { registerMetrics } from './lazy';
 export {

@@ -180,6 +180,18 @@ export interface RawSampleResult extends RawTable, RawDumpInfo {
   tally: RawCounts & { unowned: Float64Array };
 }
 
+/** One batch of a dump read in batches (openDump, nextBatch): its rows and how the dump is answered. */
+export interface RawBatch extends RawColumns, RawDumpInfo {
+  size: number;
+  /** The dump has ended: no batch follows. */
+  done: boolean;
+}
+
+/** Opaque handle to a dump read in batches. */
+export interface DumpHandle {
+  readonly __dump: unique symbol;
+}
+
 export interface RawCgroupPathsOptions {
   /** The cgroup ids to name (0s are ignored); absent or empty: every cgroup. The walk stops once all are found. */
   ids?: BigUint64Array;
@@ -232,6 +244,12 @@ interface RawBinding {
   findOwnersSync(opts: RawFindOptions): RawFound;
   startTimes(opts: { pids: Int32Array; procRoot?: string }): Promise<Float64Array>;
   startTimesSync(opts: { pids: Int32Array; procRoot?: string }): Float64Array;
+  /** A dump to read in batches; nothing is read until the first nextBatch. keepStates as for sample. */
+  openDump(opts: RawDumpOptions & { keepStates?: number }): DumpHandle;
+  /** The next rows (at least `rows` unless the dump ends), read on the libuv pool; one at a time per handle. */
+  nextBatch(handle: DumpHandle, rows: number): Promise<RawBatch>;
+  /** Ends the dump now, or once the batch being read is in. */
+  closeDump(handle: DumpHandle): void;
   newProgress(): ProgressHandle;
   readProgress(handle: ProgressHandle): [done: number, total: number];
   __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
@@ -316,6 +334,9 @@ export const native = {
   findOwnersSync: sync(raw.findOwnersSync),
   startTimes: async(raw.startTimes),
   startTimesSync: sync(raw.startTimesSync),
+  openDump: sync((o: RawDumpOptions & { keepStates?: number }) => raw.openDump(o)),
+  nextBatch: (h: DumpHandle, rows: number) => raw.nextBatch(h, rows).catch((err) => Promise.reject(convert(err))),
+  closeDump: (h: DumpHandle) => raw.closeDump(h),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
   /** Tests only: make the next call fail at one stage (see binding.cc). */

@@ -11,7 +11,7 @@
 import { SystemError } from './errors';
 import { errnoText } from './lookup';
 import {
-  COLUMNS, native, type ColumnName, type RawCgroupPaths, type RawColumns, type RawCountResult, type RawFindOptions, type RawFound,
+  COLUMNS, native, type ColumnName, type RawBatch, type RawCgroupPaths, type RawColumns, type RawCountResult, type RawFindOptions, type RawFound,
   type RawNetnsList, type RawSampleOptions, type RawSampleResult,
 } from './native';
 import type { Request } from './options';
@@ -70,6 +70,29 @@ async function sampleRaw(req: Request): Promise<RawSampleResult> {
     return await native.sample(raw);
   } finally {
     if (timer) clearInterval(timer);
+  }
+}
+
+/** Rows per batch of a streamed dump: a few hundred KiB of columns, a few MB of output text. */
+export const BATCH_ROWS = 2048;
+
+/**
+ * The request's rows (no owners) in batches, each read on the libuv pool
+ * when the caller asks for it: the kernel holds the rest of the dump
+ * meanwhile, so memory is a batch, not the socket count. Every batch is
+ * yielded, the last (done) one too even when empty; stopping early closes
+ * the dump.
+ */
+export async function* stream(req: Request, rows = BATCH_ROWS): AsyncGenerator<RawBatch> {
+  const handle = native.openDump(req.raw);
+  try {
+    for (;;) {
+      const batch = await native.nextBatch(handle, rows);
+      yield batch;
+      if (batch.done) return;
+    }
+  } finally {
+    native.closeDump(handle);
   }
 }
 

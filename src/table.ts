@@ -5,7 +5,7 @@
  */
 import { formatAddress } from './address';
 import { columnsOf, type RawColumns } from './columns';
-import type { RawProcess, RawSampleResult } from './native';
+import type { RawDumpInfo, RawProcess, RawTable } from './native';
 import { stateName, stateNumber, type StateName } from './states';
 import type { OwnerSource, SocketSource, Unknown } from './types';
 
@@ -96,7 +96,7 @@ export class SocketTable implements Iterable<SocketRow> {
   readonly #noBacklog: boolean;
 
   /** procHidden: what the request's system checks found (Request.procHidden). */
-  constructor(raw: RawSampleResult, procHidden: string | null = null) {
+  constructor(raw: RawTable & RawDumpInfo, procHidden: string | null = null) {
     this.length = raw.size;
     this.columns = columnsOf(raw);
     this.source = raw.source;

@@ -36,6 +36,7 @@ constexpr size_t kRecvBufferSize = 64 * 1024;
 // (~200 KiB) is fine for correctness (netlink dumps are flow-controlled) but
 // more lets the kernel run ahead of us.
 constexpr int kSocketRecvBuffer = 4 * 1024 * 1024;
+constexpr uint32_t kSeq = 1;
 
 Fd OpenNetlink() {
   Fd fd(socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
@@ -136,36 +137,53 @@ uint32_t KernelStateMask(uint32_t states) {
   return states;
 }
 
-void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* out) {
-  if (family == AF_UNSPEC && one_walk_refused.load(std::memory_order_relaxed)) {
-    throw OneWalkUnsupported(SysError("sock_diag", EINVAL, "(TCPDIAG_GETSOCK)"));
-  }
-  std::vector<uint8_t> buf(kRecvBufferSize);
-  const uint32_t seq = 1;
-  CountingSink counting(out);
-  DiagSink* sink = &counting;
-  // A refusal can come from socket(), sendto(), or as the first reply (a
-  // sandbox that lets the socket be made but answers the request with an
-  // error); once the kernel has answered, every error is a real failure.
-  bool answered = false;
+NetlinkDump::NetlinkDump(int family, const DumpRequest& req) : buf_(kRecvBufferSize) {
   try {
-    Fd sock = OpenNetlink();
-    SendRequest(sock.get(), BuildRequest(family, KernelStateMask(req.states), req.bytecode, seq));
-    const MutableByteSpan into(buf);
+    fd_ = OpenNetlink();
+    SendRequest(fd_.get(), BuildRequest(family, KernelStateMask(req.states), req.bytecode, kSeq));
+  } catch (const SysError& e) {
+    if (IsRefusal(e.err())) throw NetlinkRefused(e);
+    throw;
+  }
+}
+
+bool NetlinkDump::Next(DiagSink* sink) {
+  if (done_) return false;
+  // A refusal can come as the first reply (a sandbox that lets the socket be
+  // made but answers the request with an error); once the kernel has
+  // answered, every error is a real failure.
+  try {
+    const MutableByteSpan into(buf_);
     for (;;) {
       iovec iov{into.data(), into.size()};
       msghdr mh{};
       mh.msg_iov = &iov;
       mh.msg_iovlen = 1;
-      ssize_t len = recvmsg(sock.get(), &mh, 0);
+      ssize_t len = recvmsg(fd_.get(), &mh, 0);
       if (len < 0) {
         if (errno == EINTR) continue;
         throw SysError("recvmsg", errno, "(NETLINK_SOCK_DIAG)");
       }
       if (mh.msg_flags & MSG_TRUNC) throw SysError("recvmsg", EMSGSIZE, "(NETLINK_SOCK_DIAG)");
-      const DumpStatus status = ParseDiagDatagram(into.Filled(static_cast<size_t>(len)), seq, sink);
-      answered = true;
-      if (status == DumpStatus::kDone) return;
+      const DumpStatus status = ParseDiagDatagram(into.Filled(static_cast<size_t>(len)), kSeq, sink);
+      answered_ = true;
+      if (status == DumpStatus::kDone) done_ = true;
+      return !done_;
+    }
+  } catch (const SysError& e) {
+    if (!answered_ && IsRefusal(e.err())) throw NetlinkRefused(e);
+    throw;
+  }
+}
+
+void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* out) {
+  if (family == AF_UNSPEC && one_walk_refused.load(std::memory_order_relaxed)) {
+    throw OneWalkUnsupported(SysError("sock_diag", EINVAL, "(TCPDIAG_GETSOCK)"));
+  }
+  CountingSink counting(out);
+  try {
+    NetlinkDump dump(family, req);
+    while (dump.Next(&counting)) {
     }
   } catch (const SysError& e) {
     // The one-walk request failing before any row was handed over (a
@@ -175,9 +193,14 @@ void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* out) {
       if (!IsRefusal(e.err())) one_walk_refused.store(true, std::memory_order_relaxed);
       throw OneWalkUnsupported(e);
     }
-    if (!answered && IsRefusal(e.err())) throw NetlinkRefused(e);
     throw;
   }
+}
+
+bool OneWalkKnownRefused() { return one_walk_refused.load(std::memory_order_relaxed); }
+
+void NoteOneWalkFailure(const SysError& e) {
+  if (!IsRefusal(e.err())) one_walk_refused.store(true, std::memory_order_relaxed);
 }
 
 }  // namespace tcpcensus

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
+#include "../common/fd.h"
 #include "../common/sys_error.h"
 #include "netlink_parse.h"
 #include "request.h"
@@ -54,5 +56,35 @@ class OneWalkUnsupported : public SysError {
 // same state mask, bytecode filter and reply. Throws OneWalkUnsupported
 // where the kernel lacks it.
 void NetlinkDumpFamily(int family, const DumpRequest& req, DiagSink* sink);
+
+// One dump read a datagram at a time, for a caller that pulls rows in
+// batches (dump_stream.h): the kernel keeps the dump's place in the netlink
+// socket and fills the next datagram only when this one has been read, so
+// what is held here is one receive buffer, whatever the socket count. The
+// constructor opens the socket (in the calling thread's network namespace,
+// which the socket keeps for good) and sends the request; Next reads one
+// datagram into sink. Both throw NetlinkRefused for a refusal before the
+// kernel answered, else SysError. One thread at a time.
+// For such a caller's one-walk request: whether a kernel already turned it
+// down (then go per family at once), and to note a failure before any row
+// (as NetlinkDumpFamily does: a refusal is not held against the kernel).
+bool OneWalkKnownRefused();
+void NoteOneWalkFailure(const SysError& e);
+
+class NetlinkDump {
+ public:
+  NetlinkDump(int family, const DumpRequest& req);
+  NetlinkDump(const NetlinkDump&) = delete;
+  NetlinkDump& operator=(const NetlinkDump&) = delete;
+  // Reads the next datagram into sink; false once the kernel said done.
+  bool Next(DiagSink* sink);
+  bool done() const { return done_; }
+
+ private:
+  Fd fd_;
+  std::vector<uint8_t> buf_;
+  bool answered_ = false;
+  bool done_ = false;
+};
 
 }  // namespace tcpcensus

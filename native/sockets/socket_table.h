@@ -108,6 +108,25 @@ class SocketTable {
 #undef TCPCENSUS_RESERVE
   }
 
+  // Forgets every row but keeps the columns' capacity: a table refilled
+  // batch after batch allocates only while it grows to its largest batch.
+  void Clear() {
+#define TCPCENSUS_CLEAR(name, type, width, js) name.clear();
+    TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_CLEAR)
+#undef TCPCENSUS_CLEAR
+    size_ = 0;
+  }
+
+  // Appends rows [from, from + n) of other (the caller keeps them in range).
+  void AppendRange(const SocketTable& other, size_t from, size_t n) {
+    Reserve(size_ + n);
+#define TCPCENSUS_RANGE(name, type, width, js) \
+  name.insert(name.end(), other.name.begin() + from * (width), other.name.begin() + (from + n) * (width));
+    TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_RANGE)
+#undef TCPCENSUS_RANGE
+    size_ += n;
+  }
+
   // Appends every row of other.
   void Merge(const SocketTable& other) {
     if (other.size_ == 0) return;

@@ -426,13 +426,41 @@ Napi::TypedArrayOf<T> CopyOut(Napi::Env env, const std::vector<T>& v) {
   return out;
 }
 
+// An adopted vector's control block, owned by the buffer's finalizer. The
+// vector is freed there, when V8 collects the buffer, or earlier by
+// release() (ReleaseBuffers below) once JS has read what it needs:
+// topProcesses aggregates a table and drops it, and V8 collects external
+// buffers late (it counts them, but collects for them only past tens of MB),
+// so a service calling often held many calls' columns at once.
+struct Adopted {
+  void (*free)(void*) = nullptr;  // deletes the vector
+  void* vector = nullptr;
+  int64_t bytes = 0;
+  bool live = true;
+};
+// Marks our buffers, so release() frees only what it adopted.
+constexpr napi_type_tag kAdoptedTag = {0x7463706365727375ULL, 0x6164f9b0e1a5c3d2ULL};
+
+void FreeAdopted(napi_env env, Adopted* a) {
+  if (!a->live) return;
+  a->live = false;
+  a->free(a->vector);
+  int64_t ignored;
+  napi_adjust_external_memory(env, -a->bytes, &ignored);
+}
+
 // A vector as a typed array: adopted without a copy (freed by a finalizer
-// once V8 collects the buffer), or copied into V8-owned memory. Adoption
-// falls back to a copy when the runtime refuses external buffers.
+// once V8 collects the buffer, or by release()), or copied into V8-owned
+// memory. Adoption falls back to a copy when the runtime refuses external
+// buffers.
 template <typename T>
 Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership how) {
   if (how == Ownership::kCopy || v.empty()) return CopyOut(env, v);
   auto holder = std::make_unique<std::vector<T>>(std::move(v));
+  auto control = std::make_unique<Adopted>();
+  control->free = [](void* p) { delete static_cast<std::vector<T>*>(p); };
+  control->vector = holder.get();
+  control->bytes = static_cast<int64_t>(holder->capacity() * sizeof(T));
   const size_t length = holder->size();
   napi_value buffer = nullptr;
   napi_status status = Fires(kFailExternal)
@@ -440,13 +468,11 @@ Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership 
                            : napi_create_external_arraybuffer(
                                  env, holder->data(), length * sizeof(T),
                                  [](napi_env e, void*, void* hint) {
-                                   auto* h = static_cast<std::vector<T>*>(hint);
-                                   int64_t ignored;
-                                   napi_adjust_external_memory(
-                                       e, -static_cast<int64_t>(h->capacity() * sizeof(T)), &ignored);
-                                   delete h;
+                                   auto* a = static_cast<Adopted*>(hint);
+                                   FreeAdopted(e, a);
+                                   delete a;
                                  },
-                                 holder.get(), &buffer);
+                                 control.get(), &buffer);
   if (status != napi_ok) {
     // Refused (or failed): the holder is still ours; copy and let it go.
     return CopyOut(env, *holder);
@@ -454,9 +480,37 @@ Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership 
   // V8 does not see external memory: without this it would collect these
   // buffers late, letting RSS float by tens of MB between collections.
   int64_t ignored;
-  napi_adjust_external_memory(env, static_cast<int64_t>(holder->capacity() * sizeof(T)), &ignored);
-  holder.release();  // the finalizer owns it now
+  napi_adjust_external_memory(env, control->bytes, &ignored);
+  holder.release();  // the control block owns it now
+  Adopted* a = control.release();  // and the finalizer the control block
+  // The buffer carries its control block for release(), tagged as ours; if
+  // either step fails, release() skips it and the finalizer alone frees it.
+  if (napi_type_tag_object(env, buffer, &kAdoptedTag) == napi_ok) napi_wrap(env, buffer, a, nullptr, nullptr, nullptr);
   return Napi::TypedArrayOf<T>::New(env, length, Napi::ArrayBuffer(env, buffer), 0);
+}
+
+// release(buffers): frees adopted buffers now, detaching each (so no view
+// can reach freed memory: a detached buffer reads as empty). Buffers not
+// adopted by us (copies, anything else) are left alone. Main thread only.
+Napi::Value ReleaseBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "release expects an array of ArrayBuffers");
+  Napi::Array list = info[0].As<Napi::Array>();
+  uint32_t freed = 0;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsArrayBuffer()) continue;
+    bool ours = false;
+    if (napi_check_object_type_tag(env, v, &kAdoptedTag, &ours) != napi_ok || !ours) continue;
+    void* p = nullptr;
+    if (napi_unwrap(env, v, &p) != napi_ok || p == nullptr) continue;
+    auto* a = static_cast<Adopted*>(p);
+    if (!a->live) continue;
+    if (napi_detach_arraybuffer(env, v) != napi_ok) continue;  // still reachable: keep it
+    FreeAdopted(env, a);
+    freed++;
+  }
+  return Napi::Number::New(env, freed);
 }
 
 // How a dump was answered: source, sourceFallback, netnsInode, missing.
@@ -1018,6 +1072,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<OpenDump>(env, exports, "openDump");
   Export<NextBatch>(env, exports, "nextBatch");
   Export<CloseDump>(env, exports, "closeDump");
+  Export<ReleaseBuffers>(env, exports, "release");
   Export<FailNext>(env, exports, "__failNext");
   exports.Set("columns", ColumnsToJs(env));
   exports.Set("defaultThreads", Napi::Number::New(env, DefaultThreads()));

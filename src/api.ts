@@ -123,13 +123,16 @@ export async function topProcesses(options?: TopOptions & Partial<EitherNetns>):
   const users = req.by === 'user' ? userNames() : undefined;
   if (!req.allNetns) {
     const [t, names] = await Promise.all([runner.sample(req), users]);
-    return topReport(req, t, await labelsFor(req, t, names), took);
+    const report = topReport(req, t, await labelsFor(req, t, names), took);
+    runner.release(t); // the report holds no column: free them now, not at V8's next collection
+    return report;
   }
   const per = await eachNetns(req, runner.sample);
   const names = await users;
   const namespaces: NetnsTopReport['namespaces'] = [];
   for (const { netns, result, tookMs } of per.namespaces) {
     namespaces.push({ netns, ...topReport(req, result, await labelsFor(req, result, names), () => tookMs) });
+    runner.release(result);
   }
   return netnsTop(req, namespaces, per, took);
 }

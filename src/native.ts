@@ -252,6 +252,8 @@ interface RawBinding {
   closeDump(handle: DumpHandle): void;
   newProgress(): ProgressHandle;
   readProgress(handle: ProgressHandle): [done: number, total: number];
+  /** Frees the given buffers now if the addon adopted them (detaching them); returns how many it freed. */
+  release(buffers: ArrayBuffer[]): number;
   __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
   columns: Array<{ name: string; bytes: number; width: number }>;
   defaultThreads: number;
@@ -339,6 +341,7 @@ export const native = {
   closeDump: (h: DumpHandle) => raw.closeDump(h),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
+  release: (buffers: ArrayBuffer[]) => raw.release(buffers),
   /** Tests only: make the next call fail at one stage (see binding.cc). */
   failNext: (what: 'none' | 'run' | 'convert' | 'external') => raw.__failNext(what),
   defaultThreads: raw.defaultThreads,

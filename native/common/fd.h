@@ -24,6 +24,12 @@ class Fd {
 
   int get() const { return fd_; }
   bool ok() const { return fd_ >= 0; }
+  // Gives the fd up without closing it.
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   void Reset() {
     if (fd_ >= 0) close(fd_);
     fd_ = -1;

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "../common/fd.h"
@@ -94,6 +95,13 @@ struct IterCreateAttr {
   uint32_t link_fd;
   uint32_t flags;
 };
+
+struct ObjInfoAttr {
+  uint32_t bpf_fd;
+  uint32_t info_len;
+  alignas(8) uint64_t info;  // struct bpf_prog_info * or struct bpf_link_info *
+};
+static_assert(offsetof(ObjInfoAttr, info) == 8, "bpf_attr.info.info");
 
 long Bpf(int cmd, void* attr, size_t size) { return syscall(SYS_bpf, cmd, attr, size); }
 
@@ -326,7 +334,8 @@ constexpr size_t kReadSize = 32 * 1024;
 constexpr unsigned kMaxEagainInARow = 1u << 20;
 
 // Keeps the records of one iterator (only those of process `only` when it
-// is not 0). The vector grows by doubling: no allocation per record.
+// is not 0). The vector comes sized for the last call (TakeRecordBuffer):
+// it rarely grows, and never allocates per record.
 struct Collector {
   std::vector<OwnerRecord>* out;
   int32_t only;
@@ -341,14 +350,250 @@ void SortUnique(std::vector<int32_t>* v) {
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
-void RunIterator(int prog_fd, int32_t pid, std::vector<OwnerRecord>* out, const std::atomic<bool>* cancel) {
-  Fd link = CreateLink(prog_fd, pid);
-  Fd iter = CreateIterator(link.get());
+// One read of an iterator: each has its own fd and seq_file, so reads from
+// one link may run at the same time on several threads.
+void ReadIterator(int link_fd, int32_t pid, std::vector<OwnerRecord>* out, const std::atomic<bool>* cancel) {
+  Fd iter = CreateIterator(link_fd);
   Collector c{out, pid};
   ReadOwnerRecords(iter.get(), "(bpf iterator)", Collector::On, &c, cancel);
 }
 
+// ---- the loaded program, kept across calls ----
+//
+// Loading costs a BPF_PROG_LOAD (the verifier) every call otherwise, and a
+// sampler calls every second for weeks. The program and its link to every
+// task are kept process-wide; each read still makes its own iterator fd.
+// The cache holds two fds (close-on-exec, from the kernel) until the
+// process ends.
+
+// The type and id the kernel gave the program or link behind fd
+// (bpf_prog_info and bpf_link_info both start with them); {0, 0} when fd is
+// no bpf object.
+struct ObjectKey {
+  uint32_t type = 0;
+  uint32_t id = 0;
+  bool operator==(const ObjectKey& o) const { return type == o.type && id == o.id; }
+};
+
+ObjectKey KeyOf(int fd) {
+  uint32_t info[2] = {0, 0};
+  ObjInfoAttr a;
+  std::memset(&a, 0, sizeof a);
+  a.bpf_fd = static_cast<uint32_t>(fd);
+  a.info_len = sizeof info;  // the kernel writes at most this much
+  a.info = reinterpret_cast<uintptr_t>(info);
+  CheckKernelBuffer(info, sizeof info);
+  if (Bpf(kBpfObjGetInfoByFd, &a, sizeof a) != 0) return ObjectKey();
+  return ObjectKey{info[0], info[1]};
+}
+
+// A kept program or link fd, shared by the calls using it and closed when
+// the last lets go; unless it was found not to be ours any more (closed
+// behind our back, its number reused, e.g. by a service that closes every
+// fd after fork): then the number is someone else's and is left alone.
+struct BpfObject {
+  int fd = -1;
+  ObjectKey key;
+  std::atomic<bool> lost{false};
+  BpfObject(int f, ObjectKey k) : fd(f), key(k) {}
+  ~BpfObject() {
+    if (fd >= 0 && !lost.load(std::memory_order_relaxed)) close(fd);
+  }
+  BpfObject(const BpfObject&) = delete;
+  BpfObject& operator=(const BpfObject&) = delete;
+  // One bpf(2) call: the fd still names the object we made. After fork the
+  // child's copy of it passes too, and is used.
+  bool StillOurs() const { return KeyOf(fd) == key; }
+};
+using SharedObject = std::shared_ptr<BpfObject>;
+
+SharedObject Own(Fd fd) {
+  const ObjectKey key = KeyOf(fd.get());
+  if (key.id == 0) throw SysError("bpf", errno, "(BPF_OBJ_GET_INFO_BY_FD)");
+  auto obj = std::make_shared<BpfObject>(fd.get(), key);
+  (void)fd.Release();
+  return obj;
+}
+
+// At most this many spare record buffers are kept (calls run on the libuv
+// pool, four at once by default), and none more than twice as large as what
+// its last call needed (a one-off spike is not kept for good).
+constexpr size_t kMaxSpareBuffers = 2;
+
+// Who may use a kept program: the process that loaded it, with the
+// effective uid and capabilities it had then (capget(2)). A service that
+// drops its privileges after a first call loads again and is refused, as
+// before: the kept program is not a way around the kernel's check. A fork
+// child loads its own.
+struct Holder {
+  pid_t pid = 0;
+  uid_t euid = 0;
+  uint32_t caps[2] = {0, 0};  // effective set, _LINUX_CAPABILITY_VERSION_3
+  bool operator==(const Holder& o) const {
+    return pid == o.pid && euid == o.euid && caps[0] == o.caps[0] && caps[1] == o.caps[1];
+  }
+};
+
+Holder CurrentHolder() {
+  struct {
+    uint32_t version;
+    int pid;
+  } header = {0x20080522, 0};  // _LINUX_CAPABILITY_VERSION_3, this thread
+  struct {
+    uint32_t effective, permitted, inheritable;
+  } data[2] = {};
+  Holder h;
+  h.pid = getpid();
+  h.euid = geteuid();
+  CheckKernelBuffer(data, sizeof data);
+  if (syscall(SYS_capget, &header, data) == 0) {
+    h.caps[0] = data[0].effective;
+    h.caps[1] = data[1].effective;
+  } else {
+    h.caps[0] = h.caps[1] = 0xFFFFFFFFu;  // unknown: never equal to a real set...
+    h.pid = -1;                           // ...nor to any holder: nothing is kept
+  }
+  return h;
+}
+
+struct ProgramCache {
+  // Held only for a few instructions, never across a bpf(2) load, so a
+  // fork() (its prepare handler takes the lock) never waits long.
+  pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+  Holder holder;      // who loaded prog_obj
+  OwnerProgram prog;  // the instructions prog_obj was loaded from
+  uint32_t attach_btf_id = 0;
+  SharedObject prog_obj;
+  SharedObject link_obj;  // prog_obj's link to every task
+  uint64_t loads = 0;
+  std::vector<std::vector<OwnerRecord>> spare;
+  size_t last_records = 0;  // how many the last call kept: a new buffer's size
+};
+
+ProgramCache& Programs() {
+  static ProgramCache* cache = [] {
+    auto* c = new ProgramCache();  // never destroyed, like the layout cache
+    // A fork() while another thread holds the lock would leave it locked
+    // in the child for good: take it around fork so the child gets it free
+    // and the cache whole (pthread_atfork(3)).
+    pthread_atfork([] { pthread_mutex_lock(&Programs().mu); }, [] { pthread_mutex_unlock(&Programs().mu); },
+                   [] { pthread_mutex_unlock(&Programs().mu); });
+    return c;
+  }();
+  return *cache;
+}
+
+bool SameProgram(const OwnerProgram& a, const OwnerProgram& b) {
+  return a.count == b.count && std::memcmp(a.insns.data(), b.insns.data(), a.count * sizeof(BpfInsn)) == 0;
+}
+
+// The loaded program for these instructions: the kept one when it is the
+// same program and its fd is still ours, else loaded now and kept. Two
+// first calls at once may both load; one program is kept.
+// Lets the kept objects go when `now` may not use them. In a fork child
+// the copies are the child's: closed now if they are still ours (other
+// threads' references did not survive the fork, so no last user would).
+void DropForeign(ProgramCache* c, const Holder& now) {
+  if (!c->prog_obj || c->holder == now) return;
+  for (SharedObject* o : {&c->link_obj, &c->prog_obj}) {
+    if (!*o) continue;
+    if (c->holder.pid != now.pid && (*o)->StillOurs()) close((*o)->fd);
+    if (c->holder.pid != now.pid || !(*o)->StillOurs()) (*o)->lost.store(true, std::memory_order_relaxed);
+    o->reset();
+  }
+}
+
+SharedObject ProgramFor(const OwnerProgram& prog, uint32_t attach_btf_id) {
+  ProgramCache& c = Programs();
+  const Holder now = CurrentHolder();
+  {
+    Locked lock(&c.mu);
+    DropForeign(&c, now);
+    if (c.prog_obj && c.attach_btf_id == attach_btf_id && SameProgram(c.prog, prog)) {
+      if (c.prog_obj->StillOurs()) return c.prog_obj;
+      c.prog_obj->lost.store(true, std::memory_order_relaxed);
+    }
+  }
+  SharedObject loaded = Own(LoadProgram(prog, attach_btf_id));
+  Locked lock(&c.mu);
+  c.loads++;
+  if (c.link_obj) {
+    // The link holds the old program: it goes with it (closed once no call
+    // uses it, unless it too is no longer ours).
+    if (!c.link_obj->StillOurs()) c.link_obj->lost.store(true, std::memory_order_relaxed);
+    c.link_obj.reset();
+  }
+  c.holder = now;
+  c.prog = prog;
+  c.attach_btf_id = attach_btf_id;
+  c.prog_obj = loaded;
+  return loaded;
+}
+
+// prog's link to every task: the kept one, or made now and kept.
+SharedObject AllTasksLink(const SharedObject& prog) {
+  ProgramCache& c = Programs();
+  {
+    Locked lock(&c.mu);
+    if (c.link_obj && c.prog_obj == prog) {
+      if (c.link_obj->StillOurs()) return c.link_obj;
+      c.link_obj->lost.store(true, std::memory_order_relaxed);
+      c.link_obj.reset();
+    }
+  }
+  SharedObject link = Own(CreateLink(prog->fd, 0));
+  Locked lock(&c.mu);
+  if (c.prog_obj == prog) c.link_obj = link;  // not when another call replaced the program meanwhile
+  return link;
+}
+
+// A record buffer: a spare one, or a new one sized for what the last call
+// kept (no doubling from empty every call).
+std::vector<OwnerRecord> TakeRecordBuffer() {
+  ProgramCache& c = Programs();
+  std::vector<OwnerRecord> v;
+  size_t hint;
+  {
+    Locked lock(&c.mu);
+    if (!c.spare.empty()) {
+      v = std::move(c.spare.back());
+      c.spare.pop_back();
+      return v;
+    }
+    hint = c.last_records;
+  }
+  if (hint > 0) v.reserve(hint + hint / 8);
+  return v;
+}
+
 }  // namespace
+
+void GiveBackRecordBuffer(std::vector<OwnerRecord>* records) {
+  std::vector<OwnerRecord> v = std::move(*records);
+  records->clear();
+  const size_t used = v.size();
+  if (v.capacity() == 0) return;
+  v.clear();
+  ProgramCache& c = Programs();
+  Locked lock(&c.mu);
+  c.last_records = used;
+  if (c.spare.size() < kMaxSpareBuffers && v.capacity() <= 2 * used + 1024) c.spare.push_back(std::move(v));
+  // else v is freed as it leaves (after the lock: the destructor runs last)
+}
+
+BpfRecords::~BpfRecords() { GiveBackRecordBuffer(&records); }
+
+uint64_t BpfProgramLoads() {
+  ProgramCache& c = Programs();
+  Locked lock(&c.mu);
+  return c.loads;
+}
+
+int BpfKeptProgramFd() {
+  ProgramCache& c = Programs();
+  Locked lock(&c.mu);
+  return c.prog_obj ? c.prog_obj->fd : -1;
+}
 
 void ReadOwnerRecords(int fd, const char* what, void (*fn)(void*, const OwnerRecord&), void* ctx,
                       const std::atomic<bool>* cancel) {
@@ -380,15 +625,21 @@ void CollectBpfRecords(const OwnerOptions& opts, bool load_only, BpfRecords* out
   const OwnerProgLayout layout = LayoutFor(opts.btf_path);
   OwnerProgram prog;
   EmitOwnerProgram(layout, &prog);
-  Fd prog_fd = LoadProgram(prog, layout.attach_btf_id);
+  const SharedObject prog_obj = ProgramFor(prog, layout.attach_btf_id);
   // Nothing to look for: the load proved this source would answer.
   if (load_only) return;
+  if (out->records.capacity() == 0) out->records = TakeRecordBuffer();
   if (opts.pids.empty()) {
-    RunIterator(prog_fd.get(), 0, &out->records, cancel);
+    const SharedObject link = AllTasksLink(prog_obj);
+    ReadIterator(link->fd, 0, &out->records, cancel);
   } else {
+    // A link per named process (the pids differ between calls).
     std::vector<int32_t> pids = opts.pids;
     SortUnique(&pids);
-    for (int32_t pid : pids) RunIterator(prog_fd.get(), pid, &out->records, cancel);
+    for (int32_t pid : pids) {
+      Fd link = CreateLink(prog_obj->fd, pid);
+      ReadIterator(link.get(), pid, &out->records, cancel);
+    }
   }
 }
 

@@ -43,15 +43,37 @@ void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out);
 
 // What the iterator reported, before any claim: the half of this source
 // that needs no inodes, so it can run while the sockets are dumped.
+// Its buffer comes from a small process-wide pool and goes back to it when
+// the BpfRecords is destroyed (GiveBackRecordBuffer), so a sampler does not
+// grow a vector from empty every call.
 struct BpfRecords {
   std::vector<OwnerRecord> records;  // in the iterator's order; only opts.pids' when given
+  BpfRecords() = default;
+  ~BpfRecords();
+  BpfRecords(BpfRecords&&) = default;
+  BpfRecords& operator=(BpfRecords&&) = default;
+  BpfRecords(const BpfRecords&) = delete;
+  BpfRecords& operator=(const BpfRecords&) = delete;
 };
+
+// Empties *records and keeps its buffer as a spare for a later call (at
+// most a couple are kept, none much larger than its call needed).
+void GiveBackRecordBuffer(std::vector<OwnerRecord>* records);
 
 // Checks that the source can answer, loads the program and, unless
 // load_only, runs the iterator(s) into *out. Throws as RunBpfOwners; when
 // *cancel becomes true it stops between reads with an OwnerSourceError.
 void CollectBpfRecords(const OwnerOptions& opts, bool load_only, BpfRecords* out,
                        const std::atomic<bool>* cancel = nullptr);
+
+// The program is loaded once per process and kept with its link to every
+// task (BPF_PROG_LOAD runs the verifier: milliseconds and kernel memory per
+// call otherwise); it is loaded again only when the instructions differ (a
+// BTF with another layout) or its fd is no longer ours (closed behind our
+// back, or a fork child that closed it). For the tests: how many loads this
+// process has done, and the kept program's fd (-1: none).
+uint64_t BpfProgramLoads();
+int BpfKeptProgramFd();
 
 // Claims collected records into *table and fills *out as RunBpfOwners.
 void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptions& opts, WalkOutput* out);

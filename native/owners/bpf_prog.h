@@ -34,6 +34,8 @@ namespace tcpcensus {
 constexpr int kBpfProgLoad = 5;               // enum bpf_cmd BPF_PROG_LOAD
 constexpr int kBpfLinkCreate = 28;            // BPF_LINK_CREATE
 constexpr int kBpfIterCreate = 33;            // BPF_ITER_CREATE
+constexpr int kBpfObjGetInfoByFd = 15;        // BPF_OBJ_GET_INFO_BY_FD
+constexpr uint32_t kBpfLinkTypeIter = 4;      // enum bpf_link_type BPF_LINK_TYPE_ITER
 constexpr uint32_t kBpfProgTypeTracing = 26;  // BPF_PROG_TYPE_TRACING
 constexpr uint32_t kBpfTraceIter = 28;        // BPF_TRACE_ITER
 constexpr int32_t kBpfFuncSeqWrite = 127;     // BPF_FUNC_seq_write

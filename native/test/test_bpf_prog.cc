@@ -41,6 +41,8 @@ TEST(abi_numbers_match_the_kernel_headers) {
   CHECK_EQ(kBpfProgLoad, int{BPF_PROG_LOAD});
   CHECK_EQ(kBpfLinkCreate, int{BPF_LINK_CREATE});
   CHECK_EQ(kBpfIterCreate, int{BPF_ITER_CREATE});
+  CHECK_EQ(kBpfObjGetInfoByFd, int{BPF_OBJ_GET_INFO_BY_FD});
+  CHECK_EQ(kBpfLinkTypeIter, uint32_t{BPF_LINK_TYPE_ITER});
   CHECK_EQ(kBpfProgTypeTracing, uint32_t{BPF_PROG_TYPE_TRACING});
   CHECK_EQ(kBpfTraceIter, uint32_t{BPF_TRACE_ITER});
   CHECK_EQ(kBpfFuncSeqWrite, int32_t{BPF_FUNC_seq_write});

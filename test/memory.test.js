@@ -1,0 +1,65 @@
+// A service samples for weeks: the eBPF owner source loads its program once
+// per process and keeps it (one program fd and one iterator link, the same
+// kernel program id call after call, read from /proc/self/fdinfo, see
+// proc(5)), however many calls run, at once or in turn, async or Sync; every
+// concurrent call still gets every socket of a holder. The soak figures
+// themselves are bench/soak.js's (npm run bench -- --soak).
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const tc = require('..');
+const h = require('./helpers');
+
+const ROOT = process.getuid() === 0;
+let holder;
+before(async () => { holder = await h.startHolder('tc-hold-memory', 500); });
+after(async () => { if (holder) await holder.stop(); });
+
+// This process's bpf objects: the program ids behind its program fds, and
+// the program ids its link fds hold (fdinfo: prog_id, link_type).
+function bpfObjects() {
+  const progs = [];
+  const links = [];
+  for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
+    let info;
+    try {
+      info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // the fd readdir itself used, gone already
+    }
+    const prog = /^prog_id:\s*(\d+)$/m.exec(info);
+    if (!prog) continue;
+    (/^link_type:/m.test(info) ? links : progs).push(Number(prog[1]));
+  }
+  return { progs: progs.sort(), links: links.sort() };
+}
+
+const opts = { states: ['CLOSE_WAIT'], owners: 'bpf', limit: 1000 };
+const holderCount = (top) => (top.rows.find((r) => r.pid === holder.info.pid) || { count: 0 }).count;
+
+test('the eBPF program is loaded once and kept across 300 calls, async, Sync and concurrent', { skip: !ROOT && 'needs root (CAP_BPF)' }, async () => {
+  const first = await tc.topProcesses(opts);
+  assert.equal(first.ownerSource, 'bpf');
+  assert.equal(holderCount(first), 500);
+  const kept = bpfObjects();
+  // One program, and one link to every task, holding that program.
+  assert.equal(kept.progs.length, 1, `program fds held after a call: ${JSON.stringify(kept)}`);
+  assert.deepEqual(kept.links, kept.progs);
+  for (let i = 0; i < 100; i++) assert.equal(holderCount(await tc.topProcesses(opts)), 500);
+  for (let i = 0; i < 100; i++) assert.equal(holderCount(tc.topProcessesSync(opts)), 500);
+  // Ten rounds of 10 calls at once on the libuv pool: each gets every socket.
+  for (let round = 0; round < 10; round++) {
+    const tops = await Promise.all(Array.from({ length: 10 }, () => tc.topProcesses(opts)));
+    assert.deepEqual(tops.map(holderCount), Array(10).fill(500));
+  }
+  // The same kernel program as after the first call: not one load more.
+  assert.deepEqual(bpfObjects(), kept);
+});
+
+test('calls with owners proc hold no bpf program', async () => {
+  // Not a program held per call: the count does not move with more calls.
+  const before = bpfObjects();
+  for (let i = 0; i < 20; i++) await tc.topProcesses({ ...opts, owners: 'proc' });
+  assert.deepEqual(bpfObjects(), before);
+});

@@ -81,6 +81,30 @@ interface Conn {
   socket: Socket;
   busy: boolean;
   queue: Exchange[];
+  /** Node's parser's 'data' listener, which we feed (null: Node fed directly, the bound alone holds). */
+  parse: ((d: Buffer) => void) | null;
+  /** Bytes read but not yet given to the parser. */
+  pending: Buffer | null;
+  /** The last bytes given to the parser (a request end may straddle the two). */
+  tail: Buffer;
+}
+
+const END = Buffer.from('\r\n\r\n');
+const NONE = Buffer.alloc(0);
+
+/**
+ * Where the first request in `p` ends (the offset after its blank line),
+ * counting a blank line begun in `tail`; -1 if none does. Our requests have
+ * no body (one with a body is refused and the connection closed), so a
+ * request ends at its first CRLFCRLF.
+ */
+function requestEnd(tail: Buffer, p: Buffer): number {
+  if (tail.length > 0) {
+    const k = Buffer.concat([tail, p.subarray(0, 3)]).indexOf(END);
+    if (k >= 0) return k + 4 - tail.length;
+  }
+  const i = p.indexOf(END);
+  return i < 0 ? -1 : i + 4;
 }
 
 /** Starts the exporter; resolves once it listens. */
@@ -96,18 +120,19 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
   const shared = installMetrics(registry, req);
   if (hooks.onOwnerFallback) shared.onOwnerFallback = hooks.onOwnerFallback;
 
-  // Scrapes that come while a rendering is under way share it: the default
+  // Scrapes share a rendering: the one under way, or the last one within
+  // the min interval (its sample would be reused anyway). The default
   // process metrics read /proc/self for each rendering, so a burst of
   // scrapes must not mean a burst of those.
   let rendering: Promise<string> | null = null;
+  let renderedAt = -Infinity;
   const render = (): Promise<string> => {
-    if (!rendering) {
-      const p = registry.metrics();
-      rendering = p;
-      const clear = () => { if (rendering === p) rendering = null; };
-      p.then(clear, clear);
-    }
-    return rendering;
+    if (rendering && performance.now() - renderedAt < s.minIntervalMs) return rendering;
+    const p = registry.metrics();
+    rendering = p;
+    renderedAt = Infinity; // under way: shared
+    p.then(() => { if (rendering === p) renderedAt = performance.now(); }, () => { if (rendering === p) rendering = null; });
+    return p;
   };
 
   const timeout = s.requestTimeoutMs;
@@ -145,13 +170,64 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
       conns.delete(victim.socket);
       victim.socket.destroy();
     }
-    const c: Conn = { socket, busy: false, queue: [] };
+    const c: Conn = { socket, busy: false, queue: [], parse: null, pending: null, tail: NONE };
     conns.set(socket, c);
     socket.once('close', () => {
       conns.delete(socket);
       c.queue.length = 0;
+      c.pending = null;
     });
+    // Node's parser takes a whole read (up to 64 KiB: thousands of
+    // pipelined requests) at once, and makes a request of each before we
+    // could refuse it. So we stand between: Node's listener is fed one
+    // request at a time, when the last one was answered, and the rest
+    // waits here (one read at most: the socket is paused meanwhile) and in
+    // the kernel. Adding a 'data' listener makes Node read through the
+    // stream rather than in C++ (its socket listener wrapper unconsumes).
+    const listeners = socket.listeners('data');
+    if (listeners.length === 1) {
+      c.parse = listeners[0] as (d: Buffer) => void;
+      socket.removeListener('data', c.parse);
+      socket.on('data', (d: Buffer) => {
+        // Node resumes the socket when a response ends (it drains the
+        // request): what comes while a read is still left over goes back
+        // to the stream, which then stops reading at its high-water mark.
+        if (c.pending) {
+          socket.pause();
+          socket.unshift(d);
+          return;
+        }
+        c.pending = d;
+        feed(c);
+      });
+    }
   });
+
+  /** Gives the parser the next request when none is being answered; reads on only when nothing is left over. */
+  function feed(c: Conn): void {
+    const parse = c.parse;
+    if (!parse || c.socket.destroyed) return;
+    // Node paused the socket for its own back-pressure: it resumes it on 'drain'.
+    if ((c.socket as Socket & { _paused?: boolean })._paused) return;
+    if (c.busy || c.queue.length > 0) {
+      if (c.pending) c.socket.pause();
+      return;
+    }
+    const p = c.pending;
+    if (!p) {
+      c.socket.resume();
+      return;
+    }
+    const end = requestEnd(c.tail, p);
+    // A request's start without its end goes in whole: the parser keeps it,
+    // and its header limits and timeout apply.
+    const give = end < 0 ? p : p.subarray(0, end);
+    c.pending = end < 0 || end === p.length ? null : p.subarray(end);
+    c.tail = give.length >= 3 ? give.subarray(give.length - 3) : Buffer.concat([c.tail, give]).subarray(-3);
+    if (c.pending) c.socket.pause();
+    else c.socket.resume();
+    parse(give);
+  }
 
   server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
     const c = conns.get(request.socket as Socket);
@@ -173,7 +249,8 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
     if (c.busy || c.socket.destroyed) return;
     const next = c.queue.shift();
     if (!next) {
-      c.socket.resume();
+      if (c.parse) feed(c);
+      else c.socket.resume();
       return;
     }
     c.busy = true;
@@ -184,7 +261,7 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
       // Node may resume the socket when a response ends (it drains the
       // request): decide again, after that, whether to read.
       setImmediate(() => {
-        if (c.queue.length > 0) c.socket.pause();
+        if (c.queue.length > 0 || c.pending) c.socket.pause();
         pump(c);
       });
     });
@@ -303,12 +380,6 @@ const printable = (s: string) =>
 
 /** The CLI's serve: runs until SIGINT or SIGTERM, then exits 0 within STOP_DEADLINE_MS. */
 export async function runServe(options: ServeOptions): Promise<void> {
-  // Node parses a whole read (up to 64 KiB) of pipelined requests before we
-  // can cut the connection, and aborts each unanswered one with an Error:
-  // thousands per flooding connection, and capturing their stacks was half
-  // the flood's CPU (measured with --cpu-prof). The CLI reports errors by
-  // message, never by stack.
-  Error.stackTraceLimit = 0;
   let stop: () => void = () => {};
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
   let signalled = false;

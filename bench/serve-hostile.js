@@ -16,7 +16,8 @@ const path = require('node:path');
 const readline = require('node:readline');
 const a = require('../test/fixtures/serve-attacks');
 
-const CLI = path.join(__dirname, '..', 'dist', 'cli.js');
+// TCPCENSUS_CLI: another build to measure (e.g. a copy of the tree before).
+const CLI = process.env.TCPCENSUS_CLI ?? path.join(__dirname, '..', 'dist', 'cli.js');
 
 function startServe(args = []) {
   return new Promise((resolve, reject) => {

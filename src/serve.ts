@@ -200,33 +200,39 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
         c.pending = d;
         feed(c);
       });
+      socket.on('drain', () => feed(c));
     }
   });
 
   /** Gives the parser the next request when none is being answered; reads on only when nothing is left over. */
   function feed(c: Conn): void {
     const parse = c.parse;
-    if (!parse || c.socket.destroyed) return;
-    // Node paused the socket for its own back-pressure: it resumes it on 'drain'.
-    if ((c.socket as Socket & { _paused?: boolean })._paused) return;
-    if (c.busy || c.queue.length > 0) {
+    // Until a request arrives: bytes that make none (a stray CRLF between
+    // requests) must not leave the rest waiting for nothing.
+    for (;;) {
+      if (!parse || c.socket.destroyed) return;
+      // Node paused the socket for its own back-pressure: it resumes it on
+      // 'drain', and we feed on then.
+      if ((c.socket as Socket & { _paused?: boolean })._paused) return;
+      if (c.busy || c.queue.length > 0) {
+        if (c.pending) c.socket.pause();
+        return;
+      }
+      const p = c.pending;
+      if (!p) {
+        c.socket.resume();
+        return;
+      }
+      const end = requestEnd(c.tail, p);
+      // A request's start without its end goes in whole: the parser keeps
+      // it, and its header limits and timeout apply.
+      const give = end < 0 ? p : p.subarray(0, end);
+      c.pending = end < 0 || end === p.length ? null : p.subarray(end);
+      c.tail = give.length >= 3 ? give.subarray(give.length - 3) : Buffer.concat([c.tail, give]).subarray(-3);
       if (c.pending) c.socket.pause();
-      return;
+      else c.socket.resume();
+      parse(give);
     }
-    const p = c.pending;
-    if (!p) {
-      c.socket.resume();
-      return;
-    }
-    const end = requestEnd(c.tail, p);
-    // A request's start without its end goes in whole: the parser keeps it,
-    // and its header limits and timeout apply.
-    const give = end < 0 ? p : p.subarray(0, end);
-    c.pending = end < 0 || end === p.length ? null : p.subarray(end);
-    c.tail = give.length >= 3 ? give.subarray(give.length - 3) : Buffer.concat([c.tail, give]).subarray(-3);
-    if (c.pending) c.socket.pause();
-    else c.socket.resume();
-    parse(give);
   }
 
   server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {

@@ -10,13 +10,14 @@
  * Bounded against hostile clients too (issue 16), with no client able to
  * stall the loop or the others:
  * - One request at a time per connection, as HTTP/1.1 pipelining allows
- *   (RFC 9112 section 9.3.2): the next one's handler starts only once the
- *   last response was handed to the kernel; meanwhile the socket is paused,
- *   so further requests wait unread and the client's writes block. A client
- *   with more than MAX_PIPELINED requests parsed ahead (Node parses a whole
- *   read, up to 64 KiB, at once) or whose response does not drain within
- *   the request timeout (it stopped reading) is disconnected; a client that
- *   left is dropped with its queue, and nothing is rendered for it.
+ *   (RFC 9112 section 9.3.2): Node's parser is fed the next request only
+ *   once the last response was handed to the kernel (left to itself it
+ *   would make a request of every one in a 64 KiB read at once); meanwhile
+ *   the socket is paused, so further requests wait unread and the client's
+ *   writes block. A client whose response does not drain within the
+ *   request timeout (it stopped reading), or with more than MAX_PIPELINED
+ *   requests parsed ahead (a backstop), is disconnected; a client that left
+ *   is dropped with its queue, and nothing is rendered for it.
  * - Concurrent scrapes share one rendering of the registry (and so one
  *   sample, and one read of the host limits).
  * - At most MAX_CONNECTIONS connections: a new one evicts the oldest

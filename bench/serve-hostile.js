@@ -66,7 +66,6 @@ async function main() {
       const health = a.scrapeEvery(`${srv.url}/healthz`);
       await a.sleep(seconds * 1000);
       out.during = { metrics: await metrics.stop(), healthz: await health.stop() };
-      out.floodClosedByServer = flood.closed();
       flood.stop();
       await a.sleep(1000);
       const after = [];

@@ -465,7 +465,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--listen <addr>', `ADDRESS:PORT, [IPv6]:PORT or PORT (on 127.0.0.1); default 127.0.0.1:${DEFAULT_PORT}; anything but loopback must be asked for`)
     .option('--owner-states <states>', 'states whose owners are counted per command and process (default CLOSE_WAIT); repeatable or comma-separated', collect)
     .option('--top <n>', 'commands per attributed state in tcpcensus_command_sockets (default 20)')
-    .option('--top-processes <n>', 'processes per attributed state in tcpcensus_process_sockets (default 10)')
+    .option('--top-processes <n>', 'processes per attributed state in tcpcensus_process_sockets (default 10; 0: no per-process series, no pids)')
     .option('--min-interval <duration>', 'a scrape within this long of the last sample reuses it (default 1s; 0s: every scrape samples)')
     .option('--request-timeout <duration>', 'a request must arrive whole within this, else 408 and the connection is closed (default 10s)')
     .option('-4, --ipv4', 'IPv4 sockets only')

@@ -15,7 +15,9 @@
  * that created the socket: a service or container, with no owner walk);
  * tcpcensus_unowned_sockets{state}, tcpcensus_unattributed_sockets{state},
  * tcpcensus_unreadable_processes, tcpcensus_sample_duration_seconds,
- * tcpcensus_owner_source{source} and tcpcensus_host_limit{limit}.
+ * tcpcensus_owner_source{source}, tcpcensus_owner_source_fallback{reason}
+ * (why the eBPF iterator could not be used, when it could not) and
+ * tcpcensus_host_limit{limit} (read once per sample).
  *
  * Only this module and serve.ts load prom-client (and only serve.ts
  * node:http): nothing else imports them, so the other commands never pay
@@ -37,6 +39,8 @@ export class SharedSamples {
   /** The last sample's failure, until a sample succeeds. */
   lastError: Error | null = null;
   onSample: ((o: Observation) => void) | undefined;
+  /** Told why, on each sample whose owners came from the walk because the eBPF iterator could not be used ('auto'). */
+  onOwnerFallback: ((reason: string) => void) | undefined;
 
   constructor(private readonly taker: SampleTaker, private readonly minIntervalMs: number) {}
 
@@ -51,6 +55,8 @@ export class SharedSamples {
         this.last = o;
         this.lastError = null;
         this.onSample?.(o);
+        const why = o.owned?.stats.fallback;
+        if (why) this.onOwnerFallback?.(why);
         return o;
       },
       (err: unknown) => {
@@ -138,6 +144,25 @@ const HOST_LIMITS: Array<[string, string, (text: string) => number]> = [
   }],
 ];
 
+type HostLimits = Array<readonly [string, number]>;
+
+// Read once per sample (not per scrape: a flood of scrapes must not be a
+// flood of open files); readFile closes its fd on every path.
+const hostLimitsCache = new WeakMap<Observation, Promise<HostLimits>>();
+function hostLimitsOf(o: Observation, procRoot: string): Promise<HostLimits> {
+  let r = hostLimitsCache.get(o);
+  if (r) return r;
+  r = Promise.all(HOST_LIMITS.map(async ([limit, file, parse]) => {
+    try {
+      return [limit, parse(await readFile(`${procRoot}/${file}`, 'utf8'))] as const;
+    } catch {
+      return [limit, NaN] as const; // not there (another kernel, a sandbox): no series
+    }
+  }));
+  hostLimitsCache.set(o, r);
+  return r;
+}
+
 /** Installs the metrics of a checked request into a registry; returns the shared sampler behind them. */
 export function installMetrics(registry: Registry, req: Request): SharedSamples {
   const s = req.sampling!;
@@ -203,7 +228,9 @@ export function installMetrics(registry: Registry, req: Request): SharedSamples 
       }
     },
   });
-  new Gauge({
+  // --top-processes 0: no per-process series (no pids, no per-process
+  // commands) for whoever can reach the exporter.
+  if (s.topProcesses > 0) new Gauge({
     name: 'tcpcensus_process_sockets',
     help: `TCP sockets of the attributed states (${attributed.join(', ')}) by owning process: the top ${s.topProcesses} processes per state.`,
     labelNames: ['state', 'pid', 'command'],
@@ -264,18 +291,24 @@ export function installMetrics(registry: Registry, req: Request): SharedSamples 
     },
   });
   new Gauge({
+    name: 'tcpcensus_owner_source_fallback',
+    help: 'Present (1) when owners were asked of the eBPF iterator (owners auto) but the last sample\'s came from the /proc walk: why it could not be used.',
+    labelNames: ['reason'],
+    registers,
+    async collect() {
+      const o = await shared.latest();
+      this.reset();
+      const why = o.owned?.stats.fallback;
+      if (why) this.set({ reason: why }, 1);
+    },
+  });
+  new Gauge({
     name: 'tcpcensus_host_limit',
     help: 'Host limits the socket counts run into: tcp_max_tw_buckets (TIME_WAIT), tcp_max_orphans, file_max (fs.file-max), local_ports (the size of ip_local_port_range).',
     labelNames: ['limit'],
     registers,
     async collect() {
-      const values = await Promise.all(HOST_LIMITS.map(async ([limit, file, parse]) => {
-        try {
-          return [limit, parse(await readFile(`${procRoot}/${file}`, 'utf8'))] as const;
-        } catch {
-          return [limit, NaN] as const; // not there (another kernel, a sandbox): no series
-        }
-      }));
+      const values = await hostLimitsOf(await shared.latest(), procRoot);
       // Reset and set with no await between, so concurrent scrapes never see a half.
       this.reset();
       for (const [limit, v] of values) if (Number.isFinite(v)) this.set({ limit }, v);

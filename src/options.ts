@@ -165,7 +165,7 @@ const ENTRIES: { [K in keyof Values]: Entry<Values[K]> } = {
   fullEvery: { calls: SAMPLING, check: (v) => integer('fullEvery', v, 1, INT_MAX) },
   ownerStates: { calls: METRICS, check: (v) => parseStates(v as string[]) },
   top: { calls: METRICS, check: (v) => integer('top', v, 1, 10000) },
-  topProcesses: { calls: METRICS, check: (v) => integer('topProcesses', v, 1, 10000) },
+  topProcesses: { calls: METRICS, check: (v) => integer('topProcesses', v, 0, 10000) },
   minInterval: { calls: METRICS, check: (v) => parseDuration(v, 'minInterval', 0) },
   listen: { calls: ['serve'], check: parseListen },
   requestTimeout: { calls: ['serve'], check: (v) => parseDuration(v, 'requestTimeout', 1) },
@@ -606,7 +606,7 @@ export function flagOptions(f: Flags): FlagOptions {
   if (f.fullEvery !== undefined) o.fullEvery = integerText('fullEvery', f.fullEvery, 1, INT_MAX);
   if (f.ownerStates) o.ownerStates = f.ownerStates;
   if (f.top !== undefined) o.top = integerText('top', f.top, 1, 10000);
-  if (f.topProcesses !== undefined) o.topProcesses = integerText('topProcesses', f.topProcesses, 1, 10000);
+  if (f.topProcesses !== undefined) o.topProcesses = integerText('topProcesses', f.topProcesses, 0, 10000);
   if (f.minInterval !== undefined) o.minInterval = f.minInterval;
   if (f.listen !== undefined) o.listen = f.listen;
   if (f.requestTimeout !== undefined) o.requestTimeout = f.requestTimeout;

@@ -374,7 +374,7 @@ export interface MetricsOptions extends SamplingOptions {
   ownerStates?: string[];
   /** Commands per attributed state in tcpcensus_command_sockets, default 20. */
   top?: number;
-  /** Processes per attributed state in tcpcensus_process_sockets, default 10. */
+  /** Processes per attributed state in tcpcensus_process_sockets, default 10; 0: no such series (no pids for whoever scrapes). */
   topProcesses?: number;
   /** A scrape within this long of the last sample's start reuses it: milliseconds or '1s' (default 1s; 0: every scrape samples). */
   minInterval?: number | string;

@@ -36,6 +36,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { BlockList, isIP } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { SystemError } from './errors';
+import { printable } from './escape';
 import { errnoText } from './lookup';
 import { installMetrics } from './metrics';
 import { buildRequest } from './options';
@@ -381,9 +382,6 @@ export function isLoopback(host: string): boolean {
   return family !== 0 && LOOPBACK.check(h, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-// Bytes a kernel or a path gave reach the terminal escaped.
-const printable = (s: string) =>
-  s.replace(/[\x00-\x1f\x7f-\x9f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** The CLI's serve: runs until SIGINT or SIGTERM, then exits 0 within STOP_DEADLINE_MS. */
 export async function runServe(options: ServeOptions): Promise<void> {

@@ -281,7 +281,7 @@ test('as nobody: auto answers with the walk and says why; --owners bpf exits 1 n
   assert.match(forced.stderr, /^tcpcensus: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)\n$/);
   const bad = await h.runCli(['top', '--owners', 'ebpf']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /^tcpcensus: unknown owner source "ebpf"; valid: auto, bpf, proc/);
+  assert.match(bad.stderr, /^tcpcensus: unknown owner source "ebpf" \(did you mean bpf\?\); valid: auto, bpf, proc/);
 });
 
 test('BTF unreadable (TCPCENSUS_BTF_PATH at an empty file): auto falls back to the walk and says why', async (t) => {

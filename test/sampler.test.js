@@ -250,7 +250,7 @@ test('bad sampler options throw at once, naming what is accepted', () => {
     [{ interval: 5 }, /interval must be a duration/],
     [{ interval: '2x' }, /interval must be a duration/],
     [{ fullEvery: 0 }, /fullEvery must be an integer from 1/],
-    [{ owners: 'ebpf' }, /unknown owner source "ebpf"; valid: auto, bpf, proc/],
+    [{ owners: 'ebpf' }, /unknown owner source "ebpf" \(did you mean bpf\?\); valid: auto, bpf, proc/],
     [{ pids: [1] }, /pids does not apply to createSampler \(a sampler watches every process\)/],
     [{ intervall: 100 }, /unknown option "intervall" for createSampler \(did you mean interval\?\)/],
     [{ by: 'pid' }, /unknown grouping "pid"/],

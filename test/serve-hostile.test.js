@@ -12,43 +12,11 @@ const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const net = require('node:net');
-const readline = require('node:readline');
 const h = require('./helpers');
+const { startServe } = require('./serve-helper');
 const a = require('./fixtures/serve-attacks');
 
 /** Starts `tcpcensus serve`; resolves {url, port, child, stderr(), term()}. */
-function startServe(args = [], { prefix, listen = '127.0.0.1:0' } = {}) {
-  return new Promise((resolve, reject) => {
-    const argv = [h.CLI, 'serve', '--listen', listen, ...args];
-    const child = prefix ? spawn(prefix[0], [...prefix.slice(1), process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
-      : spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15000);
-    readline.createInterface({ input: child.stderr }).on('line', (line) => {
-      err += `${line}\n`;
-      const m = /^tcpcensus: serving metrics on (http:\/\/[^ ]+)\/metrics$/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: m[1],
-          port: Number(new URL(m[1]).port),
-          child,
-          stderr: () => err,
-          /** SIGTERM; resolves {ms, code, signal}; SIGKILL after 10 s. */
-          term: () => new Promise((r) => {
-            const t0 = Date.now();
-            if (child.exitCode !== null) return r({ ms: 0, code: child.exitCode, signal: null });
-            const kill = setTimeout(() => child.kill('SIGKILL'), 10000);
-            child.once('exit', (code, signal) => { clearTimeout(kill); r({ ms: Date.now() - t0, code, signal }); });
-            child.kill('SIGTERM');
-          }),
-        });
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${err}`)); });
-  });
-}
-
 /** Whether the server side of one connection (server port, client port) is ESTABLISHED (ss). */
 function established(port, clientPort) {
   const r = require('node:child_process').spawnSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} and dport = :${clientPort} )`], { encoding: 'utf8' });

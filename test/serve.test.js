@@ -7,12 +7,11 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const http = require('node:http');
 const net = require('node:net');
-const readline = require('node:readline');
 const tc = require('..');
 const h = require('./helpers');
+const { startServe } = require('./serve-helper');
 
 const HOST = '127.0.0.73';
 let server;
@@ -61,32 +60,6 @@ const value = (parsed, name, labels = {}) => {
   assert.equal(found.length, 1, `${name}${JSON.stringify(labels)}: ${found.length} series`);
   return found[0].value;
 };
-
-/** Starts `tcpcensus serve` on an ephemeral loopback port; resolves with {url, child, stop()}. */
-function startServe(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [h.CLI, 'serve', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 15000);
-    readline.createInterface({ input: child.stderr }).on('line', (line) => {
-      err += `${line}\n`;
-      const m = /^tcpcensus: serving metrics on (http:\/\/[^ ]+)\/metrics$/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: m[1],
-          child,
-          stop: () => new Promise((r) => {
-            if (child.exitCode !== null) return r(child.exitCode);
-            child.once('exit', (code) => r(code));
-            child.kill('SIGTERM');
-          }),
-        });
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve exited ${code}: ${err}`)); });
-  });
-}
 
 function get(url, { method = 'GET', headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {

@@ -148,4 +148,30 @@ inline void Stop(pid_t pid) {
   waitpid(pid, &status, 0);
 }
 
+// Runs body in a forked child and returns what it reported (the string it
+// returns, sent back over a pipe) with the child's exit status: for checks
+// that change the process itself (setuid), which the test must not undergo.
+// body may _exit early with a code of its own; the caller checks status.
+template <typename Body>
+std::string ReportFromChild(Body body, int* status) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return "pipe failed";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(pipefd[0]);
+    const std::string report = body();
+    if (write(pipefd[1], report.data(), report.size()) != static_cast<ssize_t>(report.size())) _exit(3);
+    _exit(0);
+  }
+  close(pipefd[1]);
+  std::string got;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+  close(pipefd[0]);
+  *status = 0;
+  waitpid(pid, status, 0);
+  return got;
+}
+
 }  // namespace tcpcensus_test

@@ -224,33 +224,19 @@ TEST(a_process_that_drops_its_privileges_is_refused_despite_the_kept_program) {
   if (!Root()) return;
   const int s = Listener();
   CHECK_EQ(FindOne(InodeOf(s)), static_cast<uint32_t>(getpid()));
-  int pipefd[2];
-  CHECK(pipe(pipefd) == 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(pipefd[0]);
-    std::string report;
+  int status = 0;
+  const std::string got = ReportFromChild([&]() -> std::string {
     // Load as root in the child first, so its own cache holds a program...
     if (FindOne(InodeOf(s)) != static_cast<uint32_t>(getppid())) _exit(10);
     // ...then drop to nobody: the kept program must not answer.
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
     try {
       FindOne(InodeOf(s));
-      report = "no error";
+      return "no error";
     } catch (const SysError& e) {
-      report = e.what();
+      return e.what();
     }
-    if (write(pipefd[1], report.data(), report.size()) != static_cast<ssize_t>(report.size())) _exit(3);
-    _exit(0);
-  }
-  close(pipefd[1]);
-  std::string got;
-  char buf[256];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  }, &status);
   CHECK(WIFEXITED(status));
   CHECK_EQ(WEXITSTATUS(status), 0);
   CHECK_EQ(got, std::string("bpf(BPF_PROG_LOAD) failed: Operation not permitted"));

@@ -336,11 +336,8 @@ TEST(a_program_the_verifier_refuses_falls_back_with_the_verifier_s_reason) {
 TEST(as_nobody_auto_falls_back_with_the_failed_call_and_forced_bpf_fails) {
   if (geteuid() != 0) return;
   // A child becomes nobody and reports what each mode answered.
-  int pipefd[2];
-  CHECK(pipe(pipefd) == 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(pipefd[0]);
+  int status = 0;
+  const std::string got = ReportFromChild([]() -> std::string {
     std::string report;
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
     int s = Listener();
@@ -357,17 +354,8 @@ TEST(as_nobody_auto_falls_back_with_the_failed_call_and_forced_bpf_fails) {
     } catch (const SysError& e) {
       report += e.syscall() + "|" + e.what();
     }
-    if (write(pipefd[1], report.data(), report.size()) != static_cast<ssize_t>(report.size())) _exit(3);
-    _exit(0);
-  }
-  close(pipefd[1]);
-  std::string got;
-  char buf[512];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status;
-  waitpid(pid, &status, 0);
+    return report;
+  }, &status);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK_EQ(got, std::string("proc|bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)|1|"
                             "bpf|bpf(BPF_PROG_LOAD) failed: Operation not permitted"));

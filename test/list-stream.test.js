@@ -12,6 +12,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const tc = require('..');
 const h = require('./helpers');
 
 const MEMCG = '/sys/fs/cgroup/memory';
@@ -102,7 +103,6 @@ test('list -n stops reading the dump once it has its rows', async () => {
 });
 
 test('snapshotStream gives snapshot\'s rows in batches of a few thousand, and stops reading when the caller stops', async () => {
-  const tc = require('..');
   const opts = { states: ['established'], src: '127.77.0.0/24' };
   const whole = await tc.snapshot(opts);
   assert.equal(whole.length, 40000);
@@ -125,4 +125,23 @@ test('snapshotStream gives snapshot\'s rows in batches of a few thousand, and st
   }
   assert.ok(seen > 0 && seen < 40000);
   assert.equal((await tc.snapshot(opts)).length, 40000);
+});
+
+// list writes each JSON row key by key (no second object per row): it must
+// stay the row the library gives, every column included, byte for byte.
+test('list --ndjson rows are the library\'s rows as JSON, every column, with pid and command', async () => {
+  for (const args of [['-s', 'listen'], ['-s', 'listen', '-p']]) {
+    const r = await h.runCli(['list', '--ndjson', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = new Map(r.stdout.split('\n').filter(Boolean).map((l) => [JSON.parse(l).inode, l]));
+    const table = tc.snapshotSync({ states: ['listen'], processes: args.includes('-p') });
+    let compared = 0;
+    for (const row of table) {
+      const line = lines.get(row.inode);
+      if (line === undefined) continue; // a listener that came or went between the two
+      assert.equal(line, JSON.stringify({ ...row, pid: row.pid ?? null, command: row.command ?? null }));
+      compared++;
+    }
+    assert.ok(compared >= 1 && compared >= lines.size - 2, `compared ${compared} of ${lines.size} rows`);
+  }
 });

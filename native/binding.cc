@@ -172,6 +172,22 @@ Napi::Value AsJsError(Napi::Env env, const std::exception& e) {
   return ToJsError(env, FailureOf(e)).Value();
 }
 
+// Rejects a worker's promise with e, in any case: out of memory even for the
+// error, it rejects with undefined; and when the environment is going away (a
+// worker thread exiting with a call in flight) no N-API call works, so
+// nothing is owed and nothing may throw: a throw out of a completion escapes
+// into Node's cleanup and aborts the whole process.
+void RejectQuietly(Napi::Promise::Deferred& d, Napi::Env env, const std::exception& e) {
+  try {
+    d.Reject(AsJsError(env, e));
+  } catch (...) {
+    try {
+      d.Reject(env.Undefined());
+    } catch (...) {
+    }
+  }
+}
+
 // ---- argument parsing: JS -> plain structs (main thread only) ----
 
 // Own properties only: a key someone set on Object.prototype (a polluted
@@ -435,6 +451,7 @@ Napi::TypedArrayOf<T> CopyOut(Napi::Env env, const std::vector<T>& v) {
 struct Adopted {
   void (*free)(void*) = nullptr;  // deletes the vector
   void* vector = nullptr;
+  const void* data = nullptr;  // the vector's bytes, as the buffer holds them
   int64_t bytes = 0;
   bool live = true;
 };
@@ -460,6 +477,7 @@ Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership 
   auto control = std::make_unique<Adopted>();
   control->free = [](void* p) { delete static_cast<std::vector<T>*>(p); };
   control->vector = holder.get();
+  control->data = holder->data();
   control->bytes = static_cast<int64_t>(holder->capacity() * sizeof(T));
   const size_t length = holder->size();
   napi_value buffer = nullptr;
@@ -502,11 +520,20 @@ Napi::Value ReleaseBuffers(const Napi::CallbackInfo& info) {
     if (!v.IsArrayBuffer()) continue;
     bool ours = false;
     if (napi_check_object_type_tag(env, v, &kAdoptedTag, &ours) != napi_ok || !ours) continue;
+    // Detached already: released before (its control block may be gone with
+    // the finalizer Node then schedules), or transferred (structuredClone,
+    // postMessage), when another buffer now holds the memory. Only an
+    // attached buffer of ours still holds its memory and its control block.
+    bool detached = true;
+    if (napi_is_detached_arraybuffer(env, v, &detached) != napi_ok || detached) continue;
+    void* data = nullptr;
+    size_t length = 0;
     void* p = nullptr;
-    if (napi_unwrap(env, v, &p) != napi_ok || p == nullptr) continue;
+    if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok || napi_unwrap(env, v, &p) != napi_ok || p == nullptr) continue;
     auto* a = static_cast<Adopted*>(p);
-    if (!a->live) continue;
-    if (napi_detach_arraybuffer(env, v) != napi_ok) continue;  // still reachable: keep it
+    if (!a->live || a->data != data) continue;
+    if (napi_detach_arraybuffer(env, v) != napi_ok) continue;
+    napi_remove_wrap(env, v, nullptr);  // the control block is the finalizer's to delete
     FreeAdopted(env, a);
     freed++;
   }
@@ -772,14 +799,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
  private:
-  void RejectWith(Napi::Env env, const std::exception& e) {
-    try {
-      deferred_.Reject(AsJsError(env, e));
-    } catch (...) {
-      // Out of memory even for the error: reject with what exists.
-      deferred_.Reject(env.Undefined());
-    }
-  }
+  void RejectWith(Napi::Env env, const std::exception& e) { RejectQuietly(deferred_, env, e); }
 
   Napi::Promise::Deferred deferred_;
   Request req_;
@@ -953,13 +973,17 @@ class BatchWorker : public Napi::AsyncWorker {
     try {
       deferred_.Resolve(BatchToJs(env, *cursor_));
     } catch (const std::exception& e) {
-      deferred_.Reject(AsJsError(env, e));
+      RejectQuietly(deferred_, env, e);
     }
     if (!cursor_->more) cursor_->batch = SocketTable();  // the last batch: its columns go now
   }
   void OnError(const Napi::Error&) override {
     Settle();
-    deferred_.Reject(ToJsError(Env(), failure_).Value());
+    try {
+      deferred_.Reject(ToJsError(Env(), failure_).Value());
+    } catch (const std::exception& e) {
+      RejectQuietly(deferred_, Env(), e);
+    }
   }
 
  private:

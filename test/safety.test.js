@@ -125,3 +125,67 @@ test('3,000 back-to-back topProcessesSync calls with 2,000 sockets keep RSS with
   t.diagnostic(`RSS after a 200-call warm-up ${(base / 1e6).toFixed(0)} MB, highest over 3,000 calls ${(max / 1e6).toFixed(0)} MB (+${growth.toFixed(1)} MB)`);
   assert.ok(growth < 64, `RSS grew ${growth.toFixed(1)} MB (from ${(base / 1e6).toFixed(0)} MB)`);
 });
+
+// release() frees an adopted table early (topProcesses does): a buffer it
+// freed, one freed again after Node ran the buffers' finalizers, and one
+// whose memory was handed on must never be touched again.
+test('release frees each adopted buffer once: again the same tick, after the finalizers ran and after new allocations, it frees nothing', async () => {
+  const code = `
+    const { native } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'native.js'))});
+    const s = require('node:net').createServer().listen(0, '127.0.0.1', async () => {
+      const bufsOf = (t) => Object.values(t).filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer);
+      const a = await native.sample({ families: 3, states: 1 << 10, owners: false, threads: 1 });
+      const bufs = bufsOf(a);
+      const out = [native.release(bufs), native.release(bufs)];
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      out.push(native.release(bufs));
+      for (let i = 0; i < 20; i++) await native.sample({ families: 3, states: 1 << 10, owners: false, threads: 1 });
+      out.push(native.release(bufs), a.localPort.length, a.size);
+      const copy = native.sampleSync({ families: 3, states: 1 << 10, owners: false, threads: 1 });
+      out.push(native.release(bufsOf(copy)), copy.localPort.length === copy.size);
+      s.close();
+      process.stdout.write(JSON.stringify(out));
+    });`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr}`);
+  const [first, again, afterFinalizers, afterNew, lengthAfter, size, copies, copyIntact] = JSON.parse(r.stdout);
+  assert.ok(first >= 10, `the first release frees the table's columns (${first})`);
+  assert.deepEqual([again, afterFinalizers, afterNew], [0, 0, 0]);
+  assert.equal(lengthAfter, 0, 'a released column reads as empty');
+  assert.ok(size >= 1);
+  assert.equal(copies, 0, 'copies (Sync results) are not the addon\'s to free');
+  assert.equal(copyIntact, true);
+});
+
+// A worker thread that exits while a call of ours is on the pool: its
+// environment is gone when the call completes, so settling the promise
+// fails; that must end the worker alone, not abort the whole process.
+test('a worker that exits with a sample or a batch in flight ends alone; the process lives on', () => {
+  const code = `
+    const { Worker, isMainThread, workerData } = require('node:worker_threads');
+    const addon = ${JSON.stringify(path.join(h.ROOT, 'dist', 'native.js'))};
+    if (isMainThread) {
+      (async () => {
+        for (const mode of ['sample', 'batch', 'failed batch']) {
+          for (let i = 0; i < 8; i++) await new Promise((r) => new Worker(__filename, { workerData: mode }).on('exit', r));
+        }
+        process.stdout.write('alive');
+      })();
+    } else {
+      const { native } = require(addon);
+      if (workerData === 'sample') native.sample({ families: 3, states: 0xffe, owners: false, threads: 1 }).catch(() => {});
+      else {
+        if (workerData === 'failed batch') native.failNext('run');
+        native.nextBatch(native.openDump({ families: 3, states: 0xffe }), 1).catch(() => {});
+      }
+      process.exit(0);
+    }`;
+  const dir = h.tempDir();
+  const file = path.join(dir, 'workers.js');
+  require('node:fs').writeFileSync(file, code);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 120000 });
+  h.removeTempDir(dir);
+  assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(0, 300)}`);
+  assert.equal(r.stdout, 'alive');
+});

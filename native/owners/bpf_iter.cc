@@ -397,7 +397,10 @@ struct BpfObject {
   std::atomic<bool> lost{false};
   BpfObject(int f, ObjectKey k) : fd(f), key(k) {}
   ~BpfObject() {
-    if (fd >= 0 && !lost.load(std::memory_order_relaxed)) close(fd);
+    // Checked once more: a number closed behind our back since the last
+    // check and reused is not ours to close (this narrows the window; only
+    // the owner of the other fd could close it).
+    if (fd >= 0 && !lost.load(std::memory_order_relaxed) && StillOurs()) close(fd);
   }
   BpfObject(const BpfObject&) = delete;
   BpfObject& operator=(const BpfObject&) = delete;
@@ -506,6 +509,14 @@ void DropForeign(ProgramCache* c, const Holder& now) {
 SharedObject ProgramFor(const OwnerProgram& prog, uint32_t attach_btf_id) {
   ProgramCache& c = Programs();
   const Holder now = CurrentHolder();
+  if (now.pid < 0) {
+    // Who we are is unknown (capget failed): neither use the kept program
+    // nor keep this one, and leave the cache (and its fds) alone.
+    SharedObject once = Own(LoadProgram(prog, attach_btf_id));
+    Locked lock(&c.mu);
+    c.loads++;
+    return once;
+  }
   {
     Locked lock(&c.mu);
     DropForeign(&c, now);

@@ -36,6 +36,9 @@ class DumpStream::BatchSink : public DiagSink {
   }
   void OnNoCgroupId() override { info_->missing |= kMissingCgroupId; }
   size_t kept() const { return out_->size(); }
+  // Lets go of what a refused dump handed over before its refusal, so the
+  // source that answers instead never follows rows of the one that did not.
+  void Drop() { out_->Clear(); }
 
  private:
   size_t max_rows_;
@@ -76,7 +79,9 @@ void DumpStream::OpenNetlink(BatchSink* sink) {
   }
   if (want4) dumps_.push_back(std::make_unique<NetlinkDump>(AF_INET, req_));
   if (want6) dumps_.push_back(std::make_unique<NetlinkDump>(AF_INET6, req_));
-  // The first reply of each, so a refusal is met before any row is handed over.
+  // The first reply of the first, where a refusal of the socket or the
+  // request shows; a refusal the second family's dump alone meets later
+  // (none is known) would end the stream with that error, not fall back.
   if (!dumps_[0]->Next(sink)) current_ = 1;
 }
 
@@ -90,6 +95,7 @@ void DumpStream::Start(BatchSink* sink) {
       info_.source = Source::kNetlink;
     } catch (const NetlinkRefused& e) {
       if (req_.source == Source::kNetlink) throw;
+      sink->Drop();
       dumps_.clear();
       current_ = 0;
       info_.fallback = e.what();

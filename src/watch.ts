@@ -15,6 +15,7 @@
  * unit-tested without a terminal; runWatch is the loop around it.
  */
 import { formatDuration, parseDuration } from './duration';
+import { printable } from './escape';
 import { createSampler } from './sampler';
 import { maskNames, parseStates, STATE_NAMES, stateNumber, type StateName } from './states';
 import type { Sample, SamplerOptions, TopRow } from './types';
@@ -117,15 +118,15 @@ export function shownStates(view: WatchView): StateName[] {
 function topColumns(top: NonNullable<Sample['top']>): { header: string; cell: (r: TopRow) => string } {
   switch (top.by) {
     case 'process':
-      return { header: `${'PID'.padStart(7)}  ${'COMMAND'.padEnd(15)}  CMDLINE`, cell: (r) => `${String(r.pid).padStart(7)}  ${(r.command ?? '').padEnd(15)}  ${r.cmdline ?? ''}` };
+      return { header: `${'PID'.padStart(7)}  ${'COMMAND'.padEnd(15)}  CMDLINE`, cell: (r) => `${String(r.pid).padStart(7)}  ${printable(r.command).padEnd(15)}  ${printable(r.cmdline)}` };
     case 'command':
-      return { header: `${'PROCS'.padStart(5)}  COMMAND`, cell: (r) => `${String(r.pids).padStart(5)}  ${r.command ?? ''}` };
+      return { header: `${'PROCS'.padStart(5)}  COMMAND`, cell: (r) => `${String(r.pids).padStart(5)}  ${printable(r.command)}` };
     case 'user':
-      return { header: `${'UID'.padStart(7)}  USER`, cell: (r) => `${String(r.uid).padStart(7)}  ${r.user ?? '?'}` };
+      return { header: `${'UID'.padStart(7)}  USER`, cell: (r) => `${String(r.uid).padStart(7)}  ${r.user == null ? '?' : printable(r.user)}` };
     case 'cgroup':
-      return { header: `${'NAME'.padEnd(24)}  CGROUP`, cell: (r) => `${(r.name ?? '').padEnd(24)}  ${r.path ?? r.key}` };
+      return { header: `${'NAME'.padEnd(24)}  CGROUP`, cell: (r) => `${printable(r.name).padEnd(24)}  ${printable(r.path ?? r.key)}` };
     default:
-      return { header: { remote: 'PEER', 'remote-host': 'PEER ADDRESS', 'local-port': 'LOCAL PORT' }[top.by], cell: (r) => r.key };
+      return { header: { remote: 'PEER', 'remote-host': 'PEER ADDRESS', 'local-port': 'LOCAL PORT' }[top.by], cell: (r) => printable(r.key) };
   }
 }
 
@@ -254,7 +255,8 @@ export function sampleLine(s: Sample): string {
     if (n || d) parts.push(`${name} ${n}${s.delta ? ` (${signed(d)})` : ''}`);
   }
   if (s.top) {
-    const rows = s.top.rows.map((r) => (r.pid !== undefined ? `${r.command}[${r.pid}] ${r.count}` : `${r.key} ${r.count}`));
+    // A process names itself (prctl(PR_SET_NAME), argv): escaped here as on a terminal, for whoever reads the lines.
+    const rows = s.top.rows.map((r) => (r.pid !== undefined ? `${printable(r.command)}[${r.pid}] ${r.count}` : `${printable(r.key)} ${r.count}`));
     parts.push(`top ${s.top.states.join(',')}: ${rows.length ? rows.join(', ') : 'none'}`);
   }
   if (s.skipped) parts.push(`skipped ${s.skipped}`);

@@ -333,3 +333,27 @@ test('watch under tmux: Ctrl-C, a signal and a crash all restore the terminal', 
     t.kill();
   }
 });
+
+// A local process names itself (prctl(PR_SET_NAME), here process.title) with
+// an OSC sequence that would retitle the terminal of whoever runs watch: on a
+// screen and in line mode it is shown escaped, and the terminal keeps its title.
+test('a process named with an escape sequence cannot drive the terminal of watch, on a screen or in its lines', async () => {
+  const evil = '\x1b]0;pwned\x07';
+  const a = await h.startCwClient(evil, HOST, server.port, 2);
+  const t = new Tmux(`tc-watch-evil-${process.pid}`);
+  try {
+    t.send(watchCmd(), 'Enter');
+    const s = await t.waitFor(/\\x1b\]0;pwned\\x07/);
+    assert.match(s, new RegExp(`${a.info.pid} {2}\\\\x1b\\]0;pwned\\\\x07`), 'the name, escaped, beside its pid');
+    assert.doesNotMatch(t.tmux('display', '-p', '-t', t.name, '#{pane_title}'), /pwned/, 'the terminal title is untouched');
+    t.send('q');
+    await t.waitFor(/^\$\s*$/m);
+    const r = await h.runCli(['watch', '-c', '3', '--interval', '300ms', '--dst', HOST, '--dport', String(server.port)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /[\x00-\x09\x0b-\x1f\x7f]/, 'no control character in the lines');
+    assert.match(r.stdout, new RegExp(`\\\\x1b\\]0;pwned\\\\x07\\[${a.info.pid}\\] 2`));
+  } finally {
+    t.kill();
+    await a.stop();
+  }
+});

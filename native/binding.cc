@@ -733,7 +733,7 @@ Napi::Value StartTimesToJs(Napi::Env env, StartTimesResult& r, Ownership how) {
   return ToTypedArray(env, std::move(r.start), how);
 }
 
-// The column list, for the loader's check that src/native.ts agrees with it.
+// The column list, for the loader's check (src/native.ts) that src/columns.ts agrees with it.
 Napi::Value ColumnsToJs(Napi::Env env) {
   Napi::Array cols = Napi::Array::New(env);
   uint32_t i = 0;

@@ -11,7 +11,7 @@
  * Man pages: setns(2), ip-netns(8), stat(2).
  */
 import { SystemError } from './errors';
-import { runAsync, runSync, stat, type Check } from './lookup';
+import { lookupAsync, lookupSync, stat, type AnyOutcome, type Check, type Step } from './lookup';
 import type { RawDumpInfo, RawNetns, RawNetnsList } from './native';
 import type { Request } from './options';
 import * as runner from './runner';
@@ -37,7 +37,7 @@ function inNamespace(req: Request, n: RawNetns, path = n.path): Request {
 }
 
 // A named namespace whose name was deleted (`ip netns del`) lives on while a
-// process is in it: that process's file still enters it (keep() checks it is
+// process is in it: that process's file still enters it (answeredElsewhere checks it is
 // the same namespace).
 const throughPid = (n: RawNetns) => (n.pid !== 0 && n.path !== `/proc/${n.pid}/ns/net` ? `/proc/${n.pid}/ns/net` : null);
 
@@ -59,14 +59,38 @@ function collect<R>(list: RawNetnsList): PerNetns<R> {
   return { namespaces: [], skipped: [], unreadableProcesses: list.unreadable };
 }
 
-function keep<R extends Pick<RawDumpInfo, 'netnsInode'>>(out: PerNetns<R>, n: RawNetns, result: R, start: bigint): void {
-  // A pid reused by a process in another namespace, or a name deleted and
-  // made again, opens another namespace instead.
-  if (result.netnsInode !== n.inode) {
-    const now = n.path.startsWith('/proc/') ? 'its pid now runs in another namespace' : 'its name now names another namespace';
-    out.skipped.push({ netns: netnsLabel(n), reason: `gone during the run (${now})` });
+// A dump that answered from another namespace than the one listed: a pid
+// reused by a process elsewhere, or a name deleted and made again.
+function answeredElsewhere(n: RawNetns, result: Pick<RawDumpInfo, 'netnsInode'>): SkippedNetns | null {
+  if (result.netnsInode === n.inode) return null;
+  const now = n.path.startsWith('/proc/') ? 'its pid now runs in another namespace' : 'its name now names another namespace';
+  return { netns: netnsLabel(n), reason: `gone during the run (${now})` };
+}
+
+type One<R> = { result: R } | { skipped: SkippedNetns };
+type Tried<R> = { ok: true; value: R } | { ok: false; error: unknown };
+/** What oneNetns asks for: a dump run in a namespace, or a look-up (lookup.ts). */
+type Ask = { run: Request } | Step;
+
+// One namespace of the listing, written once and driven blocking or
+// awaited (below): its dump through its file, and when that fails because
+// the namespace went away, through its process's file if it has one;
+// skipped, with why, when neither answers from that namespace.
+function* oneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns): Generator<Ask, One<R>, AnyOutcome> {
+  // The one cast: a run's outcome comes back through the look-ups' channel.
+  const attempt = function* (r: Request): Generator<Ask, Tried<R>, AnyOutcome> {
+    return (yield { run: r }) as unknown as Tried<R>;
+  };
+  let tried = yield* attempt(inNamespace(req, n));
+  if (!tried.ok) {
+    const reason = yield* whyGone(n, tried.error);
+    if (reason === null) throw tried.error;
+    const again = throughPid(n);
+    if (again !== null) tried = yield* attempt(inNamespace(req, n, again));
+    if (!tried.ok) return { skipped: { netns: netnsLabel(n), reason } };
   }
-  else out.namespaces.push({ netns: netnsLabel(n), result, tookMs: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 });
+  const elsewhere = answeredElsewhere(n, tried.value);
+  return elsewhere ? { skipped: elsewhere } : { result: tried.value };
 }
 
 /**
@@ -74,25 +98,53 @@ function keep<R extends Pick<RawDumpInfo, 'netnsInode'>>(out: PerNetns<R>, n: Ra
  * it: its result, or why it was skipped. For a caller that goes through the
  * namespaces itself (snapshotStream, whose run reads a first batch).
  */
-export async function inOneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: (r: Request) => Promise<R>):
-  Promise<{ result: R } | { skipped: SkippedNetns }> {
-  let result: R;
-  try {
-    result = await run(inNamespace(req, n));
-  } catch (e) {
-    const reason = await runAsync(whyGone(n, e));
-    if (reason === null) throw e;
-    const again = throughPid(n);
-    try {
-      if (again === null) throw e;
-      result = await run(inNamespace(req, n, again));
-    } catch {
-      return { skipped: { netns: netnsLabel(n), reason } };
+export async function inOneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: (r: Request) => Promise<R>): Promise<One<R>> {
+  const g = oneNetns<R>(req, n);
+  let next = g.next();
+  while (!next.done) {
+    const ask = next.value;
+    let outcome: AnyOutcome;
+    if ('run' in ask) {
+      let tried: Tried<R>;
+      try {
+        tried = { ok: true, value: await run(ask.run) };
+      } catch (error) {
+        tried = { ok: false, error };
+      }
+      outcome = tried as unknown as AnyOutcome;
+    } else {
+      outcome = await lookupAsync(ask);
     }
+    next = g.next(outcome);
   }
-  const probe: PerNetns<R> = { namespaces: [], skipped: [], unreadableProcesses: 0 };
-  keep(probe, n, result, 0n);
-  return probe.skipped[0] ? { skipped: probe.skipped[0] } : { result };
+  return next.value;
+}
+
+function inOneNetnsSync<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: (r: Request) => R): One<R> {
+  const g = oneNetns<R>(req, n);
+  let next = g.next();
+  while (!next.done) {
+    const ask = next.value;
+    let outcome: AnyOutcome;
+    if ('run' in ask) {
+      let tried: Tried<R>;
+      try {
+        tried = { ok: true, value: run(ask.run) };
+      } catch (error) {
+        tried = { ok: false, error };
+      }
+      outcome = tried as unknown as AnyOutcome;
+    } else {
+      outcome = lookupSync(ask);
+    }
+    next = g.next(outcome);
+  }
+  return next.value;
+}
+
+function keep<R>(out: PerNetns<R>, n: RawNetns, one: One<R>, start: bigint): void {
+  if ('skipped' in one) out.skipped.push(one.skipped);
+  else out.namespaces.push({ netns: netnsLabel(n), result: one.result, tookMs: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 });
 }
 
 /** Runs `run` (a runner call) in every namespace. */
@@ -101,9 +153,7 @@ export async function eachNetns<R extends RawDumpInfo>(req: Request, run: (r: Re
   const out = collect<R>(list);
   for (const n of list.namespaces) {
     const start = process.hrtime.bigint();
-    const one = await inOneNetns(req, n, run);
-    if ('skipped' in one) out.skipped.push(one.skipped);
-    else keep(out, n, one.result, start);
+    keep(out, n, await inOneNetns(req, n, run), start);
   }
   return out;
 }
@@ -112,23 +162,8 @@ export function eachNetnsSync<R extends RawDumpInfo>(req: Request, run: (r: Requ
   const list = runner.listNetnsSync(req);
   const out = collect<R>(list);
   for (const n of list.namespaces) {
-    let result: R;
     const start = process.hrtime.bigint();
-    try {
-      result = run(inNamespace(req, n));
-    } catch (e) {
-      const reason = runSync(whyGone(n, e));
-      if (reason === null) throw e;
-      const again = throughPid(n);
-      try {
-        if (again === null) throw e;
-        result = run(inNamespace(req, n, again));
-      } catch {
-        out.skipped.push({ netns: netnsLabel(n), reason });
-        continue;
-      }
-    }
-    keep(out, n, result, start);
+    keep(out, n, inOneNetnsSync(req, n, run), start);
   }
   return out;
 }

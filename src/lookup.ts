@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
 
-type Step =
+/** One look-up a check asks for. */
+export type Step =
   | { op: 'stat'; path: string }
   | { op: 'statBig'; path: string }
   | { op: 'statfs'; path: string }
@@ -18,7 +19,7 @@ type Step =
   | { op: 'readFile'; path: string };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: NodeJS.ErrnoException };
-type AnyOutcome = Outcome<fs.Stats | fs.BigIntStats | fs.StatsFs | string>;
+export type AnyOutcome = Outcome<fs.Stats | fs.BigIntStats | fs.StatsFs | string>;
 
 /** A check: yields look-ups, returns T. */
 export type Check<T> = Generator<Step, T, AnyOutcome>;
@@ -46,7 +47,8 @@ export function* readFile(path: string): Generator<Step, Outcome<string>, AnyOut
   return (yield { op: 'readFile', path }) as Outcome<string>;
 }
 
-function doSync(s: Step): AnyOutcome {
+/** One look-up, blocking. */
+export function lookupSync(s: Step): AnyOutcome {
   try {
     switch (s.op) {
       case 'stat': return { ok: true, value: fs.statSync(s.path) };
@@ -66,7 +68,8 @@ function doSync(s: Step): AnyOutcome {
 const pool = <T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> =>
   new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
 
-async function doAsync(s: Step): Promise<AnyOutcome> {
+/** One look-up, on libuv's pool. */
+export async function lookupAsync(s: Step): Promise<AnyOutcome> {
   try {
     switch (s.op) {
       case 'stat': return { ok: true, value: await pool<fs.Stats>((d) => fs.stat(s.path, d)) };
@@ -83,13 +86,13 @@ async function doAsync(s: Step): Promise<AnyOutcome> {
 
 export function runSync<T>(check: Check<T>): T {
   let next = check.next();
-  while (!next.done) next = check.next(doSync(next.value));
+  while (!next.done) next = check.next(lookupSync(next.value));
   return next.value;
 }
 
 export async function runAsync<T>(check: Check<T>): Promise<T> {
   let next = check.next();
-  while (!next.done) next = check.next(await doAsync(next.value));
+  while (!next.done) next = check.next(await lookupAsync(next.value));
   return next.value;
 }
 

@@ -492,7 +492,8 @@ function* checkPid(root: string, pid: number, ours: string | undefined): Check<v
 function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
   const root = req.raw.procRoot ?? '/proc';
   if (procRootGiven || req.raw.owners || samplesOwners(req)) yield* checkProcfs(root);
-  if (req.raw.owners || samplesOwners(req)) req.procHidden = yield* procHidden(root);
+  // Only the walk is blind to hidden processes: owners 'bpf' never reads the mount table.
+  if ((req.raw.owners || samplesOwners(req)) && req.raw.ownerSource !== 'bpf') req.procHidden = yield* procHidden(root);
   if (req.raw.netns !== undefined) yield* checkNetns(req.raw.netns);
   if (req.pids) {
     const ours = yield* dumpNetns(root, req.raw.netns);

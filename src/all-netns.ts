@@ -69,6 +69,17 @@ function answeredElsewhere(n: RawNetns, result: Pick<RawDumpInfo, 'netnsInode'>)
 
 type One<R> = { result: R } | { skipped: SkippedNetns };
 type Tried<R> = { ok: true; value: R } | { ok: false; error: unknown };
+const ok = <R>(value: R): Tried<R> => ({ ok: true, value });
+const failed = <R>(error: unknown): Tried<R> => ({ ok: false, error });
+// A run's outcome goes back through the look-ups' channel (see attempt).
+const ran = <R>(t: Tried<R>) => t as unknown as AnyOutcome;
+function settled<R>(f: () => R): Tried<R> {
+  try {
+    return ok(f());
+  } catch (error) {
+    return failed(error);
+  }
+}
 /** What oneNetns asks for: a dump run in a namespace, or a look-up (lookup.ts). */
 type Ask = { run: Request } | Step;
 
@@ -103,19 +114,7 @@ export async function inOneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req:
   let next = g.next();
   while (!next.done) {
     const ask = next.value;
-    let outcome: AnyOutcome;
-    if ('run' in ask) {
-      let tried: Tried<R>;
-      try {
-        tried = { ok: true, value: await run(ask.run) };
-      } catch (error) {
-        tried = { ok: false, error };
-      }
-      outcome = tried as unknown as AnyOutcome;
-    } else {
-      outcome = await lookupAsync(ask);
-    }
-    next = g.next(outcome);
+    next = g.next('run' in ask ? ran(await run(ask.run).then(ok, failed)) : await lookupAsync(ask));
   }
   return next.value;
 }
@@ -125,19 +124,7 @@ function inOneNetnsSync<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request,
   let next = g.next();
   while (!next.done) {
     const ask = next.value;
-    let outcome: AnyOutcome;
-    if ('run' in ask) {
-      let tried: Tried<R>;
-      try {
-        tried = { ok: true, value: run(ask.run) };
-      } catch (error) {
-        tried = { ok: false, error };
-      }
-      outcome = tried as unknown as AnyOutcome;
-    } else {
-      outcome = lookupSync(ask);
-    }
-    next = g.next(outcome);
+    next = g.next('run' in ask ? ran(settled(() => run(ask.run))) : lookupSync(ask));
   }
   return next.value;
 }

@@ -8,7 +8,7 @@
 //
 //   npm run build && node bench/owner-sources.js [--rounds 7] [--states close-wait|all|both] [--farm 200000]
 'use strict';
-const { native } = require('../dist/native');
+const { native } = require('../dist/core/addon');
 
 const args = process.argv.slice(2);
 function opt(name, def) {

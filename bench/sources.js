@@ -16,7 +16,7 @@
 'use strict';
 const fs = require('node:fs');
 const { startFarm } = require('./farm');
-const { native } = require('../dist/native');
+const { native } = require('../dist/core/addon');
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);

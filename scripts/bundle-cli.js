@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// bundle-cli.js: makes dist/cli.js one file (npm run build, prepare).
+// bundle-cli.js: bundles dist/cli/main.js (tsc's output) into the one file dist/cli.js, the bin (npm run build, prepare).
 //
 // tsc writes dist/ as CommonJS modules; every command would then resolve and
 // compile about 30 files and commander's five before doing any work. One
@@ -31,7 +31,7 @@ const lazyChildProcess = {
 };
 
 esbuild.build({
-  entryPoints: [path.join(dist, 'cli.js')],
+  entryPoints: [path.join(dist, 'cli', 'main.js')],
   outfile: path.join(dist, 'cli.js'),
   allowOverwrite: true,
   bundle: true,

@@ -6,21 +6,21 @@
  * run (runner.ts; all-netns.ts for every namespace), shape the result
  * (counts.ts, top.ts, table.ts).
  */
-import { eachNetns, eachNetnsSync, type PerNetns } from './all-netns';
-import { cgroupIds, cgroupLabels, cgroupLabelsSync } from './cgroup-names';
-import { stateCounts } from './counts';
+import { eachNetns, eachNetnsSync, type PerNetns } from './core/all-netns';
+import { cgroupIds, cgroupLabels, cgroupLabelsSync } from './report/cgroup-names';
+import { stateCounts } from './report/counts';
 import { TcpcensusError } from './errors';
-import type { RawCountResult, RawSampleResult } from './native';
-import { checkOptions, checkOptionsSync, type Request } from './options';
-import * as runner from './runner';
-import { maskNames, type StatesOf } from './states';
-import { SocketTable } from './table';
-import { cgroupRowsByState, topReport, type Labels } from './top';
+import type { RawCountResult, RawSampleResult } from './core/raw';
+import { checkOptions, checkOptionsSync, type Request } from './request/options';
+import * as runner from './core/runner';
+import { maskNames, type StatesOf } from './request/states';
+import { SocketTable } from './report/table';
+import { cgroupRowsByState, topReport, type Labels } from './report/top';
 import type {
   AllNetnsOption, CgroupStateOptions, CgroupStateReport, CountOptions, NetnsSnapshot, NetnsStateCounts, NetnsStateCountsOf, NetnsTopReport, SnapshotOptions, StateCounts, StateCountsOf,
   TopOptions, TopReport,
 } from './types';
-import { userNames, userNamesSync } from './users';
+import { userNames, userNamesSync } from './report/users';
 
 const clock = () => {
   const start = process.hrtime.bigint();

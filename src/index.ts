@@ -3,12 +3,14 @@
  * them, over NETLINK_SOCK_DIAG and /proc. See README.md. This is the one
  * public surface: everything a user may import is exported here.
  */
+import type { Registry } from 'prom-client';
+import type { MetricsOptions } from './types';
+
 export {
   countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync, topCgroupsByState, topCgroupsByStateSync,
 } from './api';
 export { snapshotStream, type SnapshotBatch } from './stream';
-export { createSampler } from './sampler';
-export { registerMetrics } from './lazy';
+export { createSampler } from './sampler/sampler';
 export {
   TOP_BY,
   type CountOptions,
@@ -44,7 +46,19 @@ export {
   type Sampler,
   type Attribution,
 } from './types';
-export { cgroupShortName, type CgroupName } from './cgroup';
-export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './table';
-export { STATE_NAMES, STATE_MEANINGS, type StateName, type StatesOf, type CountsOf, type AnyStates, type DefaultStates } from './states';
+export { cgroupShortName, type CgroupName } from './report/cgroup-name';
+export { SocketTable, type SocketRow, type SocketColumns, type OwnerSummary, type ProcessInfo, type Family } from './report/table';
+export { STATE_NAMES, STATE_MEANINGS, type StateName, type StatesOf, type CountsOf, type AnyStates, type DefaultStates } from './request/states';
 export { TcpcensusError, SystemError, OptionError, LimitError } from './errors';
+
+/**
+ * Puts tcpcensus's metrics into a prom-client registry, sampled on that
+ * registry's scrapes (docs/metrics.md). Throws OptionError for bad options.
+ * The metrics module (and prom-client under it) loads only when this is
+ * called: `require('tcpcensus')` must not load it for a service that only
+ * counts sockets.
+ */
+export function registerMetrics(registry: Registry, options?: MetricsOptions): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('./metrics/metrics') as typeof import('./metrics/metrics')).registerMetrics(registry, options);
+}

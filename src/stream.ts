@@ -12,10 +12,10 @@
  * (all-netns.ts).
  * Man pages: sock_diag(7), netlink(7).
  */
-import { inOneNetns, netnsLabel } from './all-netns';
-import { checkOptions, type Request } from './options';
-import * as runner from './runner';
-import { SocketTable } from './table';
+import { inOneNetns, netnsLabel } from './core/all-netns';
+import { checkOptions, type Request } from './request/options';
+import * as runner from './core/runner';
+import { SocketTable } from './report/table';
 import type { NetnsLabel, SnapshotOptions } from './types';
 
 export interface SnapshotBatch {

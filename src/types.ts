@@ -3,8 +3,11 @@
  * export every one of them. The README's "JSON" section is the contract the
  * result types follow; options.ts is where the options are checked.
  */
-import type { AnyStates, CountsOf, StateName } from './states';
-import type { SocketTable } from './table';
+import type { AnyStates, CountsOf, StateName } from './request/states';
+import type { SocketTable } from './report/table';
+import type { OwnerSource, SocketSource, Unknown } from './core/sources';
+
+export type { OwnerSource, SocketSource, Unknown };
 
 export type FamilyOption = 'ipv4' | 'ipv6' | 'all';
 
@@ -74,18 +77,6 @@ export interface WalkOptions {
 }
 
 /**
- * What the socket source could not show, so a zero there would be a guess:
- * 'boundInactive' (CLOSE sockets: /proc/net/tcp does not list them),
- * 'cgroupId' (no cgroup ids: /proc/net/tcp, or a kernel before 5.7),
- * 'cookie', 'ifindex' (not in /proc/net/tcp), 'listenBacklog' (LISTEN
- * sockets' Send-Q: /proc/net/tcp shows 0 there).
- */
-export type Unknown = 'boundInactive' | 'cgroupId' | 'cookie' | 'ifindex' | 'listenBacklog';
-
-/** Where the sockets came from: netlink (sock_diag), or /proc/net/tcp{,6} where netlink is refused. */
-export type SocketSource = 'netlink' | 'procfs';
-
-/**
  * `allNetns: true` (countStates, topProcesses, snapshot and their Sync
  * twins): every network namespace the caller can see (those of the
  * processes in /proc, and the names in /var/run/netns), each dumped on its
@@ -97,9 +88,6 @@ export type SocketSource = 'netlink' | 'procfs';
 export interface AllNetnsOption {
   allNetns: true;
 }
-
-/** The owner source that answered. */
-export type OwnerSource = 'bpf' | 'proc';
 
 /** Where owners come from: the eBPF iterator, the /proc walk, or 'auto' (the iterator where allowed, else the walk). */
 export type OwnerSourceOption = OwnerSource | 'auto';

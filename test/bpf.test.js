@@ -12,7 +12,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { native } = require('../dist/native');
+const { native } = require('../dist/core/addon');
 const { TcpcensusError } = require('../dist/errors');
 const h = require('./helpers');
 
@@ -216,7 +216,7 @@ test('an empty BTF file: auto falls back to the walk and says why; forced bpf fa
 
 test('as nobody: auto answers with the walk and names bpf(BPF_PROG_LOAD) EPERM; forced bpf is a SystemError', () => {
   const script = `
-    const { native } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'native'))});
+    const { native } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'core/addon'))});
     const out = {};
     const r = native.sampleSync({ states: 1 << 10, owners: true, ownerSource: 'auto' });
     out.auto = { source: r.owners.source, fallback: r.owners.fallback, unreadable: r.owners.unreadable };

@@ -5,9 +5,9 @@
 'use strict';
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { cgroupShortName } = require('../dist/cgroup');
+const { cgroupShortName } = require('../dist/report/cgroup-name');
 const h = require('./helpers');
-const { compileCgroupFilter, andPrograms, BC_CGROUP_COND, BC_JMP } = require('../dist/bytecode-cgroup');
+const { compileCgroupFilter, andPrograms, BC_CGROUP_COND, BC_JMP } = require('../dist/request/cgroup-filter');
 
 const ID = 'f00dbabe'.repeat(8);
 const UID = '0b6e5d1c-6a4e-4b1f-9b43-2f1e8c0d9a77';

@@ -305,7 +305,7 @@ process.on('exit', () => { for (const d of tempDirs) fs.rmSync(d, { recursive: t
  * call the raw binding.
  */
 function filterBytecode(o) {
-  const { compileFilter, parsePortRange, parsePrefix } = require(path.join(ROOT, 'dist', 'filter'));
+  const { compileFilter, parsePortRange, parsePrefix } = require(path.join(ROOT, 'dist', 'request/filter'));
   const spec = {};
   for (const k of ['sport', 'dport']) if (o[k] !== undefined) spec[k] = parsePortRange(o[k], k);
   for (const k of ['src', 'dst']) if (o[k] !== undefined) spec[k] = parsePrefix(o[k], k);

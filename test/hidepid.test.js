@@ -100,7 +100,7 @@ test('without hidepid, or in its gid= group, or as root: no such line, procHidde
 // ---- the mount table, pure ----
 
 test('parseProcHidepid reads the option of the procfs on top at a mount point', () => {
-  const { parseProcHidepid } = require('../dist/proc-mount');
+  const { parseProcHidepid } = require('../dist/request/proc-mount');
   const line = (id, point, type, superOpts, optional = 'shared:12') => `${id} 1 0:${id} / ${point} rw,nosuid,nodev,noexec,relatime ${optional} - ${type} ${type} ${superOpts}`;
   const info = [
     line(21, '/proc', 'proc', 'rw'),

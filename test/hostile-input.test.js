@@ -91,7 +91,7 @@ const HOSTILE = `[
 
 test('every bad value of every option of every call is an OptionError naming that option, short and escaped', async () => {
   const code = `
-    const { buildRequest } = require(${JSON.stringify(path.join(ROOT, 'dist', 'options.js'))});
+    const { buildRequest } = require(${JSON.stringify(path.join(ROOT, 'dist', 'request/options.js'))});
     const calls = ['countStates', 'topProcesses', 'snapshot', 'topCgroupsByState', 'createSampler', 'registerMetrics', 'serve'];
     const values = ${HOSTILE};
     const bad = [];

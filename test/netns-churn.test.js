@@ -108,9 +108,9 @@ test('the text of --all-netns names each skipped namespace and why', async () =>
 // yet, as the kernel sees it: forced between the listing and that namespace's
 // dump by running the real dump through the internal per-namespace loop.
 test('a namespace whose file is unmounted between the listing and its dump: setns EINVAL is a skip, or a dump through its process', async () => {
-  const { eachNetns, eachNetnsSync } = require('../dist/all-netns.js');
-  const { buildRequest } = require('../dist/options.js');
-  const runner = require('../dist/runner.js');
+  const { eachNetns, eachNetnsSync } = require('../dist/core/all-netns.js');
+  const { buildRequest } = require('../dist/request/options.js');
+  const runner = require('../dist/core/runner.js');
   const empty = `${PREFIX}-empty`;
   const held = `${PREFIX}-held`;
   for (const n of [empty, held]) execFileSync('ip', ['netns', 'add', n]);

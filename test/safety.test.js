@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const tc = require('..');
-const { native } = require('../dist/native');
+const { native } = require('../dist/core/addon');
 const h = require('./helpers');
 
 test('a leaderless process with 400 threads: the CLI and the library attribute its listener every time, and never crash', async () => {
@@ -131,7 +131,7 @@ test('3,000 back-to-back topProcessesSync calls with 2,000 sockets keep RSS with
 // whose memory was handed on must never be touched again.
 test('release frees each adopted buffer once: again the same tick, after the finalizers ran and after new allocations, it frees nothing', async () => {
   const code = `
-    const { native } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'native.js'))});
+    const { native } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'core/addon.js'))});
     const s = require('node:net').createServer().listen(0, '127.0.0.1', async () => {
       const bufsOf = (t) => Object.values(t).filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer);
       const a = await native.sample({ families: 3, states: 1 << 10, owners: false, threads: 1 });
@@ -164,7 +164,7 @@ test('release frees each adopted buffer once: again the same tick, after the fin
 test('a worker that exits with a sample or a batch in flight ends alone; the process lives on', () => {
   const code = `
     const { Worker, isMainThread, workerData } = require('node:worker_threads');
-    const addon = ${JSON.stringify(path.join(h.ROOT, 'dist', 'native.js'))};
+    const addon = ${JSON.stringify(path.join(h.ROOT, 'dist', 'core/addon.js'))};
     if (isMainThread) {
       (async () => {
         for (const mode of ['sample', 'batch', 'failed batch']) {

@@ -12,14 +12,14 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const h = require('./helpers');
-const { native } = require('../dist/native');
-const { compileCgroupFilter, andPrograms } = require('../dist/bytecode-cgroup');
-const { cgroupShortName } = require('../dist/cgroup');
+const { native } = require('../dist/core/addon');
+const { compileCgroupFilter, andPrograms } = require('../dist/request/cgroup-filter');
+const { cgroupShortName } = require('../dist/report/cgroup-name');
 
 const ALL = 0xffe; // states 1..11
 const S = { ESTABLISHED: 1, TIME_WAIT: 6, CLOSE: 7, CLOSE_WAIT: 8, LISTEN: 10 };
 const HOLDER = path.join(__dirname, 'fixtures', 'holder.js');
-const NATIVE = path.join(h.ROOT, 'dist', 'native');
+const NATIVE = path.join(h.ROOT, 'dist', 'core/addon');
 
 const hex = (a, i) => Buffer.from(a.subarray(16 * i, 16 * i + 16)).toString('hex');
 
@@ -105,7 +105,7 @@ test('procfs and netlink give the same rows, owners, counts and filters on every
 const SANDBOXED_JS = `
 'use strict';
 const { native } = require(${JSON.stringify(NATIVE)});
-const { compileFilter, parsePortRange } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'filter'))});
+const { compileFilter, parsePortRange } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'request/filter'))});
 const err = (e) => ({ name: e.name, message: e.message, syscall: e.syscall, code: e.code, errno: e.errno });
 (async () => {
   const port = Number(process.argv[2]);
@@ -257,7 +257,7 @@ const CONTAINER_ID = '0123456789abcdef'.repeat(4);
 // kernel's cgroup filter.
 const NOBODY_CGROUP_JS = (ports, ids) => `
 const { native } = require(${JSON.stringify(NATIVE)});
-const { compileCgroupFilter } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'bytecode-cgroup'))});
+const { compileCgroupFilter } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'request/cgroup-filter'))});
 const ports = ${JSON.stringify(ports)};
 const ids = [${ids.map((i) => `${i}n`).join(', ')}];
 (async () => {

@@ -19,7 +19,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- the view, pure ----
 
-const { WatchView, renderWatch, sparkline, sampleLine } = require('../dist/watch');
+const { WatchView, renderWatch, sparkline, sampleLine } = require('../dist/cli/watch/watch');
 
 function sample(seq, states, rows, extra = {}) {
   const all = { ESTABLISHED: 0, SYN_SENT: 0, SYN_RECV: 0, FIN_WAIT1: 0, FIN_WAIT2: 0, TIME_WAIT: 0, CLOSE_WAIT: 0, LAST_ACK: 0, LISTEN: 0, CLOSING: 0, ...states };

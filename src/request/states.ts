@@ -4,8 +4,8 @@
  * Numbers are the kernel's (include/net/tcp_states.h), as sock_diag(7)
  * reports them.
  */
-import { OptionError } from './errors';
-import { shown } from './escape';
+import { OptionError } from '../errors';
+import { shown } from '../common/escape';
 
 export const STATE_NAMES = [
   'ESTABLISHED',

@@ -6,16 +6,16 @@
  * on a fixed schedule as an async iterable of Samples; the metrics
  * (metrics.ts) run one on scrapes.
  */
-import { cgroupIds, cgroupLabels } from './cgroup-names';
-import { TcpcensusError } from './errors';
-import type { RawOwners, RawSampleResult } from './native';
-import { buildRequest, checkSystem, samplesOwners, type Request } from './options';
+import { cgroupIds, cgroupLabels } from '../report/cgroup-names';
+import { TcpcensusError } from '../errors';
+import type { RawOwners, RawSampleResult } from '../core/raw';
+import { buildRequest, checkSystem, samplesOwners, type Request } from '../request/options';
 import { OwnerCache, type OwnedRows } from './owner-cache';
-import { dumpCounts, dumpRows, dumpRowsWithOwners } from './runner';
-import { maskNames, stateNumber, type StateName } from './states';
-import { topReport, type Labels } from './top';
-import type { Sample, Sampler, SamplerOptions } from './types';
-import { userNames } from './users';
+import { dumpCounts, dumpRows, dumpRowsWithOwners } from '../core/runner';
+import { maskNames, stateNumber, type StateName } from '../request/states';
+import { topReport, type Labels } from '../report/top';
+import type { Sample, Sampler, SamplerOptions } from '../types';
+import { userNames } from '../report/users';
 
 /** One sample's facts, before they become a Sample or metrics. */
 export interface Observation {

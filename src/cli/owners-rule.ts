@@ -7,7 +7,7 @@
  * readable by anyone, so the section answers "which service" rather than
  * showing a partial owner table. The report says why it switched.
  */
-import type { TopReport } from './types';
+import type { TopReport } from '../types';
 
 /**
  * Why the report shows cgroups instead of this by-process section, or null

@@ -13,7 +13,7 @@
  *   systemd unit and the name;
  * - otherwise the last component, or "/" for the root cgroup.
  *
- * Pure: no filesystem access (cgroup2Mount reads the text it is given).
+ * Pure: no filesystem access.
  */
 
 export interface CgroupName {
@@ -54,18 +54,4 @@ export function cgroupShortName(path: string): CgroupName {
   if (out.containerId !== undefined) out.name = out.containerId.slice(0, 12);
   else if (out.unit !== undefined) out.name = out.unit;
   return out;
-}
-
-/**
- * Where cgroup2 is mounted, from the text of /proc/mounts (proc(5)): the
- * first cgroup2 line, as the addon's cgroupPaths picks it; undefined when
- * there is none. Mount points escape space, tab, newline and backslash as
- * octal (\040).
- */
-export function cgroup2Mount(mounts: string): string | undefined {
-  for (const line of mounts.split('\n')) {
-    const f = line.split(' ');
-    if (f[2] === 'cgroup2' && f[1]) return f[1].replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-  }
-  return undefined;
 }

@@ -25,11 +25,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Gauge, Histogram, type Registry } from 'prom-client';
-import { cgroupLabels } from './cgroup-names';
-import { buildRequest, type Request } from './options';
-import { SampleTaker, type Observation } from './sampler';
-import { maskNames, stateNumber, type StateName } from './states';
-import type { MetricsOptions } from './types';
+import { cgroupLabels } from '../report/cgroup-names';
+import { buildRequest, type Request } from '../request/options';
+import { SampleTaker, type Observation } from '../sampler/sampler';
+import { maskNames, stateNumber, type StateName } from '../request/states';
+import type { MetricsOptions } from '../types';
 
 /** One sample for many scrapes: shared while in flight, reused within minInterval. */
 export class SharedSamples {

@@ -13,10 +13,10 @@
  */
 import { formatAddress } from './address';
 import type { CgroupLabel } from './cgroup-names';
-import type { RawDumpInfo, RawTable } from './native';
-import type { Request } from './options';
-import { maskNames, stateNumber, type StateName } from './states';
-import type { CgroupStateRow, TopBy, TopReport, TopRow } from './types';
+import type { RawDumpInfo, RawTable } from '../core/raw';
+import type { Request } from '../request/options';
+import { maskNames, stateNumber, type StateName } from '../request/states';
+import type { CgroupStateRow, TopBy, TopReport, TopRow } from '../types';
 
 /** Names the groupings show: user names (by user), cgroup paths (by cgroup). */
 export interface Labels {

@@ -9,8 +9,8 @@
  * parseProcHidepid is pure (mountinfo text in, the mount's options out);
  * procHidden does the I/O and decides for this process.
  */
-import { readFile, realpath, type Check } from './lookup';
-import { privilege } from './privilege';
+import { readFile, realpath, type Check } from '../core/lookup';
+import { privilege } from '../core/privilege';
 
 export interface ProcHidepid {
   /** The option as the kernel shows it: "hidepid=invisible", "hidepid=2", ... */

@@ -44,9 +44,9 @@
  *   nothing is kept here between samples.
  */
 import { endianness } from 'node:os';
-import type { RawFound, RawOwners, RawProcess, RawSampleResult, RawTable } from './native';
-import type { OwnerSource } from './types';
-import { findOwners, startTimes } from './runner';
+import type { RawFound, RawOwners, RawProcess, RawSampleResult, RawTable } from '../core/raw';
+import type { OwnerSource } from '../types';
+import { findOwners, startTimes } from '../core/runner';
 
 export interface OwnerCacheOptions {
   threads: number;

@@ -8,9 +8,9 @@
  * walk did not find belongs to a cgroup removed since the socket was made
  * (sockets outlive their cgroup's directory) and is kept as such.
  */
-import { cgroupShortName, type CgroupName } from './cgroup';
-import * as runner from './runner';
-import type { RawCgroupPaths } from './native';
+import { cgroupShortName, type CgroupName } from './cgroup-name';
+import * as runner from '../core/runner';
+import type { RawCgroupPaths } from '../core/raw';
 
 /**
  * A cgroup id's path and short name; path null for a cgroup removed since

@@ -35,12 +35,12 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BlockList, isIP } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { SystemError } from './errors';
-import { printable } from './escape';
-import { errnoText } from './lookup';
+import { SystemError } from '../errors';
+import { printable } from '../common/escape';
+import { errnoText } from '../core/lookup';
 import { installMetrics } from './metrics';
-import { buildRequest } from './options';
-import type { MetricsOptions } from './types';
+import { buildRequest } from '../request/options';
+import type { MetricsOptions } from '../types';
 
 export interface ServeOptions extends MetricsOptions {
   /** "ADDRESS:PORT", "[IPv6]:PORT" or "PORT" (127.0.0.1); default 127.0.0.1:10469. */

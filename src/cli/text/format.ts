@@ -4,11 +4,11 @@
  * empty). Bars and table rows fit Style.width; prose lines wrap as the
  * terminal wraps them.
  */
-import { printable } from './escape';
-import type { Privilege } from './privilege';
-import { STATE_DETAILS, STATE_MEANINGS, type StateName } from './states';
-import type { SocketRow } from './table';
-import type { NetnsLabel, SkippedNetns, NetnsStateCounts, NetnsTopReport, SocketSource, StateCounts, TopReport, TopRow, Unknown } from './types';
+import { printable } from '../../common/escape';
+import type { Privilege } from '../../core/privilege';
+import { STATE_DETAILS, STATE_MEANINGS, type StateName } from '../../request/states';
+import type { SocketRow } from '../../report/table';
+import type { NetnsLabel, SkippedNetns, NetnsStateCounts, NetnsTopReport, SocketSource, StateCounts, TopReport, TopRow, Unknown } from '../../types';
 
 export interface Style {
   color: boolean;

@@ -13,8 +13,8 @@
  * options.ts applies them and calls compileFilter once.
  */
 import { endianness } from 'node:os';
-import { OptionError } from './errors';
-import { shown } from './escape';
+import { OptionError } from '../errors';
+import { shown } from '../common/escape';
 
 const BC_S_GE = 2;
 const BC_S_LE = 3;

@@ -4,9 +4,9 @@
  * one the source cannot show (CLOSE from /proc/net/tcp): that one is left
  * out and named in `unknown`, never a zero.
  */
-import type { RawCountResult } from './native';
-import { maskNames, stateNumber } from './states';
-import type { StateCounts } from './types';
+import type { RawCountResult } from '../core/raw';
+import { maskNames, stateNumber } from '../request/states';
+import type { StateCounts } from '../types';
 
 export function stateCounts(mask: number, raw: RawCountResult, tookMs: () => number): StateCounts {
   const states: StateCounts['states'] = {};

@@ -1,5 +1,5 @@
 /**
- * The runner: the one module that calls the addon (./native). It runs a
+ * The runner: the one module that calls the addon (./addon). It runs a
  * checked Request on the libuv pool (async) or on this thread (Sync),
  * reports walk progress, keeps only the rows of the pids asked for, and
  * refuses to answer for a pid whose fd table it could not read: "none" must
@@ -8,16 +8,15 @@
  * dump, the owners of given inodes and the start times of given pids, each
  * off the event loop.
  */
-import { SystemError } from './errors';
+import { SystemError } from '../errors';
 import { errnoText } from './lookup';
-import {
-  COLUMNS, native, type ColumnName, type RawBatch, type RawCgroupPaths, type RawColumns, type RawCountResult, type RawFindOptions, type RawFound,
-  type RawNetnsList, type RawSampleOptions, type RawSampleResult,
-} from './native';
-import type { Request } from './options';
+import { native } from './addon';
+import { COLUMNS, type ColumnName, type RawColumns } from './columns';
+import type {
+  RawBatch, RawCgroupPaths, RawCountResult, RawFindOptions, RawFound, RawNetnsList, RawSampleOptions, RawSampleResult,
+} from './raw';
+import type { Request } from '../request/options';
 
-export { FAMILY_IPV4, FAMILY_IPV6 } from './native';
-export const MAX_THREADS = native.maxThreads;
 
 // With pids, only the rows those processes own are kept (the kernel cannot
 // filter by owner). The walk only read those processes, so this is small.

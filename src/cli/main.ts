@@ -8,20 +8,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { countStates, topProcesses } from './api';
-import { snapshotStream } from './stream';
-import { LimitError, OptionError, SystemError, TcpcensusError } from './errors';
-import { cut, printable } from './escape';
+import { packageRoot } from '../core/package-root';
+import { countStates, topProcesses } from '../api';
+import { snapshotStream } from '../stream';
+import { LimitError, OptionError, SystemError, TcpcensusError } from '../errors';
+import { cut, printable } from '../common/escape';
 import {
   listHeader, listLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, procHiddenLine, unreadableLine, unreadableWhy, type Style,
-} from './format';
-import { countFlag, DEFAULT_PORT, flagOptions, type Flags, type FlagOptions } from './options';
-import { privilege } from './privilege';
-import { cgroupsInsteadBecause } from './report';
-import { parseStates, maskNames, ALL_MASK } from './states';
-import { closest } from './suggest';
-import type { SocketRow, SocketTable } from './table';
-import { TOP_BY, type NetnsLabel, type NetnsStateCounts, type NetnsTopReport, type StateCounts, type TopReport } from './types';
+} from './text/format';
+import { countFlag, DEFAULT_PORT, flagOptions, type Flags, type FlagOptions } from '../request/options';
+import { privilege } from '../core/privilege';
+import { cgroupsInsteadBecause } from './owners-rule';
+import { parseStates, maskNames, ALL_MASK } from '../request/states';
+import { closest } from '../common/suggest';
+import type { SocketRow, SocketTable } from '../report/table';
+import { TOP_BY, type NetnsLabel, type NetnsStateCounts, type NetnsTopReport, type StateCounts, type TopReport } from '../types';
 
 const HELP_HINT = '(run tcpcensus --help for usage)';
 
@@ -348,14 +349,14 @@ async function listCmd(f: CommonFlags & { ndjson?: boolean }): Promise<void> {
 async function watchCmd(f: CommonFlags & { count?: string }): Promise<void> {
   const { limit, ...o } = flagOptions(f);
   const count = f.count === undefined ? 0 : countFlag(f.count);
-  const { runWatch } = await import('./watch');
+  const { runWatch } = await import('./watch/watch');
   const st = style();
   const code = await runWatch({ sampler: { ...o, processes: true, ...(limit !== undefined ? { limit } : {}) }, json: f.json === true, count, style: { color: st.color, unicode: st.unicode } });
   process.exitCode = code;
 }
 
 async function serveCmd(f: Flags): Promise<void> {
-  const { runServe } = await import('./serve');
+  const { runServe } = await import('../metrics/serve');
   await runServe(flagOptions(f));
 }
 
@@ -407,7 +408,7 @@ Examples:
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -10,12 +10,12 @@
  * pid reused by a process elsewhere) is skipped, counted and said why.
  * Man pages: setns(2), ip-netns(8), stat(2).
  */
-import { SystemError } from './errors';
+import { SystemError } from '../errors';
 import { lookupAsync, lookupSync, stat, type AnyOutcome, type Check, type Step } from './lookup';
-import type { RawDumpInfo, RawNetns, RawNetnsList } from './native';
-import type { Request } from './options';
+import type { RawDumpInfo, RawNetns, RawNetnsList } from './raw';
+import type { Request } from '../request/options';
 import * as runner from './runner';
-import type { NetnsLabel, SkippedNetns } from './types';
+import type { NetnsLabel, SkippedNetns } from '../types';
 
 export interface PerNetns<R> {
   /** tookMs: that namespace's dump (and walk). */

@@ -17,19 +17,18 @@
  * which states to find owners for, how many rows; their Request carries a
  * Sampling part with those.
  */
-import { andPrograms, compileCgroupFilter } from './bytecode-cgroup';
-import { cgroup2Mount } from './cgroup';
+import { andPrograms, compileCgroupFilter } from './cgroup-filter';
+import { cgroup2Mount } from './cgroup-mount';
 import { parseDuration } from './duration';
-import { OptionError } from './errors';
+import { OptionError } from '../errors';
 import { compileFilter, ipFamily, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
-import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBig, statfs, type Check } from './lookup';
-import type { RawSampleOptions, RawSource } from './native';
-import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS } from './runner';
+import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBig, statfs, type Check } from '../core/lookup';
+import { FAMILY_IPV4, FAMILY_IPV6, MAX_THREADS, type RawSampleOptions, type RawSource } from '../core/raw';
 import { DEFAULT_MASK, parseStates, stateNumber } from './states';
-import { cut, shown } from './escape';
+import { cut, shown } from '../common/escape';
 import { procHidden } from './proc-mount';
-import { closest } from './suggest';
-import { TOP_BY, type FamilyOption, type MetricsOptions, type OwnerSourceOption, type SamplerOptions, type SnapshotOptions, type TopBy, type TopOptions } from './types';
+import { closest } from '../common/suggest';
+import { TOP_BY, type FamilyOption, type MetricsOptions, type OwnerSourceOption, type SamplerOptions, type SnapshotOptions, type TopBy, type TopOptions } from '../types';
 
 export type Call = 'countStates' | 'topProcesses' | 'snapshot' | 'topCgroupsByState' | 'createSampler' | 'registerMetrics' | 'serve';
 

@@ -5,8 +5,8 @@
  * number in text is refused rather than guessed at (is "1" a second or a
  * millisecond?). The result is whole milliseconds.
  */
-import { OptionError } from './errors';
-import { shown } from './escape';
+import { OptionError } from '../errors';
+import { shown } from '../common/escape';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -14,11 +14,11 @@
  * The view is a pure function of the samples seen (WatchView + renderWatch),
  * unit-tested without a terminal; runWatch is the loop around it.
  */
-import { formatDuration, parseDuration } from './duration';
-import { printable } from './escape';
-import { createSampler } from './sampler';
-import { maskNames, parseStates, STATE_NAMES, stateNumber, type StateName } from './states';
-import type { Sample, SamplerOptions, TopRow } from './types';
+import { formatDuration, parseDuration } from '../../request/duration';
+import { printable } from '../../common/escape';
+import { createSampler } from '../../sampler/sampler';
+import { maskNames, parseStates, STATE_NAMES, stateNumber, type StateName } from '../../request/states';
+import type { Sample, SamplerOptions, TopRow } from '../../types';
 
 export interface WatchStyle {
   color: boolean;

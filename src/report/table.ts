@@ -4,10 +4,10 @@
  * one at a time, so a table of a million sockets holds a few dozen objects.
  */
 import { formatAddress } from './address';
-import { columnsOf, type RawColumns } from './columns';
-import type { RawDumpInfo, RawProcess, RawTable } from './native';
-import { stateName, stateNumber, type StateName } from './states';
-import type { OwnerSource, SocketSource, Unknown } from './types';
+import { columnsOf, type RawColumns } from '../core/columns';
+import type { RawDumpInfo, RawProcess, RawTable } from '../core/raw';
+import { stateName, stateNumber, type StateName } from '../request/states';
+import type { OwnerSource, SocketSource, Unknown } from '../core/sources';
 
 export type Family = 'ipv4' | 'ipv6';
 

@@ -8,7 +8,7 @@ import { packageRoot } from './package-root';
 import { COLUMNS } from './columns';
 import type { DumpHandle, ProgressHandle, RawBatch, RawCgroupPaths, RawCgroupPathsOptions, RawCountResult, RawDumpOptions, RawFindOptions, RawFound, RawNetnsList, RawSampleOptions, RawSampleResult } from './raw';
 import { MAX_THREADS } from './raw';
-import { LimitError, SystemError, TcpcensusError } from '../errors';
+import { isErrorCode, LimitError, SystemError, TcpcensusError } from '../errors';
 
 interface RawBinding {
   count(opts: RawDumpOptions): Promise<RawCountResult>;
@@ -87,7 +87,8 @@ function convert(err: any): unknown {
     return new SystemError(message, err.syscall, err.errno, String(err.code), extra);
   }
   if (err.code === 'ERR_TCPCENSUS_MAX_SOCKETS') return new LimitError(message);
-  if (typeof err.code === 'string' && err.code.startsWith('ERR_TCPCENSUS_')) return new TcpcensusError(message, err.code);
+  if (isErrorCode(err.code)) return new TcpcensusError(message, err.code);
+  if (typeof err.code === 'string' && err.code.startsWith('ERR_TCPCENSUS')) return new TcpcensusError(message, 'ERR_TCPCENSUS_INTERNAL');
   return err;
 }
 

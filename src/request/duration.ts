@@ -5,7 +5,7 @@
  * number in text is refused rather than guessed at (is "1" a second or a
  * millisecond?). The result is whole milliseconds.
  */
-import { OptionError } from '../errors';
+import { OptionError, opt } from '../errors';
 import { shown } from '../common/escape';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -21,7 +21,7 @@ const show = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
  */
 export function parseDuration(value: unknown, key: string, minMs: number, maxMs: number = MAX_DELAY_MS): number {
   const range = `from ${show(minMs)} to ${maxMs === MAX_DELAY_MS ? '24 days' : show(maxMs)}`;
-  const hint = `${key} must be a duration such as 500ms, 1s or 2m, ${range}`;
+  const hint = `${opt(key)} must be a duration such as 500ms, 1s or 2m, ${range}`;
   let ms: number;
   if (typeof value === 'number') {
     ms = value;

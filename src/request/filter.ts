@@ -13,7 +13,7 @@
  * options.ts applies them and calls compileFilter once.
  */
 import { endianness } from 'node:os';
-import { OptionError } from '../errors';
+import { OptionError, opt } from '../errors';
 import { shown } from '../common/escape';
 
 const BC_S_GE = 2;
@@ -52,14 +52,14 @@ export interface FilterSpec {
 /** "80", ":80", "1000-2000". */
 export function parsePortRange(input: unknown, what: string): PortRange {
   const text = typeof input === 'number' ? String(input) : input;
-  if (typeof text !== 'string') throw new OptionError(`${what} must be a port or a range such as 1000-2000`, what);
+  if (typeof text !== 'string') throw new OptionError(`${opt(what)} must be a port or a range such as 1000-2000`, what);
   const m = /^:?(\d{1,5})(?:-(\d{1,5}))?$/.exec(text.trim());
   const lo = m ? Number(m[1]) : NaN;
   const hi = m ? Number(m[2] ?? m[1]) : NaN;
   if (!m || lo > 65535 || hi > 65535) {
-    throw new OptionError(`${what} ${shown(text)} is not a port from 0 to 65535 or a range such as 1000-2000`, what);
+    throw new OptionError(`${opt(what)} ${shown(text)} is not a port from 0 to 65535 or a range such as 1000-2000`, what);
   }
-  if (lo > hi) throw new OptionError(`${what} range ${shown(text)} runs backwards; write it low-high`, what);
+  if (lo > hi) throw new OptionError(`${opt(what)} range ${shown(text)} runs backwards; write it low-high`, what);
   return { lo, hi };
 }
 
@@ -103,23 +103,23 @@ const BARE = /^([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?$/;
 
 /** "10.0.0.0/8", "127.0.0.2", "127.0.0.1:443", "::1", "[::1]:443", "[fe80::]/10". */
 export function parsePrefix(input: unknown, what: string): Prefix {
-  if (typeof input !== 'string') throw new OptionError(`${what} must be an address or a prefix such as 10.0.0.0/8, got ${shown(input)}`, what);
+  if (typeof input !== 'string') throw new OptionError(`${opt(what)} must be an address or a prefix such as 10.0.0.0/8, got ${shown(input)}`, what);
   const text = input.trim();
   if (text.includes('%')) {
-    throw new OptionError(`${what} ${shown(text)}: zone ids (%eth0) are not supported; give the address alone`, what);
+    throw new OptionError(`${opt(what)} ${shown(text)}: zone ids (%eth0) are not supported; give the address alone`, what);
   }
   const m = BRACKETED.exec(text) ?? IPV4.exec(text) ?? BARE.exec(text);
   const addr = m?.[1] ?? '';
   if (m && m[2] === undefined && !text.startsWith('[') && addr.includes(':')) portAfterIpv6(text, addr, what);
   const family = m ? ipFamily(addr) : undefined;
   if (!m || family === undefined) {
-    throw new OptionError(`${what} ${shown(text)} is not an IPv4 or IPv6 address or prefix (e.g. 10.0.0.0/8, ::1, [::1]:443, fe80::/10)`, what);
+    throw new OptionError(`${opt(what)} ${shown(text)} is not an IPv4 or IPv6 address or prefix (e.g. 10.0.0.0/8, ::1, [::1]:443, fe80::/10)`, what);
   }
   const max = family === 'ipv4' ? 32 : 128;
   const bits = m[2] === undefined ? max : Number(m[2]);
-  if (bits > max) throw new OptionError(`${what} ${shown(text)}: prefix length must be 0 to ${max}`, what);
+  if (bits > max) throw new OptionError(`${opt(what)} ${shown(text)}: prefix length must be 0 to ${max}`, what);
   const port = m[3] === undefined ? -1 : Number(m[3]);
-  if (port > 65535) throw new OptionError(`${what} ${shown(text)}: the port must be 0 to 65535`, what);
+  if (port > 65535) throw new OptionError(`${opt(what)} ${shown(text)}: the port must be 0 to 65535`, what);
   return { family, bytes: family === 'ipv4' ? ipv4Bytes(addr) : ipv6Bytes(addr), bits, port, text };
 }
 
@@ -134,8 +134,8 @@ function portAfterIpv6(text: string, addr: string, what: string): void {
   if (!/^\d{2,5}$/.test(tail) || Number(tail) > 65535 || ipFamily(head) !== 'ipv6') return;
   const portKey = what === 'src' ? 'sport' : 'dport';
   const itself = ipFamily(addr) === 'ipv6' ? `; for the address ${addr} itself write [${addr}]` : '';
-  throw new OptionError(`${what} ${shown(text)} looks like address ${head} with port ${tail}: write [${head}]:${tail} ` +
-    `(or the address alone and ${portKey} ${tail})${itself}`, what);
+  throw new OptionError(`${opt(what)} ${shown(text)} looks like address ${head} with port ${tail}: write [${head}]:${tail} ` +
+    `(or the address alone and ${opt(portKey)} ${tail})${itself}`, what);
 }
 
 /** Compiles a filter; returns undefined when there is nothing to filter. */

@@ -4,7 +4,7 @@
  * Numbers are the kernel's (include/net/tcp_states.h), as sock_diag(7)
  * reports them.
  */
-import { OptionError } from '../errors';
+import { OptionError, opt } from '../errors';
 import { shown } from '../common/escape';
 
 export const STATE_NAMES = [
@@ -117,7 +117,7 @@ const VALID_HINT =
  */
 export function parseStates(input: readonly string[] | undefined, fallback = DEFAULT_MASK): number {
   if (input === undefined) return fallback;
-  if (!Array.isArray(input)) throw new OptionError(`states must be an array of state names; ${VALID_HINT}`, 'states');
+  if (!Array.isArray(input)) throw new OptionError(`${opt('states')} must be an array of state names; ${VALID_HINT}`, 'states');
   let mask = 0;
   for (const entry of input) {
     if (typeof entry !== 'string') throw new OptionError(`state must be a string; ${VALID_HINT}`, 'states');

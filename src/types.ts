@@ -11,8 +11,9 @@ export type { OwnerSource, SocketSource, Unknown };
 
 export type FamilyOption = 'ipv4' | 'ipv6' | 'all';
 
-export type TopBy = 'process' | 'command' | 'remote' | 'remote-host' | 'local-port' | 'user' | 'cgroup';
-export const TOP_BY: readonly TopBy[] = ['process', 'command', 'remote', 'remote-host', 'local-port', 'user', 'cgroup'];
+export const TOP_BY = ['process', 'command', 'remote', 'remote-host', 'local-port', 'user', 'cgroup'] as const;
+/** A grouping of top rows; each is an entry of report/groupings.ts. */
+export type TopBy = (typeof TOP_BY)[number];
 
 /** Which sockets: all of these are AND-combined and, but for pids, run in the kernel. */
 export interface FilterOptions {

@@ -27,6 +27,7 @@ import { cut, shown } from '../common/escape';
 import { procHidden } from './proc-mount';
 import { closest } from '../common/suggest';
 import { DEFAULT_PORT, KEYS, OPTIONS, SAMPLING, type Call, type Key, type Listen, type Progress, type Values } from './option-table';
+import { GROUPINGS } from '../report/groupings';
 import type { FamilyOption, OwnerSourceOption, TopBy } from '../types';
 
 export { DEFAULT_PORT, INT_MAX, OWNER_SOURCES, type Call, type Listen, type Progress } from './option-table';
@@ -140,7 +141,6 @@ function parse(call: Call, options: unknown): Parsed {
 }
 
 const CLOSE_WAIT_MASK = 1 << stateNumber('CLOSE_WAIT');
-const NEEDS_OWNERS: ReadonlySet<TopBy> = new Set(['process', 'command']);
 
 // The options that cannot go together.
 function joinRules(call: Call, p: Parsed, by: TopBy): void {
@@ -165,7 +165,7 @@ function build(call: Call, p: Parsed): Request {
   }
   const by = call === 'topCgroupsByState' ? 'cgroup' : (p.by ?? 'process');
   joinRules(call, p, by);
-  const owners = p.pids !== undefined || (call === 'topProcesses' && NEEDS_OWNERS.has(by)) || (call === 'snapshot' && p.processes === true);
+  const owners = p.pids !== undefined || (call === 'topProcesses' && GROUPINGS[by].needsOwners) || (call === 'snapshot' && p.processes === true);
   const raw: RawSampleOptions = {
     families: FAMILIES[family],
     states: p.states ?? (call === 'topProcesses' ? CLOSE_WAIT_MASK : DEFAULT_MASK),
@@ -213,7 +213,7 @@ function sampling(call: Call, p: Parsed, req: Request): Sampling {
 /** Whether a sampling request looks up owners at all. */
 export function samplesOwners(req: Request): boolean {
   const s = req.sampling;
-  return s !== undefined && s.top && (req.call !== 'createSampler' || NEEDS_OWNERS.has(req.by));
+  return s !== undefined && s.top && (req.call !== 'createSampler' || GROUPINGS[req.by].needsOwners);
 }
 
 // ---- rules that need the system ----

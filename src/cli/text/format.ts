@@ -7,6 +7,7 @@
 import { printable } from '../../common/escape';
 import type { Privilege } from '../../core/privilege';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from '../../request/states';
+import { GROUPINGS } from '../../report/groupings';
 import type { SocketRow } from '../../report/table';
 import type { NetnsLabel, SkippedNetns, NetnsStateCounts, NetnsTopReport, SocketSource, StateCounts, TopReport, TopRow, Unknown } from '../../types';
 
@@ -134,52 +135,24 @@ export function renderNetnsTop(r: NetnsTopReport, st: Style): string {
   return [...sections, tail.join('\n')].join('\n\n');
 }
 
-/** Columns of a top table, by grouping: [header, cell] after COUNT. */
-function topColumns(top: TopReport): Array<[string, (r: TopRow) => string, 'left' | 'right']> {
-  switch (top.by) {
-    case 'process':
-      return [['PID', (r) => String(r.pid), 'right'], ['COMMAND', (r) => printable(r.command), 'left'], ['CMDLINE', (r) => printable(r.cmdline), 'left']];
-    case 'command':
-      return [['PROCS', (r) => String(r.pids), 'right'], ['COMMAND', (r) => printable(r.command), 'left']];
-    case 'remote':
-      return [['PEER', (r) => r.key, 'left']];
-    case 'remote-host':
-      return [['PEER ADDRESS', (r) => r.key, 'left']];
-    case 'local-port':
-      return [['LOCAL PORT', (r) => r.key, 'right']];
-    case 'user':
-      return [['UID', (r) => String(r.uid), 'right'], ['USER', (r) => r.user ?? '?', 'left']];
-    case 'cgroup':
-      return [['NAME', (r) => r.name ?? '', 'left'], ['PATH', (r) => r.path ?? `(id ${r.cgroupId})`, 'left']];
-  }
-}
-
-const BY_TITLE: Record<TopReport['by'], string> = {
-  process: 'processes',
-  command: 'commands',
-  remote: 'peers',
-  'remote-host': 'peer addresses',
-  'local-port': 'local ports',
-  user: 'users',
-  cgroup: 'cgroups',
-};
-
 /** `where` goes in the title (a namespace); `note`, a line under it, says why this grouping. */
 export function renderTop(top: TopReport, st: Style, where?: string, note?: string): string {
   const states = top.states.join(', ');
   const via = top.ownerSource ? `, owners via ${top.ownerSource === 'bpf' ? 'eBPF' : '/proc'}` : '';
-  const lines = [bold(st, `Top ${BY_TITLE[top.by]} holding ${states}${where ? ` ${where}` : ''}`) +
+  const grouping = GROUPINGS[top.by];
+  const lines = [bold(st, `Top ${grouping.title} holding ${states}${where ? ` ${where}` : ''}`) +
     dim(st, `  (${top.total} sockets, ${top.tookMs} ms${via}${fromText(top.source)})`)];
   if (note) lines.push(`  ${note}`);
   for (const l of sourceLines(top)) lines.push(dim(st, `  ${l}`));
   if (top.ownerFallback) lines.push(dim(st, `  the eBPF owner source could not be used: ${top.ownerFallback}`));
   if (top.states.length === 1) lines.push(dim(st, `  ${top.states[0]}: ${STATE_MEANINGS[top.states[0] as StateName]}`));
   if (top.rows.length > 0) {
-    const cols = topColumns(top);
+    // Every cell escaped: a process, a user or a cgroup names itself.
+    const cols = grouping.columns.map((c) => ({ ...c, cell: (r: TopRow) => printable(c.cell(r)) }));
     const countW = Math.max(5, ...top.rows.map((r) => String(r.count).length));
-    const widths = cols.map(([h, cell]) => Math.max(h.length, ...top.rows.map((r) => cell(r).length)));
+    const widths = cols.map(({ header, cell }) => Math.max(header.length, ...top.rows.map((r) => cell(r).length)));
     const fmt = (cells: string[], i: number) => {
-      const [, , align] = cols[i]!;
+      const { align } = cols[i]!;
       const last = i === cols.length - 1 && align === 'left';
       return last ? cells[i]! : align === 'right' ? cells[i]!.padStart(widths[i]!) : cells[i]!.padEnd(widths[i]!);
     };
@@ -187,16 +160,15 @@ export function renderTop(top: TopReport, st: Style, where?: string, note?: stri
       const text = `  ${count.padStart(countW)}  ${cells.map((_, i) => fmt(cells, i)).join('  ')}`;
       return text.length > st.width ? text.slice(0, Math.max(20, st.width - 1)) + '…' : text;
     };
-    lines.push(dim(st, line('COUNT', cols.map(([h]) => h))));
-    for (const r of top.rows) lines.push(line(String(r.count), cols.map(([, cell]) => cell(r))));
+    lines.push(dim(st, line('COUNT', cols.map((c) => c.header))));
+    for (const r of top.rows) lines.push(line(String(r.count), cols.map((c) => c.cell(r))));
   } else if (top.total === 0) {
     lines.push(`  no ${states} sockets`);
   }
   // The endpoint groupings describe sockets, not owners: their rows include
   // the unowned ones. Owner groupings never do.
-  const inRows = ENDPOINT_GROUPINGS.has(top.by) && top.unowned > 0 ? ', counted in the rows above too' : '';
-  if (top.by === 'cgroup') lines.push(`  ${top.unowned} carry no cgroup (TIME_WAIT, half-open requests, orphans kept as TIME_WAIT)`);
-  else lines.push(`  ${top.unowned} held by no process (orphans, TIME_WAIT, half-open requests)${inRows}`);
+  const inRows = grouping.countsUnowned && top.unowned > 0 ? ', counted in the rows above too' : '';
+  lines.push(`  ${top.unowned} ${grouping.unownedText}${inRows}`);
   if (top.unattributed) {
     lines.push(`  ${top.unattributed} held, but no owner found: unreadable or exited processes, or closed between the dump and the walk`);
   }
@@ -205,8 +177,6 @@ export function renderTop(top: TopReport, st: Style, where?: string, note?: stri
   }
   return lines.join('\n');
 }
-
-const ENDPOINT_GROUPINGS: ReadonlySet<TopReport['by']> = new Set(['remote', 'remote-host', 'local-port']);
 
 const WHY_UNREADABLE: Record<Privilege, string> = {
   'not-root': 'not root; root sees all owners',

@@ -16,6 +16,7 @@
  */
 import { formatDuration, parseDuration } from '../../request/duration';
 import { printable } from '../../common/escape';
+import { GROUPINGS } from '../../report/groupings';
 import { createSampler } from '../../sampler/sampler';
 import { maskNames, parseStates, STATE_NAMES, stateNumber, type StateName } from '../../request/states';
 import type { Sample, SamplerOptions, TopRow } from '../../types';
@@ -115,24 +116,19 @@ export function shownStates(view: WatchView): StateName[] {
   return STATE_NAMES.filter((s) => seen.has(s) && view.last?.states[s] !== undefined);
 }
 
+// A grouping's watch columns on one line: fixed widths, every cell escaped.
 function topColumns(top: NonNullable<Sample['top']>): { header: string; cell: (r: TopRow) => string } {
-  switch (top.by) {
-    case 'process':
-      return { header: `${'PID'.padStart(7)}  ${'COMMAND'.padEnd(15)}  CMDLINE`, cell: (r) => `${String(r.pid).padStart(7)}  ${printable(r.command).padEnd(15)}  ${printable(r.cmdline)}` };
-    case 'command':
-      return { header: `${'PROCS'.padStart(5)}  COMMAND`, cell: (r) => `${String(r.pids).padStart(5)}  ${printable(r.command)}` };
-    case 'user':
-      return { header: `${'UID'.padStart(7)}  USER`, cell: (r) => `${String(r.uid).padStart(7)}  ${r.user == null ? '?' : printable(r.user)}` };
-    case 'cgroup':
-      return { header: `${'NAME'.padEnd(24)}  CGROUP`, cell: (r) => `${printable(r.name).padEnd(24)}  ${printable(r.path ?? r.key)}` };
-    default:
-      return { header: { remote: 'PEER', 'remote-host': 'PEER ADDRESS', 'local-port': 'LOCAL PORT' }[top.by], cell: (r) => printable(r.key) };
-  }
+  const cols = GROUPINGS[top.by].watchColumns;
+  const pad = (text: string, i: number) => {
+    const c = cols[i]!;
+    if (i === cols.length - 1) return text;
+    return c.align === 'right' ? text.padStart(c.width) : text.padEnd(c.width);
+  };
+  return {
+    header: cols.map((c, i) => pad(c.header, i)).join('  '),
+    cell: (r) => cols.map((c, i) => pad(printable(c.cell(r)), i)).join('  '),
+  };
 }
-
-const BY_TITLE: Record<string, string> = {
-  process: 'processes', command: 'commands', remote: 'peers', 'remote-host': 'peer addresses', 'local-port': 'local ports', user: 'users', cgroup: 'cgroups',
-};
 
 /** The whole screen for a view: at most `rows` lines, each at most `columns` wide. */
 export function renderWatch(view: WatchView, columns: number, rows: number, st: WatchStyle, clock: (d: Date) => string = timeOfDay): string[] {
@@ -193,7 +189,7 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
   const top = s.top;
   if (top) {
     out.push('');
-    out.push(line([[`Top ${BY_TITLE[top.by]} holding ${top.states.join(', ')}`, '1'], [`  (${top.total} sockets)`, '2']], w, st.color));
+    out.push(line([[`Top ${GROUPINGS[top.by].title} holding ${top.states.join(', ')}`, '1'], [`  (${top.total} sockets)`, '2']], w, st.color));
     const cols = topColumns(top);
     const cw = Math.max(5, ...top.rows.map((r) => String(r.count).length));
     const footer: string[] = [];

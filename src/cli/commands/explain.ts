@@ -2,6 +2,7 @@
 import { ALL_MASK, maskNames, parseStates } from '../../request/states';
 import { renderExplain } from '../text/format';
 import type { CliCommand } from './types';
+import { out } from '../text/style';
 
 export const explain: CliCommand = {
   name: 'explain',
@@ -13,6 +14,6 @@ Examples:
   $ tcpcensus explain`,
   run(_o, _cli, [state]) {
     const names = maskNames(state === undefined ? ALL_MASK : parseStates([state]));
-    process.stdout.write(`${renderExplain(names)}\n`);
+    out(`${renderExplain(names)}\n`);
   },
 };

@@ -14,10 +14,11 @@ import { ChunkWriter } from '../text/chunk-writer';
 import { listHeader, listLine, sourceLines } from '../text/format';
 import { clearProgress, netnsFlag, unreadable, withProgress } from './shared';
 import type { CliCommand } from './types';
+import { jsonText, say } from '../text/style';
 
 // JSON.stringify({ ...r, pid, command, netnsInode, netnsName }) written
 // out key by key: the same bytes without a second object per row.
-const q = JSON.stringify;
+const q = (v: unknown) => jsonText(v);
 const nsTail = (ns: NetnsLabel | null) => (ns ? `,"netnsInode":${ns.inode},"netnsName":${q(ns.name)}` : '');
 const full = (r: SocketRow, ns: NetnsLabel | null) =>
   `{"state":${q(r.state)},"family":${q(r.family)},"localAddress":${q(r.localAddress)},"localPort":${r.localPort},` +
@@ -76,11 +77,11 @@ Examples (replace: netstat -tanp | grep :5432):
     await out.flush();
     if (!cli.json && !cli.ndjson) {
       if (withProcs && shared) {
-        process.stderr.write(`tcpcensus: ${shared} sockets are shared by several processes; PID shows the lowest\n`);
+        say(`${shared} sockets are shared by several processes; PID shows the lowest`);
       }
       // What the source could not show of what list shows (a '?' in Send-Q of LISTEN rows), said once.
       const shown = firstTable && { ...firstTable, unknown: firstTable.unknown.filter((u) => u === 'boundInactive' || u === 'listenBacklog') };
-      if (shown) for (const l of sourceLines(shown)) process.stderr.write(`tcpcensus: ${l}\n`);
+      if (shown) for (const l of sourceLines(shown)) say(l);
     }
     unreadable(unreadableCount, hidden, o.procRoot);
   },

@@ -10,6 +10,7 @@ import { cgroupsInsteadBecause } from '../owners-rule';
 import { unreadableWhy } from '../text/format';
 import { clearProgress, isNetnsTop, netnsFlag, netnsWhere, printJson, renderCounts, renderTopOf, style, unreadable, unreadableOf, hiddenOf, withProgress } from './shared';
 import type { CliCommand } from './types';
+import { out } from '../text/style';
 
 export const report: CliCommand = {
   name: 'report',
@@ -46,7 +47,7 @@ Examples:
       printJson({ states: counts, top, topFallback: switched ? because : null });
     } else {
       const note = switched ? `showing cgroups, not processes: ${because}` : undefined;
-      process.stdout.write(`${renderCounts(counts, st, netnsWhere(o))}\n\n${renderTopOf(top, st, netnsWhere(o), note)}\n`);
+      out(`${renderCounts(counts, st, netnsWhere(o))}\n\n${renderTopOf(top, st, netnsWhere(o), note)}\n`);
     }
     unreadable(unreadableCount, hiddenOf(first), o.procRoot);
   },

@@ -8,6 +8,7 @@ import { privilege } from '../../core/privilege';
 import type { NetnsStateCounts, NetnsTopReport, StateCounts, TopReport } from '../../types';
 import { procHiddenLine, renderNetnsStates, renderNetnsTop, renderStates, renderTop, unreadableLine, type Style } from '../text/format';
 import type { CliFlags, FlagOptions } from '../flags';
+import { jsonText, out, say } from '../text/style';
 
 export function style(): Style {
   const tty = process.stdout.isTTY === true;
@@ -39,12 +40,12 @@ export function clearProgress(): void {
 
 // Said once, on stderr, with the hint that fits who we are.
 export function unreadable(n: number | null | undefined, hidden?: string | null, procRoot?: string): void {
-  if (n) process.stderr.write(`tcpcensus: ${unreadableLine(n, privilege())}\n`);
-  if (hidden) process.stderr.write(`tcpcensus: ${procHiddenLine(hidden, procRoot ?? '/proc')}\n`);
+  if (n) say(unreadableLine(n, privilege()));
+  if (hidden) say(procHiddenLine(hidden, procRoot ?? "/proc"));
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  out(`${jsonText(value, 2)}\n`);
 }
 
 // --all-netns or not, known at run time: the calls then type their result as either shape.

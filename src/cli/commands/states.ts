@@ -2,6 +2,7 @@
 import { countStates } from '../../api';
 import { clearProgress, netnsFlag, netnsWhere, printJson, renderCounts, style, withProgress } from './shared';
 import type { CliCommand } from './types';
+import { out } from '../text/style';
 
 export const states: CliCommand = {
   name: 'states',
@@ -16,6 +17,6 @@ Examples (replace: netstat -nat | awk '{print $6}' | sort | uniq -c | sort -r):
     const counts = await countStates(withProgress(netnsFlag(o), cli));
     clearProgress();
     if (cli.json) printJson(counts);
-    else process.stdout.write(`${renderCounts(counts, st, netnsWhere(o))}\n`);
+    else out(`${renderCounts(counts, st, netnsWhere(o))}\n`);
   },
 };

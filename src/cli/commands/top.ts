@@ -2,6 +2,7 @@
 import { topProcesses } from '../../api';
 import { clearProgress, hiddenOf, netnsFlag, netnsWhere, printJson, renderTopOf, style, unreadable, unreadableOf, withProgress } from './shared';
 import type { CliCommand } from './types';
+import { out } from '../text/style';
 
 export const top: CliCommand = {
   name: 'top',
@@ -19,7 +20,7 @@ Examples (replace: netstat -apn | grep CLOSE_WAIT | awk '{print $7}' | sort | un
     const report = await topProcesses(withProgress(netnsFlag(o), cli));
     clearProgress();
     if (cli.json) printJson(report);
-    else process.stdout.write(`${renderTopOf(report, st, netnsWhere(o))}\n`);
+    else out(`${renderTopOf(report, st, netnsWhere(o))}\n`);
     unreadable(unreadableOf(report), hiddenOf(report), o.procRoot);
   },
 };

@@ -16,7 +16,7 @@ Examples:
   $ tcpcensus watch --json --interval 10s | tee sockets.ndjson`,
   async run(o, cli) {
     const { limit, ...rest } = o;
-    const { runWatch } = await import('../watch/watch');
+    const { runWatch } = await import('../watch/run');
     const st = style();
     const sampler = { ...rest, processes: true, ...(limit !== undefined ? { limit } : {}) };
     process.exitCode = await runWatch({ sampler, json: cli.json === true, count: cli.count ?? 0, style: { color: st.color, unicode: st.unicode } });

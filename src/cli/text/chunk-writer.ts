@@ -3,13 +3,17 @@
  * only once the write has completed (write(2) through Node's stream): each
  * line's string dies young (V8 collects it in the next scavenge, its young
  * generation never grows), and nothing piles up ahead of a slow reader.
+ * Every line passes the text style's gate (./style.ts).
  */
+import { gated } from './style';
+
 export class ChunkWriter {
   #buf = Buffer.allocUnsafe(65536);
   #used = 0;
   #big: string | undefined;
   /** Adds a line; true when the buffer is full and flush() must be awaited before the next. */
-  add(text: string): boolean {
+  add(line: string): boolean {
+    const text = gated(line);
     // At most 3 bytes per UTF-16 unit, and the newline.
     if (text.length * 3 + 1 > this.#buf.length - this.#used) {
       this.#big = `${text}\n`; // written after what is buffered

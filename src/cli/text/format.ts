@@ -4,27 +4,18 @@
  * empty). Bars and table rows fit Style.width; prose lines wrap as the
  * terminal wraps them.
  */
-import { printable } from '../../common/escape';
+import { bold, dim, paint, printable, type Style } from './style';
 import type { Privilege } from '../../core/privilege';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from '../../request/states';
 import { GROUPINGS } from '../../report/groupings';
 import type { SocketRow } from '../../report/table';
 import type { NetnsLabel, SkippedNetns, NetnsStateCounts, NetnsTopReport, SocketSource, StateCounts, TopReport, TopRow, Unknown } from '../../types';
 
-export interface Style {
-  color: boolean;
-  /** Unicode block bars on a terminal, '#' elsewhere. */
-  unicode: boolean;
-  width: number;
-}
+export type { Style };
 
 // A process names itself (comm, argv), and so does a namespace (its file
-// name) or a cgroup: a newline or an escape sequence in it must not break a
-// table or drive the terminal. Shown escaped instead (escape.ts).
-
-const paint = (on: boolean, code: string, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
-const bold = (st: Style, s: string) => paint(st.color, '1', s);
-const dim = (st: Style, s: string) => paint(st.color, '2', s);
+// name), a user or a cgroup: a newline or an escape sequence in it must not
+// break a table or drive the terminal. Shown escaped instead (./style.ts).
 
 // States that usually mean trouble when they pile up.
 const ALARM: ReadonlySet<string> = new Set(['CLOSE_WAIT', 'SYN_RECV', 'FIN_WAIT1', 'LAST_ACK', 'CLOSING', 'SYN_SENT']);
@@ -215,7 +206,7 @@ export function listHeader(processes: boolean, netns = false): string {
 const NETNS_W = 12;
 
 export function listLine(r: SocketRow, processes: boolean, netns?: string): string {
-  const base = `${netns !== undefined ? `${netns.padEnd(NETNS_W)} ` : ''}${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${(r.sendQ === null ? '?' : String(r.sendQ)).padStart(6)} ` +
+  const base = `${netns !== undefined ? `${printable(netns).padEnd(NETNS_W)} ` : ''}${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${(r.sendQ === null ? '?' : String(r.sendQ)).padStart(6)} ` +
     `${endpointText(r.localAddress, r.localPort, r.family).padEnd(28)} ${endpointText(r.remoteAddress, r.remotePort, r.family).padEnd(28)}`;
   if (!processes) return base.trimEnd();
   return `${base} ${(r.pid == null ? '-' : String(r.pid)).padStart(7)} ${r.command == null ? '-' : printable(r.command)}`;

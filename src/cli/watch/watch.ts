@@ -1,5 +1,5 @@
 /**
- * `tcpcensus watch`: samples every interval and shows them.
+ * `tcpcensus watch`'s view: what it shows of the samples it took.
  *
  * On a terminal, a full-screen view (the alternate screen, cursor hidden):
  * the state histogram with bars, each state's change since the last sample
@@ -12,14 +12,14 @@
  * works.
  *
  * The view is a pure function of the samples seen (WatchView + renderWatch),
- * unit-tested without a terminal; runWatch is the loop around it.
+ * unit-tested without a terminal or the addon; ./run.ts is the loop around
+ * it. Every outside byte is escaped through the text style (../text/style.ts).
  */
-import { formatDuration, parseDuration } from '../../request/duration';
-import { printable } from '../../common/escape';
+import { formatDuration } from '../../request/duration';
+import { paint, printable } from '../text/style';
 import { GROUPINGS } from '../../report/groupings';
-import { createSampler } from '../../sampler/sampler';
-import { maskNames, parseStates, STATE_NAMES, stateNumber, type StateName } from '../../request/states';
-import type { Sample, SamplerOptions, TopRow } from '../../types';
+import { STATE_NAMES, type StateName } from '../../request/states';
+import type { Sample, TopRow } from '../../types';
 
 export interface WatchStyle {
   color: boolean;
@@ -80,7 +80,7 @@ function line(segments: Segment[], width: number, color: boolean): string {
     if (left <= 0) break;
     const t = [...text].slice(0, left).join('');
     left -= [...t].length;
-    out += color && sgr ? `\x1b[${sgr}m${t}\x1b[0m` : t;
+    out += sgr ? paint(color, sgr, t) : t;
   }
   return out;
 }
@@ -153,7 +153,7 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
   const title = fitTitle(parts, w - quit.length);
   const titleRoom = w - quit.length;
   out.push(line([[[...title].slice(0, titleRoom).join('').padEnd(titleRoom), '1'], [quit, '2']], w, st.color));
-  if (view.error) out.push(line([[`sample failed: ${view.error}`, '31']], w, st.color));
+  if (view.error) out.push(line([[`sample failed: ${printable(view.error)}`, '31']], w, st.color));
   out.push('');
   if (!s) return out.slice(0, rows);
 
@@ -257,117 +257,4 @@ export function sampleLine(s: Sample): string {
   }
   if (s.skipped) parts.push(`skipped ${s.skipped}`);
   return parts.join('  ');
-}
-
-// ---- the loop ----
-
-export interface WatchOptions {
-  sampler: SamplerOptions;
-  json: boolean;
-  /** Stop after this many samples (0: until q, Ctrl-C or a signal). */
-  count: number;
-  style: WatchStyle;
-}
-
-const ENTER = '\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J'; // alternate screen, hide the cursor, clear
-const LEAVE = '\x1b[?25h\x1b[?1049l'; // show the cursor, back to the normal screen
-
-/** Runs watch until q, Ctrl-C, a signal, or `count` samples. Resolves with the exit code. */
-export async function runWatch(o: WatchOptions): Promise<number> {
-  const sampler = createSampler(o.sampler);
-  const tty = process.stdout.isTTY === true;
-  let stopped = false;
-  const stop = () => {
-    stopped = true;
-    void sampler.close();
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const sig of signals) process.on(sig, stop);
-  try {
-    return tty ? await fullScreen(o, sampler, () => stopped, stop) : await lines(o, sampler, () => stopped);
-  } finally {
-    for (const sig of signals) process.removeListener(sig, stop);
-    await sampler.close();
-  }
-}
-
-async function lines(o: WatchOptions, sampler: ReturnType<typeof createSampler>, stopped: () => boolean): Promise<number> {
-  let n = 0;
-  for await (const s of sampler) {
-    process.stdout.write(`${o.json ? JSON.stringify(s) : sampleLine(s)}\n`);
-    if (stopped() || (o.count && ++n >= o.count)) break;
-  }
-  return 0;
-}
-
-async function fullScreen(o: WatchOptions, sampler: ReturnType<typeof createSampler>, stopped: () => boolean, stop: () => void): Promise<number> {
-  const out = process.stdout;
-  const input = process.stdin;
-  const view = new WatchView(parseDuration(o.sampler.interval ?? 1000, 'interval', 10), maskNames(parseStates(o.sampler.states, 1 << stateNumber('CLOSE_WAIT'))));
-  let active = true;
-  // Restores the terminal once, however we leave: written synchronously, so
-  // it also runs from an 'exit' or crash handler.
-  const restore = () => {
-    if (!active) return;
-    active = false;
-    if (input.isTTY && input.isRaw) input.setRawMode(false);
-    require('node:fs').writeSync(out.fd, LEAVE);
-  };
-  const onExit = () => restore();
-  const onCrash = (err: unknown) => {
-    restore();
-    process.stderr.write(`tcpcensus: watch crashed: ${err instanceof Error ? (process.env.TCPCENSUS_DEBUG === '1' ? err.stack : err.message) : String(err)}\n`);
-    process.exit(1);
-  };
-  const draw = () => {
-    if (!active) return;
-    if (process.env.TCPCENSUS_TEST_WATCH_CRASH === String(view.last?.seq)) throw new Error('test crash (TCPCENSUS_TEST_WATCH_CRASH)');
-    const frame = renderWatch(view, out.columns || 80, out.rows || 24, o.style);
-    out.write(`\x1b[H${frame.join('\x1b[K\n')}\x1b[K\x1b[J`);
-  };
-  const onResize = () => {
-    out.write('\x1b[2J');
-    draw();
-  };
-  const onKey = (data: Buffer) => {
-    for (const b of data) if (b === 0x71 || b === 0x51 || b === 0x03 || b === 0x04) stop(); // q, Q, Ctrl-C, Ctrl-D
-  };
-  process.on('exit', onExit);
-  process.on('uncaughtException', onCrash);
-  out.write(ENTER);
-  if (input.isTTY) {
-    input.setRawMode(true);
-    input.on('data', onKey);
-    input.resume();
-  }
-  out.on('resize', onResize);
-  try {
-    draw();
-    let n = 0;
-    for (;;) {
-      let r: IteratorResult<Sample>;
-      try {
-        r = await sampler.next();
-      } catch (err) {
-        // The first sample must work (bad procfs, netlink refused); a later
-        // failure is shown and the next tick tries again.
-        if (!view.last) throw err;
-        view.fail(err instanceof Error ? err.message : String(err));
-        draw();
-        continue;
-      }
-      if (r.done || stopped()) break;
-      view.push(r.value);
-      draw();
-      if (o.count && ++n >= o.count) break;
-    }
-    return 0;
-  } finally {
-    out.removeListener('resize', onResize);
-    input.removeListener('data', onKey);
-    input.pause();
-    restore();
-    process.removeListener('exit', onExit);
-    process.removeListener('uncaughtException', onCrash);
-  }
 }

@@ -14,8 +14,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { listHeader, listLine, netnsText, procHiddenLine, renderExplain, renderNetnsStates, renderStates, renderTop, sourceLines, unreadableLine, type Style } from '../../src/cli/text/format';
-import type { NetnsLabel, NetnsStateCounts, StateCounts, TopReport } from '../../src/types';
+import { listHeader, listLine, netnsText, procHiddenLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, unreadableLine, type Style } from '../../src/cli/text/format';
+import type { NetnsLabel, NetnsStateCounts, NetnsTopReport, StateCounts, TopReport } from '../../src/types';
 import type { SocketRow } from '../../src/report/table';
 
 const PLAIN: Style = { color: false, unicode: false, width: 80 };
@@ -237,6 +237,14 @@ test('list --all-netns: the namespace leads each row in a 12-wide column', () =>
   assert.equal(listLine(row(), false, 'web').startsWith('web          ESTABLISHED'), true);
 });
 
+// main.ts hands listLine a namespace's name as it is (ns.name ?? inode) and
+// listLine pads it unescaped, so `list --all-netns` prints a namespace
+// name's control bytes raw (netnsText escapes it everywhere else).
+// Reported, not fixed (src/cli is the lead's).
+test.todo('list --all-netns escapes control bytes in the namespace column', () => {
+  assertSafe(listLine(row(), false, HOSTILE));
+});
+
 // ---- namespaces ----
 
 const ns = (over: Partial<NetnsLabel> = {}): NetnsLabel => ({ inode: 4026531840, name: null, path: '/proc/1/ns/net', pid: 1, self: false, ...over });
@@ -278,4 +286,22 @@ test('explain: each state\'s meaning, who waits, and what many of them say, blan
   assert.equal(parts[0]!.split('\n')[0], 'CLOSE_WAIT');
   assert.match(parts[0]!, /^CLOSE_WAIT\n {2}The peer closed its end; this side has not called close\(\)\.\n {2}Waiting: .+\n {2}Many of them: .+$/);
   assert.match(parts[1]!, /^LISTEN\n {2}Waiting for incoming connections\.\n/);
+});
+
+test('top --all-netns: a section per namespace holding sockets, titled by its escaped name, then the sums', () => {
+  const r: NetnsTopReport = {
+    states: ['CLOSE_WAIT'], by: 'process', total: 5, tookMs: 11,
+    namespaces: [
+      { netns: ns({ inode: 4026532000, name: HOSTILE, pid: null }), ...top() },
+      { netns: ns({ inode: 4026532001, name: 'idle', pid: null }), ...top({ total: 0, rows: [] }) },
+    ],
+    skipped: 0, skippedNamespaces: [], unreadableProcesses: 0,
+  };
+  const text = renderNetnsTop(r, { ...PLAIN, width: 120 });
+  const sections = text.split('\n\n');
+  assert.equal(sections.length, 2, 'the empty namespace has no section');
+  assert.equal(sections[0]!.split('\n')[0], `Top processes holding CLOSE_WAIT in netns ${HOSTILE_SHOWN} [4026532000]  (5 sockets, 7 ms, owners via /proc)`);
+  assert.equal(sections[1], '5 CLOSE_WAIT sockets in 2 network namespaces (11 ms); 1 of them holds none');
+  assertSafe(text);
+  assertSafe(withoutSgr(renderNetnsTop(r, COLOR)));
 });

@@ -124,6 +124,5 @@ test('shown never throws on getters, toJSON, Proxies that throw, or a revoked Pr
 
 test('a Date and a boxed string are written as JSON writes them', () => {
   assert.equal(shown(new Date(0)), '"1970-01-01T00:00:00.000Z"');
-  // eslint-disable-next-line no-new-wrappers
   assert.equal(shown(new String('x')), '"x"');
 });

@@ -1,7 +1,7 @@
 /**
  * The one loader of the C++ addon (native/binding.cc). It types the raw
- * binding and turns the addon's system errors into SystemError; `any` lives
- * only here. Everything else imports from this module, never the .node file.
+ * binding (what `require` hands back is cast to that type here, and only
+ * here) and turns the addon's system errors into SystemError. Everything else imports from this module, never the .node file.
  */
 import { join } from 'node:path';
 import { packageRoot } from './package-root';
@@ -11,29 +11,29 @@ import { MAX_THREADS } from './raw';
 import { isErrorCode, LimitError, SystemError, TcpcensusError } from '../errors';
 
 interface RawBinding {
-  count(opts: RawDumpOptions): Promise<RawCountResult>;
-  countSync(opts: RawDumpOptions): RawCountResult;
-  sample(opts: RawSampleOptions): Promise<RawSampleResult>;
-  sampleSync(opts: RawSampleOptions): RawSampleResult;
-  cgroupPaths(opts?: RawCgroupPathsOptions): Promise<RawCgroupPaths>;
-  cgroupPathsSync(opts?: RawCgroupPathsOptions): RawCgroupPaths;
-  listNetns(opts?: { procRoot?: string }): Promise<RawNetnsList>;
-  listNetnsSync(opts?: { procRoot?: string }): RawNetnsList;
-  findOwners(opts: RawFindOptions): Promise<RawFound>;
-  findOwnersSync(opts: RawFindOptions): RawFound;
-  startTimes(opts: { pids: Int32Array; procRoot?: string }): Promise<Float64Array>;
-  startTimesSync(opts: { pids: Int32Array; procRoot?: string }): Float64Array;
+  count: (opts: RawDumpOptions) => Promise<RawCountResult>;
+  countSync: (opts: RawDumpOptions) => RawCountResult;
+  sample: (opts: RawSampleOptions) => Promise<RawSampleResult>;
+  sampleSync: (opts: RawSampleOptions) => RawSampleResult;
+  cgroupPaths: (opts?: RawCgroupPathsOptions) => Promise<RawCgroupPaths>;
+  cgroupPathsSync: (opts?: RawCgroupPathsOptions) => RawCgroupPaths;
+  listNetns: (opts?: { procRoot?: string }) => Promise<RawNetnsList>;
+  listNetnsSync: (opts?: { procRoot?: string }) => RawNetnsList;
+  findOwners: (opts: RawFindOptions) => Promise<RawFound>;
+  findOwnersSync: (opts: RawFindOptions) => RawFound;
+  startTimes: (opts: { pids: Int32Array; procRoot?: string }) => Promise<Float64Array>;
+  startTimesSync: (opts: { pids: Int32Array; procRoot?: string }) => Float64Array;
   /** A dump to read in batches; nothing is read until the first nextBatch. keepStates as for sample. */
-  openDump(opts: RawDumpOptions & { keepStates?: number }): DumpHandle;
+  openDump: (opts: RawDumpOptions & { keepStates?: number }) => DumpHandle;
   /** The next rows (at least `rows` unless the dump ends), read on the libuv pool; one at a time per handle. */
-  nextBatch(handle: DumpHandle, rows: number): Promise<RawBatch>;
+  nextBatch: (handle: DumpHandle, rows: number) => Promise<RawBatch>;
   /** Ends the dump now, or once the batch being read is in. */
-  closeDump(handle: DumpHandle): void;
-  newProgress(): ProgressHandle;
-  readProgress(handle: ProgressHandle): [done: number, total: number];
+  closeDump: (handle: DumpHandle) => void;
+  newProgress: () => ProgressHandle;
+  readProgress: (handle: ProgressHandle) => [done: number, total: number];
   /** Frees the given buffers now if the addon adopted them (detaching them); returns how many it freed. */
-  release(buffers: ArrayBuffer[]): number;
-  __failNext(what: 'none' | 'run' | 'convert' | 'external'): void;
+  release: (buffers: ArrayBuffer[]) => number;
+  __failNext: (what: 'none' | 'run' | 'convert' | 'external') => void;
   columns: Array<{ name: string; bytes: number; width: number }>;
   defaultThreads: number;
   maxThreads: number;
@@ -48,6 +48,7 @@ function load(): unknown {
   for (const build of ['Release', 'Debug']) {
     const file = join(root, 'build', build, 'tcpcensus.node');
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
@@ -57,8 +58,7 @@ function load(): unknown {
   throw new TcpcensusError(`the tcpcensus addon is not built (looked for ${tried.join(' and ')}); run npm run build:native`, 'ERR_TCPCENSUS_ADDON');
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const raw: RawBinding = load() as any;
+const raw = load() as RawBinding;
 
 // A stale build of the addon next to newer TypeScript would hand over
 // columns under other names or widths: refuse it here, once, not as garbage
@@ -76,9 +76,19 @@ if (raw.columns.length !== Object.keys(COLUMNS).length) {
   throw new TcpcensusError('the tcpcensus addon has more columns than this version knows; rebuild it with npm run build:native', 'ERR_TCPCENSUS_ADDON');
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function convert(err: any): unknown {
-  if (!err || typeof err !== 'object') return err;
+// The addon throws plain objects and Errors with these own fields set.
+interface AddonError {
+  message?: unknown;
+  syscall?: unknown;
+  errno?: unknown;
+  code?: unknown;
+  path?: unknown;
+  pid?: unknown;
+}
+
+function convert(thrown: unknown): unknown {
+  if (!thrown || typeof thrown !== 'object') return thrown;
+  const err = thrown as AddonError;
   const message = String(err.message);
   if (typeof err.syscall === 'string' && typeof err.errno === 'number') {
     const extra: { path?: string; pid?: number } = {};
@@ -89,7 +99,7 @@ function convert(err: any): unknown {
   if (err.code === 'ERR_TCPCENSUS_MAX_SOCKETS') return new LimitError(message);
   if (isErrorCode(err.code)) return new TcpcensusError(message, err.code);
   if (typeof err.code === 'string' && err.code.startsWith('ERR_TCPCENSUS')) return new TcpcensusError(message, 'ERR_TCPCENSUS_INTERNAL');
-  return err;
+  return thrown;
 }
 
 function sync<A, R>(fn: (a: A) => R): (a: A) => R {
@@ -103,7 +113,9 @@ function sync<A, R>(fn: (a: A) => R): (a: A) => R {
 }
 
 function async<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
-  return (a) => fn(a).catch((err) => Promise.reject(convert(err)));
+  return (a) => fn(a).catch((err: unknown) => {
+    throw convert(err);
+  });
 }
 
 export const native = {
@@ -120,7 +132,9 @@ export const native = {
   startTimes: async(raw.startTimes),
   startTimesSync: sync(raw.startTimesSync),
   openDump: sync((o: RawDumpOptions & { keepStates?: number }) => raw.openDump(o)),
-  nextBatch: (h: DumpHandle, rows: number) => raw.nextBatch(h, rows).catch((err) => Promise.reject(convert(err))),
+  nextBatch: (h: DumpHandle, rows: number) => raw.nextBatch(h, rows).catch((err: unknown) => {
+    throw convert(err);
+  }),
   closeDump: (h: DumpHandle) => raw.closeDump(h),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),

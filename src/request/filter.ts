@@ -75,7 +75,7 @@ function ipv6Bytes(s: string): Uint8Array {
   const gap = text.indexOf('::');
   const head = words(gap < 0 ? text : text.slice(0, gap));
   const tail = gap < 0 ? [] : words(text.slice(gap + 2));
-  const all = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+  const all = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
   const out = new Uint8Array(16);
   all.forEach((w, i) => {
     out[2 * i] = w >> 8;
@@ -90,6 +90,7 @@ function ipv6Bytes(s: string): Uint8Array {
  * command about 4 ms though few are given an address.
  */
 export function ipFamily(text: string): 'ipv4' | 'ipv6' | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const net = require('node:net') as typeof import('node:net');
   return net.isIPv4(text) ? 'ipv4' : net.isIPv6(text) ? 'ipv6' : undefined;
 }

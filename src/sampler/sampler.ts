@@ -137,7 +137,7 @@ export function toSample(req: Request, obs: Observation, prev: Pick<Observation,
     states[name] = obs.ipv4[n]! + obs.ipv6[n]!;
     ipv4 += obs.ipv4[n]!;
     ipv6 += obs.ipv6[n]!;
-    if (delta && prev) delta[name] = states[name]! - (prev.ipv4[n]! + prev.ipv6[n]!);
+    if (delta && prev) delta[name] = states[name] - (prev.ipv4[n]! + prev.ipv6[n]!);
   }
   let top: Sample['top'] = null;
   if (req.sampling!.top && obs.table && obs.rows) {

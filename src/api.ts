@@ -115,9 +115,9 @@ function* usersFor(req: Request): Check<Map<number, string> | undefined> {
   return req.by === 'user' ? yield* userNamesSteps() : undefined;
 }
 
-// /etc/passwd is read while the kernel dumps. Each table's columns are freed
-// once its report is built (the report holds no column): now, not at V8's
-// next collection.
+// /etc/passwd is read while the kernel dumps (awaited). Each table's columns
+// are freed once its report is built (the report holds no column): now, not
+// at V8's next collection, by the Sync form too.
 function* topping(req: Request, took: () => number): Check<TopReport | NetnsTopReport> {
   if (!req.allNetns) {
     const [t, names] = yield* all(runner.sampleSteps(req), usersFor(req));

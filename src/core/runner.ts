@@ -129,7 +129,6 @@ export function* sampleSteps(req: Request): Check<RawSampleResult> {
 }
 
 export const sample = (req: Request): Promise<RawSampleResult> => runAsync(sampleSteps(req));
-export const sampleSync = (req: Request): RawSampleResult => runSync(sampleSteps(req));
 
 function tally(t: RawSampleResult): RawCountResult {
   const ipv4 = new Float64Array(16);

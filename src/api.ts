@@ -2,12 +2,14 @@
  * The public library calls: countStates, topProcesses, snapshot and
  * topCgroupsByState, each with an async form (the kernel work and the file
  * look-ups run off the event loop) and a Sync form. Each is the same three
- * steps, so the two forms cannot disagree: check the options (options.ts),
- * run (runner.ts; all-netns.ts for every namespace), shape the result
- * (counts.ts, top.ts, table.ts).
+ * steps: check the options (options.ts), run (runner.ts; all-netns.ts for
+ * every namespace), shape the result (counts.ts, top.ts, table.ts). The run
+ * and the shaping are written once per call, as steps (core/lookup.ts) that
+ * runAsync or runSync drives, so the two forms cannot disagree.
  */
-import { eachNetns, eachNetnsSync, type PerNetns } from './core/all-netns';
-import { cgroupIds, cgroupLabels, cgroupLabelsSync } from './report/cgroup-names';
+import { allNetns, type PerNetns } from './core/all-netns';
+import { all, runAsync, runSync, type Check } from './core/lookup';
+import { cgroupIds, cgroupLabelsSteps } from './report/cgroup-names';
 import { stateCounts } from './report/counts';
 import { TcpcensusError } from './errors';
 import type { RawCountResult, RawSampleResult } from './core/raw';
@@ -20,7 +22,7 @@ import type {
   AllNetnsOption, CgroupStateOptions, CgroupStateReport, CountOptions, NetnsSnapshot, NetnsStateCounts, NetnsStateCountsOf, NetnsTopReport, SnapshotOptions, StateCounts, StateCountsOf,
   TopOptions, TopReport,
 } from './types';
-import { userNames, userNamesSync } from './report/users';
+import { userNamesSteps } from './report/users';
 
 const clock = () => {
   const start = process.hrtime.bigint();
@@ -54,6 +56,11 @@ function sumCounts(req: Request, per: PerNetns<RawCountResult>, took: () => numb
 
 // ---- countStates ----
 
+function* counting(req: Request, took: () => number): Check<StateCounts | NetnsStateCounts> {
+  if (req.allNetns) return sumCounts(req, yield* allNetns(req, runner.countSteps), took);
+  return stateCounts(req.raw.states, yield* runner.countSteps(req), took);
+}
+
 /** Counts TCP sockets by state. Touches /proc only when pids is given (or allNetns, to find the namespaces). */
 // The result is typed by the states asked for (StatesOf): counts.states.CLOSE_WAIT
 // is a number when CLOSE_WAIT was asked for.
@@ -63,9 +70,7 @@ export async function countStates<const S extends readonly string[] | undefined 
 export async function countStates<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): Promise<StateCountsOf<StatesOf<S>>>;
 export async function countStates(options?: CountOptions & Partial<EitherNetns>): Promise<StateCounts | NetnsStateCounts> {
   const took = clock();
-  const req = await checkOptions('countStates', options);
-  if (req.allNetns) return sumCounts(req, await eachNetns(req, runner.count), took);
-  return stateCounts(req.raw.states, await runner.count(req), took);
+  return runAsync(counting(await checkOptions('countStates', options), took));
 }
 
 export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & AllNetns): NetnsStateCountsOf<StatesOf<S>>;
@@ -73,9 +78,7 @@ export function countStatesSync<const S extends readonly string[] | undefined = 
 export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): StateCountsOf<StatesOf<S>>;
 export function countStatesSync(options?: CountOptions & Partial<EitherNetns>): StateCounts | NetnsStateCounts {
   const took = clock();
-  const req = checkOptionsSync('countStates', options);
-  if (req.allNetns) return sumCounts(req, eachNetnsSync(req, runner.countSync), took);
-  return stateCounts(req.raw.states, runner.countSync(req), took);
+  return runSync(counting(checkOptionsSync('countStates', options), took));
 }
 
 // ---- topProcesses ----
@@ -94,16 +97,10 @@ function needCgroupIds(t: RawSampleResult): void {
   }
 }
 
-async function labelsFor(req: Request, t: RawSampleResult, users: Map<number, string> | undefined): Promise<Labels> {
+function* labelsFor(req: Request, t: RawSampleResult, users: Map<number, string> | undefined): Check<Labels> {
   if (req.by !== 'cgroup' && req.call !== 'topCgroupsByState') return { users };
   needCgroupIds(t);
-  return { cgroups: await cgroupLabels(cgroupIds(t.cgroupId, t.size)) };
-}
-
-function labelsForSync(req: Request, t: RawSampleResult, users: Map<number, string> | undefined): Labels {
-  if (req.by !== 'cgroup' && req.call !== 'topCgroupsByState') return { users };
-  needCgroupIds(t);
-  return { cgroups: cgroupLabelsSync(cgroupIds(t.cgroupId, t.size)) };
+  return { cgroups: yield* cgroupLabelsSteps(cgroupIds(t.cgroupId, t.size)) };
 }
 
 function netnsTop(req: Request, namespaces: NetnsTopReport['namespaces'], per: PerNetns<unknown>, took: () => number): NetnsTopReport {
@@ -113,28 +110,37 @@ function netnsTop(req: Request, namespaces: NetnsTopReport['namespaces'], per: P
   };
 }
 
+// Only a report by user reads /etc/passwd.
+function* usersFor(req: Request): Check<Map<number, string> | undefined> {
+  return req.by === 'user' ? yield* userNamesSteps() : undefined;
+}
+
+// /etc/passwd is read while the kernel dumps (awaited). Each table's columns
+// are freed once its report is built (the report holds no column): now, not
+// at V8's next collection, by the Sync form too.
+function* topping(req: Request, took: () => number): Check<TopReport | NetnsTopReport> {
+  if (!req.allNetns) {
+    const [t, names] = yield* all(runner.sampleSteps(req), usersFor(req));
+    const report = topReport(req, t, yield* labelsFor(req, t, names), took);
+    runner.release(t);
+    return report;
+  }
+  const [per, names] = yield* all(allNetns(req, runner.sampleSteps), usersFor(req));
+  const namespaces: NetnsTopReport['namespaces'] = [];
+  for (const { netns, result, tookMs } of per.namespaces) {
+    namespaces.push({ netns, ...topReport(req, result, yield* labelsFor(req, result, names), () => tookMs) });
+    runner.release(result);
+  }
+  return netnsTop(req, namespaces, per, took);
+}
+
 /** The processes (or commands, peers, ports, users, cgroups) holding the most sockets in the given states. */
 export async function topProcesses(options: TopOptions & AllNetns): Promise<NetnsTopReport>;
 export async function topProcesses(options: TopOptions & EitherNetns): Promise<TopReport | NetnsTopReport>;
 export async function topProcesses(options?: TopOptions): Promise<TopReport>;
 export async function topProcesses(options?: TopOptions & Partial<EitherNetns>): Promise<TopReport | NetnsTopReport> {
   const took = clock();
-  const req = await checkOptions('topProcesses', options);
-  const users = req.by === 'user' ? userNames() : undefined;
-  if (!req.allNetns) {
-    const [t, names] = await Promise.all([runner.sample(req), users]);
-    const report = topReport(req, t, await labelsFor(req, t, names), took);
-    runner.release(t); // the report holds no column: free them now, not at V8's next collection
-    return report;
-  }
-  const per = await eachNetns(req, runner.sample);
-  const names = await users;
-  const namespaces: NetnsTopReport['namespaces'] = [];
-  for (const { netns, result, tookMs } of per.namespaces) {
-    namespaces.push({ netns, ...topReport(req, result, await labelsFor(req, result, names), () => tookMs) });
-    runner.release(result);
-  }
-  return netnsTop(req, namespaces, per, took);
+  return runAsync(topping(await checkOptions('topProcesses', options), took));
 }
 
 export function topProcessesSync(options: TopOptions & AllNetns): NetnsTopReport;
@@ -142,15 +148,7 @@ export function topProcessesSync(options: TopOptions & EitherNetns): TopReport |
 export function topProcessesSync(options?: TopOptions): TopReport;
 export function topProcessesSync(options?: TopOptions & Partial<EitherNetns>): TopReport | NetnsTopReport {
   const took = clock();
-  const req = checkOptionsSync('topProcesses', options);
-  const users = req.by === 'user' ? userNamesSync() : undefined;
-  if (!req.allNetns) {
-    const t = runner.sampleSync(req);
-    return topReport(req, t, labelsForSync(req, t, users), took);
-  }
-  const per = eachNetnsSync(req, runner.sampleSync);
-  const namespaces = per.namespaces.map(({ netns, result, tookMs }) => ({ netns, ...topReport(req, result, labelsForSync(req, result, users), () => tookMs) }));
-  return netnsTop(req, namespaces, per, took);
+  return runSync(topping(checkOptionsSync('topProcesses', options), took));
 }
 
 // ---- snapshot ----
@@ -162,15 +160,18 @@ function netnsTables(per: PerNetns<RawSampleResult>, took: () => number, procHid
   };
 }
 
+function* snapshotting(req: Request, took: () => number): Check<SocketTable | NetnsSnapshot> {
+  if (req.allNetns) return netnsTables(yield* allNetns(req, runner.sampleSteps), took, req.procHidden);
+  return new SocketTable(yield* runner.sampleSteps(req), req.procHidden);
+}
+
 /** Every matching socket as a columnar table, optionally with owners. */
 export async function snapshot(options: SnapshotOptions & AllNetns): Promise<NetnsSnapshot>;
 export async function snapshot(options: SnapshotOptions & EitherNetns): Promise<SocketTable | NetnsSnapshot>;
 export async function snapshot(options?: SnapshotOptions): Promise<SocketTable>;
 export async function snapshot(options?: SnapshotOptions & Partial<EitherNetns>): Promise<SocketTable | NetnsSnapshot> {
   const took = clock();
-  const req = await checkOptions('snapshot', options);
-  if (req.allNetns) return netnsTables(await eachNetns(req, runner.sample), took, req.procHidden);
-  return new SocketTable(await runner.sample(req), req.procHidden);
+  return runAsync(snapshotting(await checkOptions('snapshot', options), took));
 }
 
 export function snapshotSync(options: SnapshotOptions & AllNetns): NetnsSnapshot;
@@ -178,15 +179,14 @@ export function snapshotSync(options: SnapshotOptions & EitherNetns): SocketTabl
 export function snapshotSync(options?: SnapshotOptions): SocketTable;
 export function snapshotSync(options?: SnapshotOptions & Partial<EitherNetns>): SocketTable | NetnsSnapshot {
   const took = clock();
-  const req = checkOptionsSync('snapshot', options);
-  if (req.allNetns) return netnsTables(eachNetnsSync(req, runner.sampleSync), took, req.procHidden);
-  return new SocketTable(runner.sampleSync(req), req.procHidden);
+  return runSync(snapshotting(checkOptionsSync('snapshot', options), took));
 }
 
 // ---- topCgroupsByState ----
 
-function cgroupReport(req: Request, t: RawSampleResult, labels: Labels, took: () => number): CgroupStateReport {
-  const { rows, noCgroup } = cgroupRowsByState(t, req.raw.states, req.limit, labels);
+function* cgroupReport(req: Request, took: () => number): Check<CgroupStateReport> {
+  const t = yield* runner.sampleSteps(req);
+  const { rows, noCgroup } = cgroupRowsByState(t, req.raw.states, req.limit, yield* labelsFor(req, t, undefined));
   return { states: maskNames(req.raw.states), rows, noCgroup, source: t.source, sourceFallback: t.sourceFallback, tookMs: took() };
 }
 
@@ -197,14 +197,10 @@ function cgroupReport(req: Request, t: RawSampleResult, labels: Labels, took: ()
  */
 export async function topCgroupsByState(options?: CgroupStateOptions): Promise<CgroupStateReport> {
   const took = clock();
-  const req = await checkOptions('topCgroupsByState', options);
-  const t = await runner.sample(req);
-  return cgroupReport(req, t, await labelsFor(req, t, undefined), took);
+  return runAsync(cgroupReport(await checkOptions('topCgroupsByState', options), took));
 }
 
 export function topCgroupsByStateSync(options?: CgroupStateOptions): CgroupStateReport {
   const took = clock();
-  const req = checkOptionsSync('topCgroupsByState', options);
-  const t = runner.sampleSync(req);
-  return cgroupReport(req, t, labelsForSync(req, t, undefined), took);
+  return runSync(cgroupReport(checkOptionsSync('topCgroupsByState', options), took));
 }

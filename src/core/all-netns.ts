@@ -11,8 +11,8 @@
  * Man pages: setns(2), ip-netns(8), stat(2).
  */
 import { SystemError } from '../errors';
-import { lookupAsync, lookupSync, stat, type AnyOutcome, type Check, type Step } from './lookup';
-import type { RawDumpInfo, RawNetns, RawNetnsList } from './raw';
+import { call, runAsync, runSync, stat, type Check } from './lookup';
+import type { RawDumpInfo, RawNetns } from './raw';
 import type { Request } from '../request/options';
 import * as runner from './runner';
 import type { NetnsLabel, SkippedNetns } from '../types';
@@ -55,10 +55,6 @@ function* whyGone(n: RawNetns, e: unknown): Check<string | null> {
   return `gone during the run (${how}${now.ok ? ': the file no longer is that namespace' : ''})`;
 }
 
-function collect<R>(list: RawNetnsList): PerNetns<R> {
-  return { namespaces: [], skipped: [], unreadableProcesses: list.unreadable };
-}
-
 // A dump that answered from another namespace than the one listed: a pid
 // reused by a process elsewhere, or a name deleted and made again.
 function answeredElsewhere(n: RawNetns, result: Pick<RawDumpInfo, 'netnsInode'>): SkippedNetns | null {
@@ -69,28 +65,19 @@ function answeredElsewhere(n: RawNetns, result: Pick<RawDumpInfo, 'netnsInode'>)
 
 type One<R> = { result: R } | { skipped: SkippedNetns };
 type Tried<R> = { ok: true; value: R } | { ok: false; error: unknown };
-const ok = <R>(value: R): Tried<R> => ({ ok: true, value });
-const failed = <R>(error: unknown): Tried<R> => ({ ok: false, error });
-// A run's outcome goes back through the look-ups' channel (see attempt).
-const ran = <R>(t: Tried<R>) => t as unknown as AnyOutcome;
-function settled<R>(f: () => R): Tried<R> {
-  try {
-    return ok(f());
-  } catch (error) {
-    return failed(error);
-  }
-}
-/** What oneNetns asks for: a dump run in a namespace, or a look-up (lookup.ts). */
-type Ask = { run: Request } | Step;
+/** A runner call's steps in one namespace's request (runner.countSteps, runner.sampleSteps). */
+type Run<R> = (r: Request) => Check<R>;
 
-// One namespace of the listing, written once and driven blocking or
-// awaited (below): its dump through its file, and when that fails because
-// the namespace went away, through its process's file if it has one;
-// skipped, with why, when neither answers from that namespace.
-function* oneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns): Generator<Ask, One<R>, AnyOutcome> {
-  // The one cast: a run's outcome comes back through the look-ups' channel.
-  const attempt = function* (r: Request): Generator<Ask, Tried<R>, AnyOutcome> {
-    return (yield { run: r }) as unknown as Tried<R>;
+// One namespace of the listing: its dump through its file, and when that
+// fails because the namespace went away, through its process's file if it
+// has one; skipped, with why, when neither answers from that namespace.
+function* oneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: Run<R>): Check<One<R>> {
+  const attempt = function* (r: Request): Check<Tried<R>> {
+    try {
+      return { ok: true, value: yield* run(r) };
+    } catch (error) {
+      return { ok: false, error };
+    }
   };
   let tried = yield* attempt(inNamespace(req, n));
   if (!tried.ok) {
@@ -104,53 +91,33 @@ function* oneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: R
   return elsewhere ? { skipped: elsewhere } : { result: tried.value };
 }
 
+/** Runs `run` (a runner call's steps) in every namespace. */
+export function* allNetns<R extends RawDumpInfo>(req: Request, run: Run<R>): Check<PerNetns<R>> {
+  const list = yield* runner.listNetnsSteps(req);
+  const out: PerNetns<R> = { namespaces: [], skipped: [], unreadableProcesses: list.unreadable };
+  for (const n of list.namespaces) {
+    const start = process.hrtime.bigint();
+    const one = yield* oneNetns(req, n, run);
+    if ('skipped' in one) out.skipped.push(one.skipped);
+    else out.namespaces.push({ netns: netnsLabel(n), result: one.result, tookMs: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 });
+  }
+  return out;
+}
+
+// A caller's own run has one form; the driver of the other form never asks for it.
+const awaited = <R>(run: (r: Request) => Promise<R>): Run<R> => (r) => call({ sync: () => { throw new TypeError('an awaited run driven blocking'); }, async: run }, r);
+const blocking = <R>(run: (r: Request) => R): Run<R> => (r) => call({ sync: run, async: () => { throw new TypeError('a blocking run driven awaited'); } }, r);
+
 /**
- * `run` (a runner call) in one namespace of the listing, as eachNetns runs
- * it: its result, or why it was skipped. For a caller that goes through the
- * namespaces itself (snapshotStream, whose run reads a first batch).
+ * `run` (a function of the caller's) in one namespace of the listing, as
+ * allNetns runs it: its result, or why it was skipped. For a caller that
+ * goes through the namespaces itself (snapshotStream, whose run reads a
+ * first batch).
  */
-export async function inOneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: (r: Request) => Promise<R>): Promise<One<R>> {
-  const g = oneNetns<R>(req, n);
-  let next = g.next();
-  while (!next.done) {
-    const ask = next.value;
-    next = g.next('run' in ask ? ran(await run(ask.run).then(ok, failed)) : await lookupAsync(ask));
-  }
-  return next.value;
+export function inOneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: (r: Request) => Promise<R>): Promise<One<R>> {
+  return runAsync(oneNetns(req, n, awaited(run)));
 }
 
-function inOneNetnsSync<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Request, n: RawNetns, run: (r: Request) => R): One<R> {
-  const g = oneNetns<R>(req, n);
-  let next = g.next();
-  while (!next.done) {
-    const ask = next.value;
-    next = g.next('run' in ask ? ran(settled(() => run(ask.run))) : lookupSync(ask));
-  }
-  return next.value;
-}
-
-function keep<R>(out: PerNetns<R>, n: RawNetns, one: One<R>, start: bigint): void {
-  if ('skipped' in one) out.skipped.push(one.skipped);
-  else out.namespaces.push({ netns: netnsLabel(n), result: one.result, tookMs: Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10 });
-}
-
-/** Runs `run` (a runner call) in every namespace. */
-export async function eachNetns<R extends RawDumpInfo>(req: Request, run: (r: Request) => Promise<R>): Promise<PerNetns<R>> {
-  const list = await runner.listNetns(req);
-  const out = collect<R>(list);
-  for (const n of list.namespaces) {
-    const start = process.hrtime.bigint();
-    keep(out, n, await inOneNetns(req, n, run), start);
-  }
-  return out;
-}
-
-export function eachNetnsSync<R extends RawDumpInfo>(req: Request, run: (r: Request) => R): PerNetns<R> {
-  const list = runner.listNetnsSync(req);
-  const out = collect<R>(list);
-  for (const n of list.namespaces) {
-    const start = process.hrtime.bigint();
-    keep(out, n, inOneNetnsSync(req, n, run), start);
-  }
-  return out;
-}
+/** allNetns with a run of the caller's, awaited or blocking. */
+export const eachNetns = <R extends RawDumpInfo>(req: Request, run: (r: Request) => Promise<R>): Promise<PerNetns<R>> => runAsync(allNetns(req, awaited(run)));
+export const eachNetnsSync = <R extends RawDumpInfo>(req: Request, run: (r: Request) => R): PerNetns<R> => runSync(allNetns(req, blocking(run)));

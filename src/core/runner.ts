@@ -1,6 +1,7 @@
 /**
  * The runner: the one module that calls the addon (./addon). It runs a
- * checked Request on the libuv pool (async) or on this thread (Sync),
+ * checked Request on the libuv pool (async) or on this thread (Sync), each
+ * call written once as steps (lookup.ts) that either driver runs; it
  * reports walk progress, keeps only the rows of the pids asked for, and
  * refuses to answer for a pid whose fd table it could not read: "none" must
  * mean it looked. It also hands over the addon's other look-ups: the network
@@ -9,11 +10,11 @@
  * off the event loop.
  */
 import { SystemError } from '../errors';
-import { errnoText } from './lookup';
+import { call, errnoText, runAsync, runSync, type Check, type Twin } from './lookup';
 import { native } from './addon';
 import { COLUMNS, type ColumnName, type RawColumns } from './columns';
 import type {
-  RawBatch, RawCgroupPaths, RawCountResult, RawFindOptions, RawFound, RawNetnsList, RawSampleOptions, RawSampleResult,
+  RawBatch, RawCgroupPaths, RawCountResult, RawDumpOptions, RawFindOptions, RawFound, RawNetnsList, RawSampleOptions, RawSampleResult,
 } from './raw';
 import type { Request } from '../request/options';
 
@@ -112,18 +113,22 @@ export function release(t: RawSampleResult): void {
   native.release(buffers);
 }
 
+// The addon's calls a check makes, each in its two forms (lookup.ts's Twin).
+// The pool form of a dump reports walk progress; the blocking form has no
+// event loop to report it on.
+const dump: Twin<Request, RawSampleResult> = { sync: (req) => native.sampleSync(req.raw), async: sampleRaw };
+const counts: Twin<RawDumpOptions, RawCountResult> = { sync: native.countSync, async: native.count };
+const netnsList: Twin<{ procRoot?: string }, RawNetnsList> = { sync: native.listNetnsSync, async: native.listNetns };
+const cgroupWalk: Twin<BigUint64Array, RawCgroupPaths> = { sync: (ids) => native.cgroupPathsSync({ ids }), async: (ids) => native.cgroupPaths({ ids }) };
+
 /** The socket table of a request (owners when it asks for them). */
-export async function sample(req: Request): Promise<RawSampleResult> {
-  const t = await sampleRaw(req);
+export function* sampleSteps(req: Request): Check<RawSampleResult> {
+  const t = yield* call(dump, req);
   refuseUnread(req, t);
   return keepPids(req, t);
 }
 
-export function sampleSync(req: Request): RawSampleResult {
-  const t = native.sampleSync(req.raw);
-  refuseUnread(req, t);
-  return keepPids(req, t);
-}
+export const sample = (req: Request): Promise<RawSampleResult> => runAsync(sampleSteps(req));
 
 function tally(t: RawSampleResult): RawCountResult {
   const ipv4 = new Float64Array(16);
@@ -133,30 +138,23 @@ function tally(t: RawSampleResult): RawCountResult {
 }
 
 /** Counts by state; with pids the rows are needed (to keep those pids' sockets), otherwise none are kept. */
-export async function count(req: Request): Promise<RawCountResult> {
-  return req.pids ? tally(await sample(req)) : native.count(req.raw);
+export function* countSteps(req: Request): Check<RawCountResult> {
+  return req.pids ? tally(yield* sampleSteps(req)) : yield* call(counts, req.raw);
 }
 
-export function countSync(req: Request): RawCountResult {
-  return req.pids ? tally(sampleSync(req)) : native.countSync(req.raw);
-}
+export const count = (req: Request): Promise<RawCountResult> => runAsync(countSteps(req));
+export const countSync = (req: Request): RawCountResult => runSync(countSteps(req));
 
 /** Every network namespace visible in procRoot's processes and /var/run/netns. */
-export function listNetns(req: Request): Promise<RawNetnsList> {
-  return native.listNetns(req.raw.procRoot !== undefined ? { procRoot: req.raw.procRoot } : {});
+export function* listNetnsSteps(req: Request): Check<RawNetnsList> {
+  return yield* call(netnsList, req.raw.procRoot !== undefined ? { procRoot: req.raw.procRoot } : {});
 }
 
-export function listNetnsSync(req: Request): RawNetnsList {
-  return native.listNetnsSync(req.raw.procRoot !== undefined ? { procRoot: req.raw.procRoot } : {});
-}
+export const listNetns = (req: Request): Promise<RawNetnsList> => runAsync(listNetnsSteps(req));
 
 /** The paths of these cgroup ids, by one walk of the cgroup2 mount. */
-export function cgroupPaths(ids: BigUint64Array): Promise<RawCgroupPaths> {
-  return native.cgroupPaths({ ids });
-}
-
-export function cgroupPathsSync(ids: BigUint64Array): RawCgroupPaths {
-  return native.cgroupPathsSync({ ids });
+export function* cgroupPathsSteps(ids: BigUint64Array): Check<RawCgroupPaths> {
+  return yield* call(cgroupWalk, ids);
 }
 
 // ---- for the samplers (sampler.ts, owner-cache.ts) ----

@@ -2,13 +2,14 @@
  * cgroup ids to paths and short names, for `by: 'cgroup'`. A socket's
  * cgroup id is the inode of its cgroup's directory on the cgroup2 mount;
  * the addon names the ids a call needs by one walk of that mount
- * (runner.cgroupPaths), and this module keeps what it learnt by id, so a
+ * (runner.cgroupPathsSteps), and this module keeps what it learnt by id, so a
  * caller sampling again and again walks only for cgroups it has not seen.
  * Ids are never reused (64-bit kernfs ids), so an entry stays true; one the
  * walk did not find belongs to a cgroup removed since the socket was made
  * (sockets outlive their cgroup's directory) and is kept as such.
  */
 import { cgroupShortName, type CgroupName } from './cgroup-name';
+import { runAsync, type Check } from '../core/lookup';
 import * as runner from '../core/runner';
 import type { RawCgroupPaths } from '../core/raw';
 
@@ -45,17 +46,13 @@ function answer(ids: Iterable<bigint>): Map<bigint, CgroupLabel> {
 }
 
 /** Labels for these ids (0, no cgroup, is left out). */
-export async function cgroupLabels(ids: Set<bigint>): Promise<Map<bigint, CgroupLabel>> {
+export function* cgroupLabelsSteps(ids: Set<bigint>): Check<Map<bigint, CgroupLabel>> {
   const ask = wanted(ids);
-  if (ask) learn(ask, await runner.cgroupPaths(ask));
+  if (ask) learn(ask, yield* runner.cgroupPathsSteps(ask));
   return answer(ids);
 }
 
-export function cgroupLabelsSync(ids: Set<bigint>): Map<bigint, CgroupLabel> {
-  const ask = wanted(ids);
-  if (ask) learn(ask, runner.cgroupPathsSync(ask));
-  return answer(ids);
-}
+export const cgroupLabels = (ids: Set<bigint>): Promise<Map<bigint, CgroupLabel>> => runAsync(cgroupLabelsSteps(ids));
 
 /** The distinct cgroup ids of a table's rows (0 included when present). */
 export function cgroupIds(column: BigUint64Array, size: number): Set<bigint> {

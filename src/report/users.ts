@@ -1,9 +1,9 @@
 /**
- * uid -> user name from /etc/passwd (passwd(5)), read once per call. The
- * async form reads the file off the event loop; an unreadable file means
- * names are unknown, never an error.
+ * uid -> user name from /etc/passwd (passwd(5)), read once per call, by
+ * either driver of lookup.ts (off the event loop when awaited); an
+ * unreadable file means names are unknown, never an error.
  */
-import * as fs from 'node:fs';
+import { readFile, runAsync, type Check } from '../core/lookup';
 
 function parse(text: string): Map<number, string> {
   const names = new Map<number, string>();
@@ -16,20 +16,10 @@ function parse(text: string): Map<number, string> {
   return names;
 }
 
-export async function userNames(): Promise<Map<number, string>> {
-  try {
-    // fs.promises, not node:fs/promises at the top: loaded only when a
-    // report names users, not at every start-up.
-    return parse(await fs.promises.readFile('/etc/passwd', 'utf8'));
-  } catch {
-    return new Map();
-  }
+/** The names, or none when /etc/passwd cannot be read. */
+export function* userNamesSteps(): Check<Map<number, string>> {
+  const text = yield* readFile('/etc/passwd');
+  return text.ok ? parse(text.value) : new Map();
 }
 
-export function userNamesSync(): Map<number, string> {
-  try {
-    return parse(fs.readFileSync('/etc/passwd', 'utf8'));
-  } catch {
-    return new Map();
-  }
-}
+export const userNames = (): Promise<Map<number, string>> => runAsync(userNamesSteps());

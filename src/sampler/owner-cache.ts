@@ -42,11 +42,27 @@
  *   iterator answering, the sampler asks for the owners in the dump itself
  *   (joinsInDump, fromDump), so the iterator runs while the kernel dumps and
  *   nothing is kept here between samples.
+ *
+ * Its look-ups (owners of given inodes, start times of given pids) come
+ * through OwnerLookups, the runner's by default, so its rules can be checked
+ * against a fake /proc without root or the addon (test/unit/owner-cache.test.ts).
  */
 import { endianness } from 'node:os';
-import type { RawFound, RawOwners, RawProcess, RawSampleResult, RawTable } from '../core/raw';
+import type { RawFindOptions, RawFound, RawOwners, RawProcess, RawSampleResult, RawTable } from '../core/raw';
 import type { OwnerSource } from '../types';
-import { findOwners, startTimes } from '../core/runner';
+
+/** What the cache asks the system (runner.ts's calls of the same names, off the event loop). */
+export interface OwnerLookups {
+  /** Owners of the given socket inodes: by probes of fd slots, a walk of given pids, or of every process. */
+  findOwners(opts: RawFindOptions): Promise<RawFound>;
+  /** Start time (field 22 of /proc/<pid>/stat) of each pid; 0 for one that is gone. */
+  startTimes(pids: Int32Array, procRoot: string | undefined): Promise<Float64Array>;
+}
+
+// Required when a cache is made, not when this module loads: loading the
+// cache's rules loads no addon.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const runnerLookups = (): OwnerLookups => require('../core/runner') as typeof import('../core/runner');
 
 export interface OwnerCacheOptions {
   threads: number;
@@ -147,7 +163,11 @@ export class OwnerCache {
   /** Milliseconds of wide walking not yet paid for by later samples. */
   private walkDebt = 0;
 
-  constructor(private readonly opts: OwnerCacheOptions) {}
+  private readonly lookups: OwnerLookups;
+
+  constructor(private readonly opts: OwnerCacheOptions, lookups?: OwnerLookups) {
+    this.lookups = lookups ?? runnerLookups();
+  }
 
   private isFull(seq: number): boolean {
     const walkOnly = this.source === undefined || this.source === 'proc';
@@ -185,7 +205,7 @@ export class OwnerCache {
     const gone = new Set<number>();
     if (this.isFull(seq) || this.procs.size === 0) return gone;
     const pids = Int32Array.from(this.procs.keys());
-    const starts = await startTimes(pids, this.opts.procRoot);
+    const starts = await this.lookups.startTimes(pids, this.opts.procRoot);
     pids.forEach((pid, k) => {
       if (starts[k] === 0 || starts[k] !== this.procs.get(pid)?.start) gone.add(pid);
     });
@@ -232,7 +252,7 @@ export class OwnerCache {
     const words = cookieWords(t);
     const inodes = new Uint32Array(rows.length);
     for (let j = 0; j < rows.length; j++) inodes[j] = t.inode[rows[j]!]!;
-    const found = await findOwners({ ...this.walkOptions(), inodes, claims: true });
+    const found = await this.lookups.findOwners({ ...this.walkOptions(), inodes, claims: true });
     this.restart(found, seq);
     // Every owner counts as recent after a full attribution: a leaking one is
     // then walked (if cheap) for its next new sockets at once.
@@ -399,18 +419,18 @@ export class OwnerCache {
         probes[2 * n] = Math.floor(k / 2147483648);
         probes[2 * n + 1] = k % 2147483648;
       });
-      found = await findOwners({ ...this.walkOptions(), inodes, claims: true, probes, probesOnly: true });
+      found = await this.lookups.findOwners({ ...this.walkOptions(), inodes, claims: true, probes, probesOnly: true });
     } else if (how === 'recent') {
       const pids = Int32Array.from(only);
-      found = await findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
+      found = await this.lookups.findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
     } else {
       const byRecency = [...this.procs.entries()].sort((a, b) => b[1].lastNew - a[1].lastNew || a[0] - b[0]);
       if (how === 'owners') {
         const pids = Int32Array.from(byRecency, ([pid]) => pid);
-        found = await findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
+        found = await this.lookups.findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
       } else {
         const recent = Int32Array.from(byRecency.filter(([, p]) => seq - p.lastNew <= RECENT), ([pid]) => pid);
-        found = await findOwners({ ...this.walkOptions(), inodes, claims: true, firstPids: recent });
+        found = await this.lookups.findOwners({ ...this.walkOptions(), inodes, claims: true, firstPids: recent });
         // A walk that stopped early saw only some of the unreadable processes.
         if (found.complete) this.unreadable = found.unreadable;
       }

@@ -17,6 +17,7 @@ import { checkOptions, checkOptionsSync, type Request } from './request/options'
 import * as runner from './core/runner';
 import { maskNames, type StatesOf } from './request/states';
 import { SocketTable } from './report/table';
+import { GROUPINGS } from './report/groupings';
 import { cgroupRowsByState, topReport, type Labels } from './report/top';
 import type {
   AllNetnsOption, CgroupStateOptions, CgroupStateReport, CountOptions, NetnsSnapshot, NetnsStateCounts, NetnsStateCountsOf, NetnsTopReport, SnapshotOptions, StateCounts, StateCountsOf,
@@ -98,7 +99,7 @@ function needCgroupIds(t: RawSampleResult): void {
 }
 
 function* labelsFor(req: Request, t: RawSampleResult, users: Map<number, string> | undefined): Check<Labels> {
-  if (req.by !== 'cgroup' && req.call !== 'topCgroupsByState') return { users };
+  if (GROUPINGS[req.by].labels !== 'cgroups' && req.call !== 'topCgroupsByState') return { users };
   needCgroupIds(t);
   return { cgroups: yield* cgroupLabelsSteps(cgroupIds(t.cgroupId, t.size)) };
 }
@@ -110,9 +111,9 @@ function netnsTop(req: Request, namespaces: NetnsTopReport['namespaces'], per: P
   };
 }
 
-// Only a report by user reads /etc/passwd.
+// Only a grouping that names users reads /etc/passwd.
 function* usersFor(req: Request): Check<Map<number, string> | undefined> {
-  return req.by === 'user' ? yield* userNamesSteps() : undefined;
+  return GROUPINGS[req.by].labels === 'users' ? yield* userNamesSteps() : undefined;
 }
 
 // /etc/passwd is read while the kernel dumps (awaited). Each table's columns

@@ -52,8 +52,9 @@ export function addFlags(cmd: Command, name: CommandName): Command {
  * disagree (-4 and -6) leave it unset: both families.
  */
 export function flagOptions(parsed: Record<string, unknown>, name: CommandName): Parsed {
-  const options: Record<string, unknown> = {};
-  const cli: Record<string, unknown> = {};
+  // Checked by the library (options) and by their own entries (cli): typed as what they become.
+  const options: Record<string, unknown> & FlagOptions = {};
+  const cli: Record<string, unknown> & CliFlags = {};
   for (const key of KEYS) {
     const values: unknown[] = [];
     for (const f of flagsOf(key)) {
@@ -65,7 +66,7 @@ export function flagOptions(parsed: Record<string, unknown>, name: CommandName):
     }
     if (values.length === 1) (OPTIONS[key].calls.length > 0 ? options : cli)[key] = values[0];
   }
-  return { options: options as FlagOptions, cli: cli as CliFlags };
+  return { options, cli };
 }
 
 /** The CLI's words for an option in a message: its flag, and a value as typed after it. */

@@ -83,7 +83,7 @@ const ownersCache = new WeakMap<Observation, Owners>();
 function ownersOf(o: Observation, attributed: StateName[]): Owners {
   let r = ownersCache.get(o);
   if (r) return r;
-  r = { byPid: new Map(attributed.map((s) => [s, new Map()])), unattributed: new Map(attributed.map((s) => [s, 0])), comm: new Map() };
+  r = { byPid: new Map(attributed.map((s) => [s, new Map<number, number>()])), unattributed: new Map(attributed.map((s) => [s, 0])), comm: new Map() };
   const t = o.table;
   const rows = o.rows;
   const owned = o.owned;

@@ -238,7 +238,7 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
   }
 
   server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
-    const c = conns.get(request.socket as Socket);
+    const c = conns.get(request.socket);
     if (!c || request.socket.destroyed) {
       response.destroy();
       return;
@@ -264,7 +264,7 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
     c.busy = true;
     if (c.queue.length > 0) c.socket.pause();
     const [request, response] = next;
-    answer(request, response).then(() => flushed(c, response)).then(() => {
+    void answer(request, response).then(() => flushed(c, response)).then(() => {
       c.busy = false;
       // Node may resume the socket when a response ends (it drains the
       // request): decide again, after that, whether to read.

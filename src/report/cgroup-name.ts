@@ -55,3 +55,10 @@ export function cgroupShortName(path: string): CgroupName {
   else if (out.unit !== undefined) out.name = out.unit;
   return out;
 }
+
+/**
+ * A cgroup id's path and short name; path null for a cgroup removed since
+ * (name "(removed)"), or not found behind a directory the walk could not
+ * read (name "(not found)").
+ */
+export type CgroupLabel = Omit<CgroupName, 'path'> & { path: string | null };

@@ -8,17 +8,13 @@
  * walk did not find belongs to a cgroup removed since the socket was made
  * (sockets outlive their cgroup's directory) and is kept as such.
  */
-import { cgroupShortName, type CgroupName } from './cgroup-name';
+import { cgroupShortName, type CgroupLabel } from './cgroup-name';
+
+export type { CgroupLabel };
 import { runAsync, type Check } from '../core/lookup';
 import * as runner from '../core/runner';
 import type { RawCgroupPaths } from '../core/raw';
 
-/**
- * A cgroup id's path and short name; path null for a cgroup removed since
- * (name "(removed)"), or not found behind a directory the walk could not
- * read (name "(not found)").
- */
-export type CgroupLabel = Omit<CgroupName, 'path'> & { path: string | null };
 
 const MAX_ENTRIES = 100_000; // then start over: a bound, not an eviction policy
 const cache = new Map<bigint, CgroupLabel>();

@@ -12,7 +12,7 @@
 import type { RawTable } from '../core/raw';
 import type { TopBy, TopRow } from '../types';
 import { formatAddress } from './address';
-import type { CgroupLabel } from './cgroup-names';
+import type { CgroupLabel } from './cgroup-name';
 
 /** Names the groupings show: user names (by user), cgroup paths (by cgroup). */
 export interface Labels {

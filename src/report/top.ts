@@ -78,7 +78,7 @@ export function cgroupRowsByState(t: RawTable, mask: number, limit: number, labe
       continue;
     }
     let m = perState.get(s);
-    if (!m) perState.set(s, (m = new Map()));
+    if (!m) perState.set(s, (m = new Map<bigint, number>()));
     m.set(id, (m.get(id) ?? 0) + 1);
   }
   const rows: CgroupStateRow[] = [];

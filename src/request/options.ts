@@ -124,7 +124,7 @@ function checkOne<K extends Key>(key: K, o: Record<string, unknown>, into: Parse
   if (!Object.hasOwn(o, key) || o[key] === undefined) return;
   const v = o[key];
   try {
-    into[key] = OPTIONS[key].check(v) as Values[K];
+    into[key] = OPTIONS[key].check(v);
   } catch (e) {
     if (!(e instanceof OptionError)) throw new OptionError(`${opt(key)} is not a valid value: ${shown(v)}`, key);
     throw e.option === key ? e : e.rekeyed(key);

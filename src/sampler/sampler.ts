@@ -13,6 +13,7 @@ import { buildRequest, checkSystem, samplesOwners, type Request } from '../reque
 import { OwnerCache, type OwnedRows } from './owner-cache';
 import { dumpCounts, dumpRows, dumpRowsWithOwners } from '../core/runner';
 import { maskNames, stateNumber, type StateName } from '../request/states';
+import { GROUPINGS, type Grouping } from '../report/groupings';
 import { topReport, type Labels } from '../report/top';
 import type { Sample, Sampler, SamplerOptions } from '../types';
 import { userNames } from '../report/users';
@@ -44,9 +45,12 @@ export class SampleTaker {
   private checked = false;
   private readonly cache: OwnerCache | undefined;
   private readonly withRows: boolean;
+  /** The names the top rows show (createSampler's grouping; the metrics name cgroups themselves). */
+  private readonly names: Grouping['labels'];
 
   constructor(readonly req: Request) {
     const s = req.sampling!;
+    this.names = req.call === 'createSampler' ? GROUPINGS[req.by].labels : undefined;
     if (samplesOwners(req)) {
       this.cache = new OwnerCache({ threads: req.raw.threads ?? 0, procRoot: req.raw.procRoot, ownerSource: s.ownerSource, fullEvery: s.fullEvery });
     }
@@ -78,7 +82,7 @@ export class SampleTaker {
         dumpMs = performance.now() - t0;
         return x;
       }),
-      this.req.by === 'user' && this.req.call === 'createSampler' ? userNames() : undefined,
+      this.names === 'users' ? userNames() : undefined,
       joined ? undefined : this.cache?.validate(seq),
     ]);
     const { ipv4, ipv6, unowned } = t.tally;
@@ -98,7 +102,7 @@ export class SampleTaker {
       }
     }
     // By cgroup, the rows name the cgroup ids the dump carries (no owners needed).
-    const labels: Labels = this.req.by === 'cgroup' && this.req.call === 'createSampler'
+    const labels: Labels = this.names === 'cgroups'
       ? { cgroups: await cgroupLabels(cgroupIds(t.cgroupId, t.size)) }
       : { users };
     return { at, seq, tookMs: round(performance.now() - t0), ipv4, ipv6, unowned, table: t, rows, owned, labels };

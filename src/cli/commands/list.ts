@@ -61,7 +61,7 @@ Examples (replace: netstat -tanp | grep :5432):
       const n = Math.min(left, table.length);
       for (let i = 0; i < n; i++) {
         const r = table.row(i);
-        let isFull = false;
+        let isFull: boolean;
         if (cli.ndjson) isFull = out.add(full(r, netns));
         else if (cli.json) {
           isFull = out.add((firstRow ? '' : ',') + full(r, netns));

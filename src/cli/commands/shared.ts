@@ -11,7 +11,7 @@ import type { CliFlags, FlagOptions } from '../flags';
 import { jsonText, out, say } from '../text/style';
 
 export function style(): Style {
-  const tty = process.stdout.isTTY === true;
+  const tty = Boolean(process.stdout.isTTY); // undefined when not a terminal, whatever @types/node says
   return {
     // no-color.org: NO_COLOR turns colour off when present and not empty.
     color: tty && !process.env.NO_COLOR,
@@ -24,7 +24,7 @@ export function style(): Style {
 // than half a second; erased when the walk ends.
 let progressShown = false;
 export function withProgress<T extends object>(o: T, cli: CliFlags): T {
-  if (process.stderr.isTTY !== true || cli.json) return o;
+  if (!process.stderr.isTTY || cli.json) return o;
   const start = Date.now();
   const onProgress = (walked: number, total: number) => {
     if (Date.now() - start < 500) return;

@@ -7,6 +7,7 @@
  * Every line passes the text style's gate (../text/style.ts); only the
  * screen's own control sequences are written around it.
  */
+import { writeSync } from 'node:fs';
 import { parseDuration } from '../../request/duration';
 import { maskNames, parseStates, stateNumber } from '../../request/states';
 import { createSampler } from '../../sampler/sampler';
@@ -28,7 +29,7 @@ const LEAVE = '\x1b[?25h\x1b[?1049l'; // show the cursor, back to the normal scr
 /** Runs watch until q, Ctrl-C, a signal, or `count` samples. Resolves with the exit code. */
 export async function runWatch(o: WatchOptions): Promise<number> {
   const sampler = createSampler(o.sampler);
-  const tty = process.stdout.isTTY === true;
+  const tty = Boolean(process.stdout.isTTY); // undefined when not a terminal
   let stopped = false;
   const stop = () => {
     stopped = true;
@@ -64,7 +65,7 @@ async function fullScreen(o: WatchOptions, sampler: ReturnType<typeof createSamp
     if (!active) return;
     active = false;
     if (input.isTTY && input.isRaw) input.setRawMode(false);
-    require('node:fs').writeSync(out.fd, LEAVE);
+    writeSync(out.fd, LEAVE);
   };
   const onExit = () => restore();
   const onCrash = (err: unknown) => {

@@ -7,6 +7,7 @@
  * readable by anyone, so the section answers "which service" rather than
  * showing a partial owner table. The report says why it switched.
  */
+import { OWNER_SOURCE } from '../core/sources';
 import type { TopReport } from '../types';
 
 /**
@@ -15,7 +16,7 @@ import type { TopReport } from '../types';
  * ("not root; root sees all owners").
  */
 export function cgroupsInsteadBecause(top: TopReport, pidsGiven: boolean, why: string): string | null {
-  if (pidsGiven || top.by !== 'process' || top.ownerSource !== 'proc' || top.source !== 'netlink') return null;
+  if (pidsGiven || top.by !== 'process' || top.ownerSource === null || !OWNER_SOURCE[top.ownerSource].refusedByProcess || top.source !== 'netlink') return null;
   if (!top.unreadableProcesses || !top.unattributed) return null;
   const p = top.unreadableProcesses;
   return `${p} ${p === 1 ? 'process' : 'processes'} could not be read (${why}), so ${top.unattributed} of ${top.total} sockets had no owner found` +

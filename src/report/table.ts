@@ -7,7 +7,7 @@ import { formatAddress } from './address';
 import { columnsOf, type RawColumns } from '../core/columns';
 import type { RawDumpInfo, RawProcess, RawTable } from '../core/raw';
 import { stateName, stateNumber, type StateName } from '../request/states';
-import type { OwnerSource, SocketSource, Unknown } from '../core/sources';
+import { OWNER_SOURCE, type OwnerSource, type SocketSource, type Unknown } from '../core/sources';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -113,7 +113,7 @@ export class SocketTable implements Iterable<SocketRow> {
         processes,
         shared: owners.shared,
         unreadableProcesses: owners.unreadable,
-        procHidden: owners.source === 'proc' ? procHidden : null,
+        procHidden: OWNER_SOURCE[owners.source].seesOnlyListedProcesses ? procHidden : null,
         vanishedProcesses: owners.vanished,
         walkedProcesses: owners.walked,
         complete: owners.complete,

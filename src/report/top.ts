@@ -7,6 +7,7 @@
  * (the rows in its attributed states).
  */
 import type { RawDumpInfo, RawTable } from '../core/raw';
+import { OWNER_SOURCE } from '../core/sources';
 import { cgroupRow, GROUPINGS, type Labels } from './groupings';
 import type { Request } from '../request/options';
 import { maskNames, stateNumber, type StateName } from '../request/states';
@@ -47,7 +48,7 @@ export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Label
     unattributed: owned === null ? null : n - owned - unowned,
     unreadableProcesses: w ? w.unreadable : null,
     // The eBPF iterator sees every task, whatever procfs lists.
-    procHidden: w && w.source === 'proc' ? req.procHidden : null,
+    procHidden: w && OWNER_SOURCE[w.source].seesOnlyListedProcesses ? req.procHidden : null,
     shared: w ? w.shared : null,
     ownerSource: w ? w.source : null,
     ownerFallback: w ? w.fallback : null,

@@ -10,6 +10,7 @@ import { OptionError, opt } from '../errors';
 import { shown } from '../common/escape';
 import { closest } from '../common/suggest';
 import { MAX_THREADS, type RawSource } from '../core/raw';
+import { OWNER_SOURCE, type OwnerSource } from '../core/sources';
 import { TOP_BY, type FamilyOption, type OwnerSourceOption, type TopBy } from '../types';
 import { parseDuration } from './duration';
 import { ipFamily, parsePortRange, parsePrefix, type PortRange, type Prefix } from './filter';
@@ -20,7 +21,7 @@ export type Call = 'countStates' | 'topProcesses' | 'snapshot' | 'topCgroupsBySt
 /** The CLI's commands that take flags (explain takes an argument only). */
 export type Command = 'report' | 'states' | 'top' | 'list' | 'watch' | 'serve';
 
-export const OWNER_SOURCES: readonly OwnerSourceOption[] = ['auto', 'bpf', 'proc'];
+export const OWNER_SOURCES: readonly OwnerSourceOption[] = ['auto', ...(Object.keys(OWNER_SOURCE) as OwnerSource[])];
 export const SOCKET_SOURCES: readonly RawSource[] = ['auto', 'netlink', 'procfs'];
 export const FAMILY_OPTIONS: readonly FamilyOption[] = ['ipv4', 'ipv6', 'all'];
 

@@ -22,6 +22,7 @@ import { OptionError, opt, optValue } from '../errors';
 import { compileFilter } from './filter';
 import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBig, statfs, type Check } from '../core/lookup';
 import { FAMILY_IPV4, FAMILY_IPV6, type RawSampleOptions } from '../core/raw';
+import { OWNER_SOURCE } from '../core/sources';
 import { DEFAULT_MASK, stateNumber } from './states';
 import { cut, shown } from '../common/escape';
 import { procHidden } from './proc-mount';
@@ -322,8 +323,9 @@ function* checkPid(root: string, pid: number, ours: string | undefined): Check<v
 function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
   const root = req.raw.procRoot ?? '/proc';
   if (procRootGiven || req.raw.owners || samplesOwners(req)) yield* checkProcfs(root);
-  // Only the walk is blind to hidden processes: owners 'bpf' never reads the mount table.
-  if ((req.raw.owners || samplesOwners(req)) && req.raw.ownerSource !== 'bpf') req.procHidden = yield* procHidden(root);
+  // Only a source that lists processes through procfs is blind to hidden ones: a forced other source never reads the mount table.
+  const forced = req.raw.ownerSource === undefined || req.raw.ownerSource === 'auto' ? undefined : OWNER_SOURCE[req.raw.ownerSource];
+  if ((req.raw.owners || samplesOwners(req)) && (forced?.seesOnlyListedProcesses ?? true)) req.procHidden = yield* procHidden(root);
   if (req.raw.netns !== undefined) yield* checkNetns(req.raw.netns);
   if (req.pids) {
     const ours = yield* dumpNetns(root, req.raw.netns);

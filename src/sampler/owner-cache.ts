@@ -49,7 +49,7 @@
  */
 import { endianness } from 'node:os';
 import type { RawFindOptions, RawFound, RawOwners, RawProcess, RawSampleResult, RawTable } from '../core/raw';
-import type { OwnerSource } from '../types';
+import { OWNER_SOURCE, type OwnerSource } from '../core/sources';
 
 /** What the cache asks the system (runner.ts's calls of the same names, off the event loop). */
 export interface OwnerLookups {
@@ -170,16 +170,17 @@ export class OwnerCache {
   }
 
   private isFull(seq: number): boolean {
-    const walkOnly = this.source === undefined || this.source === 'proc';
-    return !walkOnly || this.lastFull === 0 || seq - this.lastFull >= this.opts.fullEvery;
+    const whole = this.source !== undefined && OWNER_SOURCE[this.source].wholeEveryTime;
+    return whole || this.lastFull === 0 || seq - this.lastFull >= this.opts.fullEvery;
   }
 
   /**
-   * Whether the next sample's owners should come with its dump: the eBPF
-   * iterator answered the last full attribution (under 'auto' or 'bpf').
+   * Whether the next sample's owners should come with its dump: a source
+   * that answers whole every time (the eBPF iterator) answered the last full
+   * attribution (under 'auto' or 'bpf').
    */
   joinsInDump(): boolean {
-    return this.source === 'bpf';
+    return this.source !== undefined && OWNER_SOURCE[this.source].wholeEveryTime;
   }
 
   /** Owners of the given rows from a dump that carried them (dumpRowsWithOwners). */
@@ -190,7 +191,7 @@ export class OwnerCache {
     // The iterator failed and the walk answered instead ('auto'): the cache
     // is empty, so the next sample must be a full attribution, not an
     // incremental one that would find nothing known.
-    if (o.source !== 'bpf') this.lastFull = 0;
+    if (!OWNER_SOURCE[o.source].wholeEveryTime) this.lastFull = 0;
     return this.result(o.owner, rows, {
       source: o.source, fallback: o.fallback, full: true, cached: 0, lookedUp: o.wanted, probed: 0, walkedProcesses: o.walked, pending: 0, lookupMs: 0,
     }, o.processes);

@@ -9,7 +9,7 @@
 import { cgroupIds, cgroupLabels } from '../report/cgroup-names';
 import { TcpcensusError } from '../errors';
 import type { RawOwners, RawSampleResult } from '../core/raw';
-import { buildRequest, checkSystem, samplesOwners, type Request } from '../request/options';
+import { buildRequest, checkSystem, OWNER_SOURCES, samplesOwners, type Request } from '../request/options';
 import { OwnerCache, type OwnedRows } from './owner-cache';
 import { dumpCounts, dumpRows, dumpRowsWithOwners } from '../core/runner';
 import { maskNames, stateNumber, type StateName } from '../request/states';
@@ -97,8 +97,10 @@ export class SampleTaker {
       let dumped = 0;
       for (let st = 0; st < ipv4.length; st++) dumped += ipv4[st]! + ipv6[st]!;
       owned = await this.cache.attribute(t, rows, seq, gone!, dumpMs, dumped);
-      if (s.ownerSource === 'bpf' && owned.stats.source !== 'bpf') {
-        throw new TcpcensusError(`owner source bpf is not available here (owners came from ${owned.stats.source}); use owners 'auto' or 'proc'`, 'ERR_TCPCENSUS_OWNER_SOURCE');
+      // A forced source that did not answer: the walk stood in, which was not what was asked.
+      if (s.ownerSource !== 'auto' && owned.stats.source !== s.ownerSource) {
+        const others = OWNER_SOURCES.filter((o) => o !== s.ownerSource).map((o) => `'${o}'`).join(' or ');
+        throw new TcpcensusError(`owner source ${s.ownerSource} is not available here (owners came from ${owned.stats.source}); use owners ${others}`, 'ERR_TCPCENSUS_OWNER_SOURCE');
       }
     }
     // By cgroup, the rows name the cgroup ids the dump carries (no owners needed).

@@ -6,6 +6,7 @@
  */
 import { bold, dim, paint, printable, type Style } from './style';
 import type { Privilege } from '../../core/privilege';
+import { OWNER_SOURCE } from '../../core/sources';
 import { STATE_DETAILS, STATE_MEANINGS, type StateName } from '../../request/states';
 import { GROUPINGS } from '../../report/groupings';
 import type { SocketRow } from '../../report/table';
@@ -129,7 +130,7 @@ export function renderNetnsTop(r: NetnsTopReport, st: Style): string {
 /** `where` goes in the title (a namespace); `note`, a line under it, says why this grouping. */
 export function renderTop(top: TopReport, st: Style, where?: string, note?: string): string {
   const states = top.states.join(', ');
-  const via = top.ownerSource ? `, owners via ${top.ownerSource === 'bpf' ? 'eBPF' : '/proc'}` : '';
+  const via = top.ownerSource ? `, owners via ${OWNER_SOURCE[top.ownerSource].label}` : '';
   const grouping = GROUPINGS[top.by];
   const lines = [bold(st, `Top ${grouping.title} holding ${states}${where ? ` ${where}` : ''}`) +
     dim(st, `  (${top.total} sockets, ${top.tookMs} ms${via}${fromText(top.source)})`)];

@@ -13,7 +13,7 @@ import { cgroupIds, cgroupLabelsSteps } from './report/cgroup-names';
 import { stateCounts } from './report/counts';
 import { TcpcensusError } from './errors';
 import type { RawCountResult, RawSampleResult } from './core/raw';
-import { checkOptions, checkOptionsSync, type Request } from './request/options';
+import { checking, type Call, type Request } from './request/options';
 import * as runner from './core/runner';
 import { maskNames, type StatesOf } from './request/states';
 import { SocketTable } from './report/table';
@@ -55,6 +55,13 @@ function sumCounts(req: Request, per: PerNetns<RawCountResult>, took: () => numb
   };
 }
 
+// One call, either way: its options checked, then its steps, all run
+// awaited (off the event loop) or blocking, from this one definition.
+function* calling<T>(call: Call, options: unknown, steps: (req: Request, took: () => number) => Check<T>): Check<T> {
+  const took = clock();
+  return yield* steps(yield* checking(call, options), took);
+}
+
 // ---- countStates ----
 
 function* counting(req: Request, took: () => number): Check<StateCounts | NetnsStateCounts> {
@@ -70,16 +77,14 @@ export async function countStates<const S extends readonly string[] | undefined 
 export async function countStates<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & EitherNetns): Promise<StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>>;
 export async function countStates<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): Promise<StateCountsOf<StatesOf<S>>>;
 export async function countStates(options?: CountOptions & Partial<EitherNetns>): Promise<StateCounts | NetnsStateCounts> {
-  const took = clock();
-  return runAsync(counting(await checkOptions('countStates', options), took));
+  return runAsync(calling('countStates', options, counting));
 }
 
 export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & AllNetns): NetnsStateCountsOf<StatesOf<S>>;
 export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & EitherNetns): StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>;
 export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): StateCountsOf<StatesOf<S>>;
 export function countStatesSync(options?: CountOptions & Partial<EitherNetns>): StateCounts | NetnsStateCounts {
-  const took = clock();
-  return runSync(counting(checkOptionsSync('countStates', options), took));
+  return runSync(calling('countStates', options, counting));
 }
 
 // ---- topProcesses ----
@@ -140,16 +145,14 @@ export async function topProcesses(options: TopOptions & AllNetns): Promise<Netn
 export async function topProcesses(options: TopOptions & EitherNetns): Promise<TopReport | NetnsTopReport>;
 export async function topProcesses(options?: TopOptions): Promise<TopReport>;
 export async function topProcesses(options?: TopOptions & Partial<EitherNetns>): Promise<TopReport | NetnsTopReport> {
-  const took = clock();
-  return runAsync(topping(await checkOptions('topProcesses', options), took));
+  return runAsync(calling('topProcesses', options, topping));
 }
 
 export function topProcessesSync(options: TopOptions & AllNetns): NetnsTopReport;
 export function topProcessesSync(options: TopOptions & EitherNetns): TopReport | NetnsTopReport;
 export function topProcessesSync(options?: TopOptions): TopReport;
 export function topProcessesSync(options?: TopOptions & Partial<EitherNetns>): TopReport | NetnsTopReport {
-  const took = clock();
-  return runSync(topping(checkOptionsSync('topProcesses', options), took));
+  return runSync(calling('topProcesses', options, topping));
 }
 
 // ---- snapshot ----
@@ -171,16 +174,14 @@ export async function snapshot(options: SnapshotOptions & AllNetns): Promise<Net
 export async function snapshot(options: SnapshotOptions & EitherNetns): Promise<SocketTable | NetnsSnapshot>;
 export async function snapshot(options?: SnapshotOptions): Promise<SocketTable>;
 export async function snapshot(options?: SnapshotOptions & Partial<EitherNetns>): Promise<SocketTable | NetnsSnapshot> {
-  const took = clock();
-  return runAsync(snapshotting(await checkOptions('snapshot', options), took));
+  return runAsync(calling('snapshot', options, snapshotting));
 }
 
 export function snapshotSync(options: SnapshotOptions & AllNetns): NetnsSnapshot;
 export function snapshotSync(options: SnapshotOptions & EitherNetns): SocketTable | NetnsSnapshot;
 export function snapshotSync(options?: SnapshotOptions): SocketTable;
 export function snapshotSync(options?: SnapshotOptions & Partial<EitherNetns>): SocketTable | NetnsSnapshot {
-  const took = clock();
-  return runSync(snapshotting(checkOptionsSync('snapshot', options), took));
+  return runSync(calling('snapshot', options, snapshotting));
 }
 
 // ---- topCgroupsByState ----
@@ -197,11 +198,9 @@ function* cgroupReport(req: Request, took: () => number): Check<CgroupStateRepor
  * exporter's tcpcensus_cgroup_sockets{state,cgroup}. Works unprivileged.
  */
 export async function topCgroupsByState(options?: CgroupStateOptions): Promise<CgroupStateReport> {
-  const took = clock();
-  return runAsync(cgroupReport(await checkOptions('topCgroupsByState', options), took));
+  return runAsync(calling('topCgroupsByState', options, cgroupReport));
 }
 
 export function topCgroupsByStateSync(options?: CgroupStateOptions): CgroupStateReport {
-  const took = clock();
-  return runSync(cgroupReport(checkOptionsSync('topCgroupsByState', options), took));
+  return runSync(calling('topCgroupsByState', options, cgroupReport));
 }

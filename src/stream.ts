@@ -13,7 +13,8 @@
  * Man pages: sock_diag(7), netlink(7).
  */
 import { inOneNetns, netnsLabel } from './core/all-netns';
-import { checkOptions, type Request } from './request/options';
+import { runAsync } from './core/lookup';
+import { checking, type Request } from './request/options';
 import * as runner from './core/runner';
 import { SocketTable } from './report/table';
 import type { NetnsLabel, SnapshotOptions } from './types';
@@ -34,7 +35,7 @@ async function* oneNamespace(req: Request, netns: NetnsLabel | null): AsyncGener
 
 /** Every matching socket, in batches of a few thousand rows (see the module comment for what streams). */
 export async function* snapshotStream(options?: SnapshotOptions & { allNetns?: boolean }): AsyncGenerator<SnapshotBatch> {
-  const req = await checkOptions('snapshot', options);
+  const req = await runAsync(checking('snapshot', options));
   if (!req.allNetns) {
     yield* oneNamespace(req, null);
     return;

@@ -20,7 +20,7 @@ import { andPrograms, compileCgroupFilter } from './cgroup-filter';
 import { cgroup2Mount } from './cgroup-mount';
 import { OptionError, opt, optValue } from '../errors';
 import { compileFilter } from './filter';
-import { errnoOf, errnoText, readFile, readlink, runAsync, runSync, stat, statBig, statfs, type Check } from '../core/lookup';
+import { errnoOf, errnoText, readFile, readlink, runAsync, stat, statBig, statfs, type Check } from '../core/lookup';
 import { FAMILY_IPV4, FAMILY_IPV6, type RawSampleOptions } from '../core/raw';
 import { OWNER_SOURCE } from '../core/sources';
 import { DEFAULT_MASK, stateNumber } from './states';
@@ -334,16 +334,10 @@ function* systemChecks(req: Request, procRootGiven: boolean): Check<void> {
   if (req.cgroups) yield* checkCgroups(req, req.cgroups);
 }
 
-/** Checks a call's options; the system checks run off the event loop. */
-export async function checkOptions(call: Call, options: unknown): Promise<Request> {
+/** Checks a call's options, as steps: run awaited, the system checks go off the event loop (core/lookup.ts). */
+export function* checking(call: Call, options: unknown): Check<Request> {
   const req = buildRequest(call, options);
-  await checkSystem(req);
-  return req;
-}
-
-export function checkOptionsSync(call: Call, options: unknown): Request {
-  const req = buildRequest(call, options);
-  runSync(systemChecks(req, req.raw.procRoot !== undefined));
+  yield* systemChecks(req, req.raw.procRoot !== undefined);
   return req;
 }
 

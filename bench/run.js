@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // run.js: the tcpcensus benchmark (npm run bench).
 //
-//   npm run bench -- [--sockets 200000] [--runs 5 (21 up to 10k sockets)] [--idle 400] [--no-update-readme]
-//   npm run bench -- --soak [--calls 10000] [--warmup 1000] [--sockets 2000]   (soak.js)
-//   npm run bench -- --sampler [--sockets 200000] [--samples 20] (sampler.js only)
+//   npm run bench -- [--sockets 200000] [--runs 5 (21 up to 10k sockets)] [--idle 400] [--no-update-docs]
+//   npm run bench -- --soak [--calls 10000] [--warmup 1000] [--sockets 2000]   (suites/soak.js)
+//   npm run bench -- --sampler [--sockets 200000] [--samples 20] (suites/sampler.js only)
 //
-// Builds a socket farm (farm.js), builds the floor (floor.c: the raw kernel
+// Builds a socket farm (harness/farm.js), builds the floor (suites/floor.c: the raw kernel
 // work in C, one thread), then measures in one run, interleaved so drift hits
 // every job alike, the median of --runs runs after a warm-up:
-//   floor dump / walk / join; in-process (job.js) countStates from netlink
+//   floor dump / walk / join; in-process (suites/job.js) countStates from netlink
 //   and from /proc/net/tcp, topProcesses with the eBPF owner source and with
 //   the /proc walk, snapshot async (adopted) and Sync (copied); the CLI as a
 //   whole process (the default report, states, top with each owner source,
@@ -19,43 +19,54 @@
 // truth, for both owner sources and both socket sources) and a wrong answer
 // fails the bench whatever its speed. Then (unless --skip-sampler), on the
 // same farm with 2% of the sockets replaced every second, the sampler's
-// steady-state sample against countStates (sampler.js). Writes
-// bench/results.json (and bench/results-sampler-<N>.json), prints the tables
-// and updates README.md's performance section between its bench markers.
+// steady-state sample against countStates (suites/sampler.js). Writes
+// bench/results/results.json (and results-<N>.json, results-sampler-<N>.json),
+// prints the tables and updates docs/performance.md between its bench markers
+// (--no-update-docs leaves it alone; --no-update-readme is the old name).
+// What each suite measures and what the ratios mean: bench/README.md.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startFarm } = require('./farm');
-const { runSoak } = require('./soak');
-const { runSamplerBench, renderSampler } = require('./sampler');
+const { startFarm } = require('../harness/farm');
+const { runSoak } = require('./suites/soak');
+const { runSamplerBench, renderSampler } = require('./suites/sampler');
 
 const ROOT = path.join(__dirname, '..');
-const FLOOR = path.join(__dirname, 'floor');
+const SUITES = path.join(__dirname, 'suites');
+const RESULTS = path.join(__dirname, 'results');
+const FLOOR = path.join(SUITES, 'floor');
+const DOC = path.join(ROOT, 'docs', 'performance.md');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-const JOB = path.join(__dirname, 'job.js');
+const JOB = path.join(SUITES, 'job.js');
+
+const USAGE = 'usage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-docs]\n' +
+  '       npm run bench -- --soak [--calls N] [--warmup N] [--sockets N]\n' +
+  '       npm run bench -- --sampler [--sockets N] [--samples N]\n' +
+  '       (--skip-sampler leaves out the sampler part of a full run; --no-update-readme is\n' +
+  '       the old name of --no-update-docs; bench/README.md says what each suite measures)\n';
 
 function args() {
-  const a = { sockets: 200000, runs: 5, idle: 400, updateReadme: true, soak: false, calls: 10000, warmup: 1000, sampler: false, samples: 20, skipSampler: false };
+  const a = { sockets: 200000, runs: 5, idle: 400, updateDocs: true, soak: false, calls: 10000, warmup: 1000, sampler: false, samples: 20, skipSampler: false };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--sockets') a.sockets = Number(argv[++i]);
     else if (k === '--runs') a.runs = Number(argv[++i]);
     else if (k === '--idle') a.idle = Number(argv[++i]);
-    else if (k === '--no-update-readme') a.updateReadme = false;
+    else if (k === '--no-update-docs' || k === '--no-update-readme') a.updateDocs = false;
     else if (k === '--soak') a.soak = true;
     else if (k === '--calls') a.calls = Number(argv[++i]);
     else if (k === '--warmup') a.warmup = Number(argv[++i]);
     else if (k === '--sampler') a.sampler = true;
     else if (k === '--skip-sampler') a.skipSampler = true;
     else if (k === '--samples') a.samples = Number(argv[++i]);
-    else {
-      process.stderr.write(`bench: unknown argument ${k}\nusage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-readme]\n` +
-        '       npm run bench -- --soak [--calls N] [--warmup N] [--sockets N]\n' +
-        '       npm run bench -- --sampler [--sockets N] [--samples N]\n' +
-        '       (--skip-sampler leaves out the sampler part of a full run)\n');
+    else if (k === '--help' || k === '-h') {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    } else {
+      process.stderr.write(`bench: unknown argument ${k}\n${USAGE}`);
       process.exit(2);
     }
   }
@@ -71,7 +82,7 @@ function args() {
 }
 
 function buildFloor() {
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', FLOOR, path.join(__dirname, 'floor.c')], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', FLOOR, path.join(SUITES, 'floor.c')], { stdio: 'inherit' });
 }
 
 const json = (out) => JSON.parse(out.toString().trim().split('\n').pop());
@@ -144,7 +155,7 @@ async function main() {
   if (a.soak) {
     const { results, table, met } = await runSoak({ calls: a.calls, warmup: a.warmup, sockets: a.sockets });
     process.stdout.write(table + '\n');
-    if (a.updateReadme) updateReadme(table, 'soak');
+    if (a.updateDocs) updateDocs(table, 'soak');
     return results && met ? 0 : 3;
   }
   if (process.getuid() !== 0) process.stderr.write('bench: not root; the /proc walk will miss other users\' processes\n');
@@ -164,12 +175,12 @@ async function measureSampler(a, farm) {
   const r = await runSamplerBench({ farm, samples: a.samples, log: (line) => process.stderr.write(`bench: ${line}\n`) });
   const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version };
   const results = { date: new Date().toISOString(), machine, sockets: a.sockets, churn: '2% of the sockets replaced every second', ...r };
-  fs.writeFileSync(path.join(__dirname, `results-sampler-${a.sockets}.json`), JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS, `results-sampler-${a.sockets}.json`), JSON.stringify(results, null, 2) + '\n');
   const header = `${a.sockets.toLocaleString('en-US')} sockets, 2% of them replaced every second (each holder replaces 2% of its own: CLOSE_WAIT with their peers' FIN_WAIT2, ESTABLISHED pairs), ` +
     `${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; ${a.samples} samples a second apart, CLOSE_WAIT attributed, every state counted, each sample followed by a countStates()`;
   const table = renderSampler(r, header);
   process.stdout.write(table + '\n');
-  if (a.updateReadme) updateReadme(table, `sampler:${a.sockets}`);
+  if (a.updateDocs) updateDocs(table, `sampler:${a.sockets}`);
   return r.met ? 0 : 3;
 }
 
@@ -279,11 +290,11 @@ async function measure(a, farm) {
   const results = { date: new Date().toISOString(), machine, sockets: a.sockets, truth: summary(farm.truth), runs: a.runs, jobs: med, ratios, targets };
   // results.json is the latest run; results-<N>.json keeps one per farm size.
   const out = JSON.stringify(results, null, 2) + '\n';
-  fs.writeFileSync(path.join(__dirname, 'results.json'), out);
-  fs.writeFileSync(path.join(__dirname, `results-${a.sockets}.json`), out);
+  fs.writeFileSync(path.join(RESULTS, 'results.json'), out);
+  fs.writeFileSync(path.join(RESULTS, `results-${a.sockets}.json`), out);
   const table = render(results);
   process.stdout.write(table + '\n');
-  if (a.updateReadme) updateReadme(table, a.sockets);
+  if (a.updateDocs) updateDocs(table, a.sockets);
   return targets.every((t) => t.met) ? 0 : 3;
 }
 
@@ -320,20 +331,19 @@ function render(r) {
   return lines.join('\n');
 }
 
-// Replaces the README section between <!-- bench:N:start --> and
-// <!-- bench:N:end --> for this farm size.
-function updateReadme(table, sockets) {
-  const file = path.join(ROOT, 'README.md');
-  const text = fs.readFileSync(file, 'utf8');
+// Replaces the docs/performance.md section between <!-- bench:N:start -->
+// and <!-- bench:N:end --> for this farm size (or soak, sampler:N).
+function updateDocs(table, sockets) {
+  const text = fs.readFileSync(DOC, 'utf8');
   const start = `<!-- bench:${sockets}:start -->`;
   const end = `<!-- bench:${sockets}:end -->`;
   const i = text.indexOf(start);
   const j = text.indexOf(end);
   if (i < 0 || j < i) {
-    process.stderr.write(`bench: README.md has no ${start} marker; not updated\n`);
+    process.stderr.write(`bench: docs/performance.md has no ${start} marker; not updated\n`);
     return;
   }
-  fs.writeFileSync(file, `${text.slice(0, i + start.length)}\n${table}\n${text.slice(j)}`);
+  fs.writeFileSync(DOC, `${text.slice(0, i + start.length)}\n${table}\n${text.slice(j)}`);
 }
 
 main().then((code) => process.exit(code), (err) => {

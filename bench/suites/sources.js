@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // sources.js: the procfs socket source against the netlink one, in-process,
-// on a farm of real sockets (bench/farm.js) plus whatever else the host holds.
+// on a farm of real sockets (harness/farm.js) plus whatever else the host holds.
 //
-//   npm run build && node bench/sources.js [--sockets 5000] [--runs 15]
+//   npm run build && node bench/suites/sources.js [--sockets 5000] [--runs 15]
 //
 // Each run times, interleaved so drift hits all alike: a full sample (every
 // state, rows kept) and a count through each source, and the CLOSE_WAIT-only
@@ -11,12 +11,12 @@
 // and a plain read of the two text files, the kernel's share of procfs.
 // Run it in a network namespace of its own to measure the farm alone:
 //   ip netns add b && ip netns exec b ip link set lo up &&
-//   ip netns exec b node bench/sources.js; ip netns del b
+//   ip netns exec b node bench/suites/sources.js; ip netns del b
 // Prints medians (and min) in ms, and the socket counts each source saw.
 'use strict';
 const fs = require('node:fs');
-const { startFarm } = require('./farm');
-const { native } = require('../dist/core/addon');
+const { startFarm } = require('../../harness/farm');
+const { native } = require('../../dist/core/addon');
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);

@@ -3,14 +3,14 @@
 // thousands of TCP sockets in known states, held by known processes, among a
 // crowd of idle processes, so a /proc walk meets a realistic process table.
 //
-//   const { startFarm } = require('./bench/farm');
+//   const { startFarm } = require('./harness/farm');
 //   const farm = await startFarm({ sockets: 200000, idle: 400, listen: 300, timeWait: 2000 });
 //   farm.truth   // { closeWaitByPid, commandByPid, established, finWait2, timeWait, listen, total }
 //   await farm.makeTimeWait(5000);   // right before a measurement: TIME_WAIT lives 60 s
 //   await farm.churn(0.02);          // each holder replaces 2% of its sockets a second (0 stops)
 //   await farm.stop();
 //
-//   node bench/farm.js --sockets 200000 [--idle 400] [--listen 300] [--time-wait 0] [--hold]
+//   node harness/farm.js --sockets 200000 [--idle 400] [--listen 300] [--time-wait 0] [--hold]
 //
 // What it makes, of `sockets` (TIME_WAIT is extra, see below):
 //   LISTEN       `listen` listeners on 127.0.0.1..127.0.0.20, random ports.
@@ -605,7 +605,7 @@ async function cli() {
     process.exit(2);
   }
   if (o.help) {
-    process.stdout.write('usage: node bench/farm.js [--sockets N] [--idle N] [--listen N] [--time-wait N] [--hold] [--quiet]\n' +
+    process.stdout.write('usage: node harness/farm.js [--sockets N] [--idle N] [--listen N] [--time-wait N] [--hold] [--quiet]\n' +
       '  Builds the socket farm, prints its truth as JSON. --hold keeps it until Ctrl-C/SIGTERM;\n' +
       '  then (with --hold) a line "timewait N" on stdin makes N TIME_WAIT sockets and prints the new truth.\n');
     return;

@@ -1,12 +1,12 @@
 // job.js: one library call in a fresh process, for the benchmark.
-//   node bench/job.js count|top|snapshot|snapshotSync [key=value ...]
+//   node bench/suites/job.js count|top|snapshot|snapshotSync [key=value ...]
 // keys: threads=N, owners=auto|bpf|proc, source=auto|netlink|procfs,
 // states=a,b (snapshot: default all). Prints {"ms", "maxRssKb", "result"}:
 // ms is the call alone (the library's own work, module loading excluded),
 // maxRssKb the peak RSS of this process. A snapshot's result is its length.
 'use strict';
 const { performance } = require('node:perf_hooks');
-const tc = require('..');
+const tc = require('../..');
 
 function options(pairs) {
   const o = {};

@@ -1,7 +1,7 @@
 // sampler-job.js: a sampler in a fresh process, for the benchmark
 // (sampler.js runs it while the farm churns).
 //
-//   node bench/sampler-job.js <owners: proc|auto> <samples> [intervalMs]
+//   node bench/suites/sampler-job.js <owners: proc|auto> <samples> [intervalMs]
 //
 // Takes `samples` samples (processes: true, CLOSE_WAIT attributed, every
 // state counted) one interval apart; right after each one, a bare
@@ -11,7 +11,7 @@
 // countStates; then the last sample's top rows.
 'use strict';
 const { performance } = require('node:perf_hooks');
-const tc = require('..');
+const tc = require('../..');
 
 async function main() {
   const [owners, samplesArg, intervalArg = '1000'] = process.argv.slice(2);

@@ -3,12 +3,12 @@
 // binding, in one process, runs alternated: the dump alone, the dump with
 // owners from the eBPF iterator, the dump with owners from the /proc walk.
 // The owner join is (dump + owners) - dump. A quick check at the sockets the
-// host has now; with --farm N it first builds a socket farm (bench/farm.js:
+// host has now; with --farm N it first builds a socket farm (harness/farm.js:
 // minutes and a lot of CPU) and tears it down afterwards.
 //
-//   npm run build && node bench/owner-sources.js [--rounds 7] [--states close-wait|all|both] [--farm 200000]
+//   npm run build && node bench/suites/owner-sources.js [--rounds 7] [--states close-wait|all|both] [--farm 200000]
 'use strict';
-const { native } = require('../dist/core/addon');
+const { native } = require('../../dist/core/addon');
 
 const args = process.argv.slice(2);
 function opt(name, def) {
@@ -34,7 +34,7 @@ async function time(fn) {
 async function main() {
   let farm;
   if (farmSize > 0) {
-    const { startFarm } = require('./farm');
+    const { startFarm } = require('../../harness/farm');
     process.stderr.write(`building a farm of ${farmSize} sockets...\n`);
     farm = await startFarm({ sockets: farmSize });
   }

@@ -8,14 +8,14 @@
 // FIN_WAIT2 peers) so every call dumps and walks for real. The async and the
 // Sync form are soaked in turn, each with both owner sources (auto, which is
 // the eBPF iterator as root, and owners: 'proc'); the figures go to
-// bench/results-soak.json and
-// the README's soak section. RSS is compared as medians over the first and
+// bench/results/results-soak.json and
+// docs/performance.md's soak section. RSS is compared as medians over the first and
 // the last 1,000 calls after the warm-up (see soak()).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const tc = require('..');
-const { startHolder } = require('../test/helpers');
+const tc = require('../..');
+const { startHolder } = require('../../harness/holder');
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 const rssMb = () => process.memoryUsage().rss / 2 ** 20;
@@ -82,7 +82,7 @@ async function runSoak({ calls = 10000, sockets = 2000, warmup = 1000, owners = 
       runs.push(await soak('topProcessesSync', async () => tc.topProcessesSync(opts), calls, warmup));
     }
     const results = { date: new Date().toISOString(), sockets, calls, warmup, runs };
-    fs.writeFileSync(path.join(__dirname, 'results-soak.json'), JSON.stringify(results, null, 2) + '\n');
+    fs.writeFileSync(path.join(__dirname, '..', 'results', 'results-soak.json'), JSON.stringify(results, null, 2) + '\n');
     return { results, table: render(results), met: runs.every((r) => r.met) };
   } finally {
     await holder.stop();

@@ -7,17 +7,17 @@
 // during the attack, /healthz after the attackers left, and how long SIGTERM
 // took to end it (SIGKILL after 10 s).
 //
-//   npm run build && node bench/serve-hostile.js flood [connections] [seconds]
-//   node bench/serve-hostile.js flood-term [connections]   # SIGTERM during the flood
-//   node bench/serve-hostile.js slowloris [connections] [seconds]
+//   npm run build && node bench/suites/serve-hostile.js flood [connections] [seconds]
+//   node bench/suites/serve-hostile.js flood-term [connections]   # SIGTERM during the flood
+//   node bench/suites/serve-hostile.js slowloris [connections] [seconds]
 'use strict';
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const readline = require('node:readline');
-const a = require('../test/fixtures/serve-attacks');
+const a = require('../../harness/serve-attacks');
 
 // TCPCENSUS_CLI: another build to measure (e.g. a copy of the tree before).
-const CLI = process.env.TCPCENSUS_CLI ?? path.join(__dirname, '..', 'dist', 'cli.js');
+const CLI = process.env.TCPCENSUS_CLI ?? path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
 function startServe(args = []) {
   return new Promise((resolve, reject) => {

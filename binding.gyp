@@ -3,7 +3,12 @@
     {
       "target_name": "tcpcensus",
       "sources": [
-        "native/binding.cc",
+        "native/binding/init.cc",
+        "native/binding/args.cc",
+        "native/binding/run.cc",
+        "native/binding/convert.cc",
+        "native/binding/worker.cc",
+        "native/binding/errors.cc",
         "native/common/sys_error.cc",
         "native/sockets/netlink_parse.cc",
         "native/sockets/sock_diag.cc",

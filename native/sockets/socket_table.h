@@ -2,9 +2,9 @@
 //
 // TCPCENSUS_SOCKET_COLUMNS is the one list of columns: it generates the
 // record a parser produces, the table's vectors, their growth, the merge of
-// two tables and (in binding.cc) the conversion to JS typed arrays. Adding a
-// column is one line here (and its field in src/columns.ts, which the loader
-// checks against this list).
+// two tables and (in binding/convert.cc) the conversion to JS typed arrays.
+// Adding a column is one line here (and its field in src/core/columns.ts,
+// which the loader, src/core/addon.ts, checks against this list).
 //
 // X(name, element type, values per row, JS name)
 #pragma once

@@ -1,6 +1,6 @@
 // test_bytecode.cc: the INET_DIAG_REQ_BYTECODE interpreter (sockets/
-// bytecode.*) on programs shaped as src/filter.ts and src/bytecode-cgroup.ts
-// emit them and as `ss` compiles them (OR groups with JMP), on hostile
+// bytecode.*) on programs shaped as src/request/filter.ts and
+// src/request/cgroup-filter.ts emit them and as `ss` compiles them (OR groups with JMP), on hostile
 // programs, and against the kernel itself: the audit must refuse exactly
 // what the kernel refuses (EINVAL), and a program must keep exactly the
 // sockets the kernel keeps.
@@ -61,7 +61,7 @@ Piece Cgroup(uint64_t id) {
 }
 
 // Every condition must hold: a failed one jumps 4 past the end (reject), as
-// compileFilter in src/filter.ts does.
+// compileFilter in src/request/filter.ts does.
 Bytes And(const std::vector<Piece>& pieces) {
   size_t total = 0;
   for (const Piece& p : pieces) total += 4 + p.operand.size();

@@ -16,13 +16,13 @@ base=(-std=c++17 -fsyntax-only -Wall -Wextra -Werror
       -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED
       -isystem "$node_include" -isystem "$napi_include")
 n=0
-for src in common/*.cc sockets/*.cc owners/*.cc cgroups/*.cc; do
+for src in common/*.cc sockets/*.cc owners/*.cc owners/*/*.cc cgroups/*.cc; do
   g++ "${base[@]}" -U_GNU_SOURCE -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE "$src"
   n=$((n + 1))
 done
 echo "ok - $n native sources compile without _GNU_SOURCE"
 n=0
-for src in binding/*.cc common/*.cc sockets/*.cc owners/*.cc cgroups/*.cc; do
+for src in binding/*.cc common/*.cc sockets/*.cc owners/*.cc owners/*/*.cc cgroups/*.cc; do
   g++ "${base[@]}" -include portable_check.h "$src"
   n=$((n + 1))
 done

@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 
+#include "../owners/source.h"
+
 namespace tcpcensus {
 namespace binding {
 
@@ -136,17 +138,15 @@ OwnerOptions ParseOwnerOptions(const Napi::Object& o) {
   // ownerSource: 'auto' (the eBPF iterator, the /proc walk when it cannot
   // answer), 'bpf' or 'proc'. Absent means 'proc', as before this option:
   // the TypeScript layer passes it explicitly.
+  // The names come from the sources themselves (owners/source.h).
   Napi::Value source = Own(o, "ownerSource");
-  opts.source = OwnerSource::kProc;
+  opts.source = "proc";
   if (!source.IsUndefined()) {
     const std::string s = source.IsString() ? source.As<Napi::String>().Utf8Value() : "";
-    if (s == "auto") {
-      opts.source = OwnerSource::kAuto;
-    } else if (s == "bpf") {
-      opts.source = OwnerSource::kBpf;
-    } else if (s != "proc") {
-      throw Napi::TypeError::New(o.Env(), "ownerSource must be 'auto', 'bpf' or 'proc'");
+    if (!IsOwnerSourceName(s)) {
+      throw Napi::TypeError::New(o.Env(), "ownerSource must be " + OwnerSourceChoices());
     }
+    opts.source = s;
   }
   // btfPath: the kernel BTF the eBPF source reads; absent, the environment
   // variable TCPCENSUS_BTF_PATH when set and not empty, else

@@ -130,7 +130,7 @@ Napi::Object OwnersToJs(Napi::Env env, OwnerResult& w, Ownership how) {
   owners.Set("walked", static_cast<double>(w.walked));
   owners.Set("candidates", static_cast<double>(w.candidates));
   owners.Set("complete", w.complete);
-  owners.Set("source", w.source == OwnerSource::kBpf ? "bpf" : "proc");
+  owners.Set("source", w.source);  // the answering source's own name()
   if (w.fallback.empty()) {
     owners.Set("fallback", env.Null());
   } else {

@@ -1,5 +1,5 @@
 // proc_names.cc: see proc_names.h. The bytes are turned into names by the
-// pure parsers of proc_parse.*.
+// pure parsers of common/proc_parse.*.
 #include "proc_names.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include "../common/fd.h"
 #include "../common/sys_error.h"
-#include "proc_parse.h"
+#include "../common/proc_parse.h"
 
 namespace tcpcensus {
 

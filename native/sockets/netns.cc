@@ -24,7 +24,7 @@
 #include "../common/fd.h"
 #include "../common/read_dir.h"
 #include "../common/sys_error.h"
-#include "../owners/proc_parse.h"
+#include "../common/proc_parse.h"
 
 namespace tcpcensus {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../owners/btf.h"
+#include "../owners/bpf/btf.h"
 #include "btf_builder.h"
 #include "check.h"
 

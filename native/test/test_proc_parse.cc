@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "../owners/proc_parse.h"
+#include "../common/proc_parse.h"
 #include "check.h"
 
 using namespace tcpcensus;

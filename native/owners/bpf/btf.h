@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../common/bytes.h"
+#include "../../common/bytes.h"
 
 namespace tcpcensus {
 

@@ -44,6 +44,8 @@ std::string ErrnoMessage(int err) {
   return msg;
 }
 
+// A table, several to a line:
+// clang-format off
 const char* ErrnoName(int err) {
   switch (err) {
 #define TCPCENSUS_ERRNO(name) \
@@ -80,5 +82,6 @@ const char* ErrnoName(int err) {
       return "EUNKNOWN";
   }
 }
+// clang-format on
 
 }  // namespace tcpcensus

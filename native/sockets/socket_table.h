@@ -103,7 +103,7 @@ class SocketTable {
   }
 
   void Reserve(size_t rows) {
-#define TCPCENSUS_RESERVE(name, type, width, js) name.reserve(rows * (width));
+#define TCPCENSUS_RESERVE(name, type, width, js) name.reserve(static_cast<size_t>(width) * rows);
     TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_RESERVE)
 #undef TCPCENSUS_RESERVE
   }

@@ -238,6 +238,8 @@ void EmitOwnerProgram(const OwnerProgLayout& l, OwnerProgram* out) {
   Emitter e(out);
   size_t to_done[8];
   size_t n_done = 0;
+  // An instruction listing, its comments in one column:
+  // clang-format off
   e.MovX(R6, R1);                           // r6 = ctx
   e.Load(kSizeDW, R7, R6, l.ctx_task);      // r7 = ctx->task
   to_done[n_done++] = e.JeqK(R7, 0);
@@ -269,6 +271,7 @@ void EmitOwnerProgram(const OwnerProgLayout& l, OwnerProgram* out) {
   const size_t done = e.Here();
   e.MovK(R0, 0);                            // 0: go on with the next object
   e.Exit();
+  // clang-format on
   for (size_t i = 0; i < n_done; ++i) e.PointAt(to_done[i], done);
 }
 

@@ -20,8 +20,8 @@ double GetNumber(const Napi::Object& o, const char* key, double def, double max)
   }
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) {
-    throw Napi::RangeError::New(o.Env(), std::string(key) + " must be an integer from 0 to " +
-                                             std::to_string(static_cast<uint64_t>(max)));
+    throw Napi::RangeError::New(
+        o.Env(), std::string(key) + " must be an integer from 0 to " + std::to_string(static_cast<uint64_t>(max)));
   }
   return d;
 }

@@ -39,7 +39,8 @@ void TrackAdopted(napi_env env, napi_value buffer, Adopted* a) {
 
 Napi::Value ReleaseBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "release expects an array of ArrayBuffers");
+  if (info.Length() < 1 || !info[0].IsArray())
+    throw Napi::TypeError::New(env, "release expects an array of ArrayBuffers");
   Napi::Array list = info[0].As<Napi::Array>();
   uint32_t freed = 0;
   for (uint32_t i = 0; i < list.Length(); i++) {
@@ -56,7 +57,9 @@ Napi::Value ReleaseBuffers(const Napi::CallbackInfo& info) {
     void* data = nullptr;
     size_t length = 0;
     void* p = nullptr;
-    if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok || napi_unwrap(env, v, &p) != napi_ok || p == nullptr) continue;
+    if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok || napi_unwrap(env, v, &p) != napi_ok ||
+        p == nullptr)
+      continue;
     auto* a = static_cast<Adopted*>(p);
     if (!a->live || a->data != data) continue;
     if (napi_detach_arraybuffer(env, v) != napi_ok) continue;
@@ -77,8 +80,10 @@ void SetDumpInfo(Napi::Env env, Napi::Object o, const DumpInfo& info) {
   static const struct {
     unsigned bit;
     const char* name;
-  } kMissing[] = {{kMissingBoundInactive, "boundInactive"}, {kMissingCgroupId, "cgroupId"},
-                  {kMissingCookie, "cookie"},               {kMissingIfindex, "ifindex"},
+  } kMissing[] = {{kMissingBoundInactive, "boundInactive"},
+                  {kMissingCgroupId, "cgroupId"},
+                  {kMissingCookie, "cookie"},
+                  {kMissingIfindex, "ifindex"},
                   {kMissingListenBacklog, "listenBacklog"}};
   Napi::Array missing = Napi::Array::New(env);
   uint32_t n = 0;

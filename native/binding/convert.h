@@ -79,7 +79,7 @@ Napi::TypedArrayOf<T> ToTypedArray(Napi::Env env, std::vector<T>&& v, Ownership 
     // Refused (or failed): the holder is still ours; copy and let it go.
     return CopyOut(env, *holder);
   }
-  holder.release();                // the control block owns it now
+  holder.release();                              // the control block owns it now
   TrackAdopted(env, buffer, control.release());  // and the finalizer the control block
   return Napi::TypedArrayOf<T>::New(env, length, Napi::ArrayBuffer(env, buffer), 0);
 }

@@ -83,9 +83,8 @@ Napi::Value StartTimesSync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NewProgress(const Napi::CallbackInfo& info) {
-  ProgressHandle handle = ProgressHandle::New(
-      info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
-      [](Napi::Env, std::shared_ptr<Progress>* p) { delete p; });
+  ProgressHandle handle = ProgressHandle::New(info.Env(), new std::shared_ptr<Progress>(std::make_shared<Progress>()),
+                                              [](Napi::Env, std::shared_ptr<Progress>* p) { delete p; });
   handle.TypeTag(&kProgressTag);
   return handle;
 }
@@ -114,10 +113,11 @@ Napi::Value OpenDump(const Napi::CallbackInfo& info) {
   DumpRequest req = ParseDump(ArgObject(info));
   Napi::Object o = info[0].As<Napi::Object>();
   req.keep_states = GetUint(o, "keepStates", 0, UINT32_MAX);
-  if (req.keep_states & ~kValidStates) throw Napi::RangeError::New(info.Env(), "keepStates must be a mask of bits 1..11");
-  StreamHandle handle = StreamHandle::New(
-      info.Env(), new std::shared_ptr<StreamCursor>(std::make_shared<StreamCursor>(std::move(req))),
-      [](Napi::Env, std::shared_ptr<StreamCursor>* p) { delete p; });
+  if (req.keep_states & ~kValidStates)
+    throw Napi::RangeError::New(info.Env(), "keepStates must be a mask of bits 1..11");
+  StreamHandle handle =
+      StreamHandle::New(info.Env(), new std::shared_ptr<StreamCursor>(std::make_shared<StreamCursor>(std::move(req))),
+                        [](Napi::Env, std::shared_ptr<StreamCursor>* p) { delete p; });
   handle.TypeTag(&kStreamTag);
   return handle;
 }
@@ -189,8 +189,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace binding
 }  // namespace tcpcensus
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
-  return tcpcensus::binding::Init(env, exports);
-}
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tcpcensus::binding::Init(env, exports); }
 
 NODE_API_MODULE(tcpcensus, InitModule)

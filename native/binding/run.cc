@@ -4,8 +4,8 @@
 #include <new>
 
 #include "../owners/proc_names.h"
-#include "requests.h"
 #include "errors.h"
+#include "requests.h"
 
 namespace tcpcensus {
 namespace binding {

@@ -18,7 +18,10 @@ void RejectQuietly(Napi::Promise::Deferred& d, Napi::Env env, const std::excepti
 }
 
 BatchWorker::BatchWorker(Napi::Env env, std::shared_ptr<StreamCursor> cursor, size_t rows)
-    : Napi::AsyncWorker(env, "tcpcensus"), deferred_(Napi::Promise::Deferred::New(env)), cursor_(std::move(cursor)), rows_(rows) {}
+    : Napi::AsyncWorker(env, "tcpcensus"),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      cursor_(std::move(cursor)),
+      rows_(rows) {}
 
 void BatchWorker::Execute() {
   StreamCursor& c = *cursor_;

@@ -11,9 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "proc_parse.h"
 #include "bytes.h"
 #include "kernel_write.h"
+#include "proc_parse.h"
 
 namespace tcpcensus {
 

@@ -81,9 +81,9 @@ struct OwnerOptions {
 
 struct ProcessInfo {
   int32_t pid = 0;
-  std::string comm;     // /proc/<pid>/comm without the newline
-  std::string cmdline;  // /proc/<pid>/cmdline, NULs turned into spaces
-  uint64_t sockets = 0; // rows of the request this process owns
+  std::string comm;      // /proc/<pid>/comm without the newline
+  std::string cmdline;   // /proc/<pid>/cmdline, NULs turned into spaces
+  uint64_t sockets = 0;  // rows of the request this process owns
   // Field 22 of /proc/<pid>/stat (clock ticks after boot), read through the
   // same open /proc/<pid> as the fds and names: with the pid it names one
   // process for good, since a reused pid starts later. 0 = not readable.
@@ -110,20 +110,20 @@ struct OwnerResult {
   std::vector<ProcessInfo> processes;
   // Every process that could not be read, ascending by pid.
   std::vector<PidFailure> failures;
-  uint64_t wanted = 0;        // distinct non-zero inodes asked for
-  uint64_t found = 0;         // distinct inodes given an owner
-  uint64_t shared = 0;        // found inodes seen in more than one process
+  uint64_t wanted = 0;  // distinct non-zero inodes asked for
+  uint64_t found = 0;   // distinct inodes given an owner
+  uint64_t shared = 0;  // found inodes seen in more than one process
   // The /proc walk counts every process it lists. The eBPF iterator visits
   // every process in the kernel and never fails on one, but reports only
   // sockets: with it, walked and candidates are the processes seen holding
   // at least one socket, unreadable is 0, and vanished counts only pids of
   // OwnerOptions::pids that no longer exist; complete is always true.
-  uint64_t unreadable = 0;    // processes whose fd table was EACCES/EPERM
-  uint64_t vanished = 0;      // processes that exited during the walk
-  uint64_t walked = 0;        // processes whose fd table was read
-  uint64_t candidates = 0;    // processes the walk could have looked at
-  bool complete = false;      // false when it stopped early (all found)
-  std::string source;  // the name of the one that answered: "bpf" or "proc"
+  uint64_t unreadable = 0;  // processes whose fd table was EACCES/EPERM
+  uint64_t vanished = 0;    // processes that exited during the walk
+  uint64_t walked = 0;      // processes whose fd table was read
+  uint64_t candidates = 0;  // processes the walk could have looked at
+  bool complete = false;    // false when it stopped early (all found)
+  std::string source;       // the name of the one that answered: "bpf" or "proc"
   // When "auto" fell back to the walk: why, e.g. "bpf(BPF_PROG_LOAD) failed:
   // Operation not permitted (EPERM)". Empty otherwise.
   std::string fallback;

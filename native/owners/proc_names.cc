@@ -10,8 +10,8 @@
 #include <array>
 
 #include "../common/fd.h"
-#include "../common/sys_error.h"
 #include "../common/proc_parse.h"
+#include "../common/sys_error.h"
 
 namespace tcpcensus {
 

@@ -14,19 +14,19 @@
 #include <cstdint>
 #include <vector>
 
-#define TCPCENSUS_SOCKET_COLUMNS(X)            \
-  X(state, uint8_t, 1, "state")                \
-  X(family, uint8_t, 1, "family")              \
-  X(local_addr, uint8_t, 16, "localAddr")      \
-  X(remote_addr, uint8_t, 16, "remoteAddr")    \
-  X(local_port, uint16_t, 1, "localPort")      \
-  X(remote_port, uint16_t, 1, "remotePort")    \
-  X(recv_q, uint32_t, 1, "recvQ")              \
-  X(send_q, uint32_t, 1, "sendQ")              \
-  X(uid, uint32_t, 1, "uid")                   \
-  X(inode, uint32_t, 1, "inode")               \
-  X(ifindex, uint32_t, 1, "ifindex")           \
-  X(cookie, uint64_t, 1, "cookie")              \
+#define TCPCENSUS_SOCKET_COLUMNS(X)         \
+  X(state, uint8_t, 1, "state")             \
+  X(family, uint8_t, 1, "family")           \
+  X(local_addr, uint8_t, 16, "localAddr")   \
+  X(remote_addr, uint8_t, 16, "remoteAddr") \
+  X(local_port, uint16_t, 1, "localPort")   \
+  X(remote_port, uint16_t, 1, "remotePort") \
+  X(recv_q, uint32_t, 1, "recvQ")           \
+  X(send_q, uint32_t, 1, "sendQ")           \
+  X(uid, uint32_t, 1, "uid")                \
+  X(inode, uint32_t, 1, "inode")            \
+  X(ifindex, uint32_t, 1, "ifindex")        \
+  X(cookie, uint64_t, 1, "cookie")          \
   X(cgroup_id, uint64_t, 1, "cgroupId")
 
 namespace tcpcensus {
@@ -139,7 +139,9 @@ class SocketTable {
 
  private:
   template <typename T>
-  static void Push(std::vector<T>& column, T v) { column.push_back(v); }
+  static void Push(std::vector<T>& column, T v) {
+    column.push_back(v);
+  }
   template <typename T, size_t N>
   static void Push(std::vector<T>& column, const std::array<T, N>& v) {
     column.insert(column.end(), v.begin(), v.end());

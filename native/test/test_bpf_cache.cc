@@ -225,18 +225,20 @@ TEST(a_process_that_drops_its_privileges_is_refused_despite_the_kept_program) {
   const int s = Listener();
   CHECK_EQ(FindOne(InodeOf(s)), static_cast<uint32_t>(getpid()));
   int status = 0;
-  const std::string got = ReportFromChild([&]() -> std::string {
-    // Load as root in the child first, so its own cache holds a program...
-    if (FindOne(InodeOf(s)) != static_cast<uint32_t>(getppid())) _exit(10);
-    // ...then drop to nobody: the kept program must not answer.
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
-    try {
-      FindOne(InodeOf(s));
-      return "no error";
-    } catch (const SysError& e) {
-      return e.what();
-    }
-  }, &status);
+  const std::string got = ReportFromChild(
+      [&]() -> std::string {
+        // Load as root in the child first, so its own cache holds a program...
+        if (FindOne(InodeOf(s)) != static_cast<uint32_t>(getppid())) _exit(10);
+        // ...then drop to nobody: the kept program must not answer.
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        try {
+          FindOne(InodeOf(s));
+          return "no error";
+        } catch (const SysError& e) {
+          return e.what();
+        }
+      },
+      &status);
   CHECK(WIFEXITED(status));
   CHECK_EQ(WEXITSTATUS(status), 0);
   CHECK_EQ(got, std::string("bpf(BPF_PROG_LOAD) failed: Operation not permitted"));

@@ -33,7 +33,8 @@ namespace {
 // process and counts `shared` completely, as the iterator does.
 constexpr uint32_t kNeverFound = 1;
 
-OwnerResult Find(const std::vector<uint32_t>& inodes, const std::string& source, const std::vector<int32_t>& pids = {}) {
+OwnerResult Find(const std::vector<uint32_t>& inodes, const std::string& source,
+                 const std::vector<int32_t>& pids = {}) {
   OwnerOptions o;
   o.source = source;
   o.pids = pids;
@@ -256,12 +257,12 @@ TEST(empty_btf_falls_back_in_auto_and_fails_when_forced) {
   CHECK_EQ(r.owner[0], static_cast<int32_t>(getpid()));
   o.source = "bpf";
   OwnerResult f;
-  CHECK_THROWS(OwnerSourceError, FindOwners({InodeOf(s)}, o, &f),
-               [&](const OwnerSourceError& e) { return std::string(e.what()) == "BTF " + std::string(path) + ": empty"; });
-  o.btf_path = "/nonexistent/vmlinux";
-  CHECK_THROWS(SysError, FindOwners({InodeOf(s)}, o, &f), [](const SysError& e) {
-    return e.syscall() == "open" && e.err() == ENOENT;
+  CHECK_THROWS(OwnerSourceError, FindOwners({InodeOf(s)}, o, &f), [&](const OwnerSourceError& e) {
+    return std::string(e.what()) == "BTF " + std::string(path) + ": empty";
   });
+  o.btf_path = "/nonexistent/vmlinux";
+  CHECK_THROWS(SysError, FindOwners({InodeOf(s)}, o, &f),
+               [](const SysError& e) { return e.syscall() == "open" && e.err() == ENOENT; });
   o.source = "auto";
   OwnerResult g;
   FindOwners({InodeOf(s)}, o, &g);
@@ -337,25 +338,27 @@ TEST(as_nobody_auto_falls_back_with_the_failed_call_and_forced_bpf_fails) {
   if (geteuid() != 0) return;
   // A child becomes nobody and reports what each mode answered.
   int status = 0;
-  const std::string got = ReportFromChild([]() -> std::string {
-    std::string report;
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
-    int s = Listener();
-    OwnerOptions o;
-    OwnerResult r;
-    FindOwners({InodeOf(s)}, o, &r);
-    report += (r.source == "proc" ? "proc|" : "bpf|") + r.fallback + "|" +
-              std::to_string(r.owner[0] == getpid()) + "|";
-    o.source = "bpf";
-    try {
-      OwnerResult f;
-      FindOwners({InodeOf(s)}, o, &f);
-      report += "no error";
-    } catch (const SysError& e) {
-      report += e.syscall() + "|" + e.what();
-    }
-    return report;
-  }, &status);
+  const std::string got = ReportFromChild(
+      []() -> std::string {
+        std::string report;
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        int s = Listener();
+        OwnerOptions o;
+        OwnerResult r;
+        FindOwners({InodeOf(s)}, o, &r);
+        report +=
+            (r.source == "proc" ? "proc|" : "bpf|") + r.fallback + "|" + std::to_string(r.owner[0] == getpid()) + "|";
+        o.source = "bpf";
+        try {
+          OwnerResult f;
+          FindOwners({InodeOf(s)}, o, &f);
+          report += "no error";
+        } catch (const SysError& e) {
+          report += e.syscall() + "|" + e.what();
+        }
+        return report;
+      },
+      &status);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK_EQ(got, std::string("proc|bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)|1|"
                             "bpf|bpf(BPF_PROG_LOAD) failed: Operation not permitted"));

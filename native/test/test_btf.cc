@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../owners/bpf/btf.h"

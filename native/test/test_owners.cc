@@ -14,24 +14,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "../common/proc_parse.h"
 #include "../common/sys_error.h"
 #include "../owners/owners.h"
-#include "../sockets/sources.h"
-#include "../common/proc_parse.h"
-#include "../owners/proc_names.h"
 #include "../owners/proc/proc_walk.h"
+#include "../owners/proc_names.h"
+#include "../sockets/sources.h"
 #include "check.h"
 #include "processes.h"
 
 using namespace tcpcensus;
 using namespace tcpcensus_test;
-
 
 TEST(walk_finds_a_leaderless_process_with_400_threads) {
   uint32_t inode = 0;
@@ -177,7 +176,7 @@ TEST(a_missed_probe_falls_back_to_the_walk_which_records_the_fd) {
   uint16_t port;
   int s = Listener(&port);
   OwnerOptions opts;
-  opts.source = "proc";  // probes and first pids are the walk's
+  opts.source = "proc";                  // probes and first pids are the walk's
   opts.probes = {{getpid(), s + 1000}};  // the wrong slot
   opts.first_pids = {getpid()};
   opts.threads = 1;

@@ -33,9 +33,9 @@
 
 #include "../../common/fd.h"
 #include "../../common/kernel_write.h"
+#include "../../common/proc_parse.h"
 #include "../../common/sys_error.h"
 #include "btf.h"
-#include "../../common/proc_parse.h"
 
 namespace tcpcensus {
 
@@ -128,7 +128,8 @@ void CheckPidView(const std::string& proc_root) {
   struct stat st;
   if (stat(ns.c_str(), &st) != 0) throw SysError("stat", errno, ns);
   if (st.st_ino != kInitPidNsInode) {
-    throw OwnerSourceError("not in the initial pid namespace (the eBPF iterator cannot give pids as this one sees them)");
+    throw OwnerSourceError(
+        "not in the initial pid namespace (the eBPF iterator cannot give pids as this one sees them)");
   }
   const std::string self = proc_root + "/self";
   char link[24];

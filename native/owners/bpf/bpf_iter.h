@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "../../common/bytes.h"
-#include "bpf_prog.h"
 #include "../inode_table.h"
 #include "../owners.h"
 #include "../source.h"
+#include "bpf_prog.h"
 
 namespace tcpcensus {
 

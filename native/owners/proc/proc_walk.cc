@@ -29,10 +29,10 @@
 #include "../../common/bytes.h"
 #include "../../common/fd.h"
 #include "../../common/kernel_write.h"
+#include "../../common/proc_parse.h"
 #include "../../common/read_dir.h"
 #include "../../common/sys_error.h"
 #include "../proc_names.h"
-#include "../../common/proc_parse.h"
 
 namespace tcpcensus {
 
@@ -359,8 +359,7 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, SourceOutput* out) {
   for (auto& r : results) {
     if (r.exception) std::rethrow_exception(r.exception);
     if (r.error) {
-      throw SysError(r.syscall, r.error, opts.proc_root + "/" + std::to_string(r.error_pid) + "/fd",
-                     r.error_pid);
+      throw SysError(r.syscall, r.error, opts.proc_root + "/" + std::to_string(r.error_pid) + "/fd", r.error_pid);
     }
   }
   out->matched = std::move(probed.matched);
@@ -388,6 +387,5 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, SourceOutput* out) {
   std::sort(out->failures.begin(), out->failures.end(), by_pid);
   if (opts.claims) opts.claims->insert(opts.claims->end(), out->claims.begin(), out->claims.end());
 }
-
 
 }  // namespace tcpcensus

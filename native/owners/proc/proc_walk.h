@@ -20,7 +20,6 @@
 
 namespace tcpcensus {
 
-
 // Walks the processes of opts (every pid under opts.proc_root, or opts.pids)
 // and claims the sockets each holds in *table. Throws SysError naming the
 // path when proc_root cannot be listed.

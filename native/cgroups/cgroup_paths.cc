@@ -25,7 +25,7 @@ namespace {
 
 constexpr size_t kDirentBuffer = 32 * 1024;
 constexpr size_t kMountsMax = 4 * 1024 * 1024;  // a /proc/mounts larger than this is not plausible
-constexpr int kMaxDepth = 64;                    // deeper cgroups are not walked
+constexpr int kMaxDepth = 64;                   // deeper cgroups are not walked
 
 std::string ReadMounts(const std::string& path) {
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));

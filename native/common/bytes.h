@@ -19,8 +19,7 @@ class ByteSpan {
   constexpr ByteSpan(const uint8_t* data, size_t size) : data_(data), size_(data ? size : 0) {}
   template <typename C>
   explicit ByteSpan(const C& container)
-      : ByteSpan(reinterpret_cast<const uint8_t*>(container.data()),
-                 container.size() * sizeof(*container.data())) {}
+      : ByteSpan(reinterpret_cast<const uint8_t*>(container.data()), container.size() * sizeof(*container.data())) {}
 
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
@@ -37,9 +36,7 @@ class ByteSpan {
     if (offset > size_) return ByteSpan();
     return ByteSpan(data_ + offset, size_ - offset);
   }
-  bool Holds(size_t offset, size_t length) const {
-    return offset <= size_ && length <= size_ - offset;
-  }
+  bool Holds(size_t offset, size_t length) const { return offset <= size_ && length <= size_ - offset; }
 
   // Copies a trivially copyable T from offset; false when it does not fit.
   template <typename T>
@@ -62,8 +59,7 @@ class MutableByteSpan {
   MutableByteSpan(uint8_t* data, size_t size) : data_(data), size_(size) {}
   template <typename C>
   explicit MutableByteSpan(C& container)
-      : MutableByteSpan(reinterpret_cast<uint8_t*>(container.data()),
-                        container.size() * sizeof(*container.data())) {}
+      : MutableByteSpan(reinterpret_cast<uint8_t*>(container.data()), container.size() * sizeof(*container.data())) {}
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   // The first n bytes, as read: n is clamped to the size.

@@ -1,6 +1,6 @@
 // read_dir.h: every entry of an open directory through getdents64(2), read
-// into a buffer of known size and parsed by ForEachDirent (owners/
-// proc_parse.h), which checks each record. Shared by the /proc walk, the
+// into a buffer of known size and parsed by ForEachDirent (proc_parse.h),
+// which checks each record. Shared by the /proc walk, the
 // network namespace list and the cgroup2 walk.
 //
 // Man pages: getdents64(2) (called through syscall(2): the glibc wrapper is
@@ -11,9 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../owners/proc_parse.h"
 #include "bytes.h"
 #include "kernel_write.h"
+#include "proc_parse.h"
 
 namespace tcpcensus {
 

@@ -15,9 +15,7 @@ namespace {
 
 // strerror_r is XSI (returns int) or GNU (returns char*) depending on the
 // libc and feature macros: overloads pick the right reading of its result.
-[[maybe_unused]] const char* StrerrorResult(int ret, const char* buf) {
-  return ret == 0 ? buf : nullptr;
-}
+[[maybe_unused]] const char* StrerrorResult(int ret, const char* buf) { return ret == 0 ? buf : nullptr; }
 [[maybe_unused]] const char* StrerrorResult(const char* ret, const char*) { return ret; }
 
 std::string Compose(const std::string& syscall, const std::string& detail, int err) {
@@ -44,6 +42,8 @@ std::string ErrnoMessage(int err) {
   return msg;
 }
 
+// A table, several to a line:
+// clang-format off
 const char* ErrnoName(int err) {
   switch (err) {
 #define TCPCENSUS_ERRNO(name) \
@@ -80,5 +80,6 @@ const char* ErrnoName(int err) {
       return "EUNKNOWN";
   }
 }
+// clang-format on
 
 }  // namespace tcpcensus

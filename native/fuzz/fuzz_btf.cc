@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "../owners/bpf_prog.h"
-#include "../owners/btf.h"
+#include "../owners/bpf/bpf_prog.h"
+#include "../owners/bpf/btf.h"
 
 using namespace tcpcensus;
 

@@ -2,8 +2,8 @@
 // and interpreter. The first 40 bytes are a socket (family bit, addresses,
 // ports, cgroup id), the rest the program. The audit must never read past
 // the program; the interpreter must end on any bytes, audited or not.
-// Seeds: corpus/bytecode (programs as src/filter.ts and
-// src/bytecode-cgroup.ts emit them, from make_seeds.py).
+// Seeds: corpus/bytecode (programs as src/request/filter.ts and
+// src/request/cgroup-filter.ts emit them, from make_seeds.py).
 #include <sys/socket.h>
 
 #include <cstddef>

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../owners/proc_parse.h"
+#include "../common/proc_parse.h"
 
 using namespace tcpcensus;
 

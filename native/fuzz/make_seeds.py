@@ -11,8 +11,8 @@ texts, /proc/self/stat, comm, cmdline, a pid and an fd number, each behind the s
 fuzz_proc_parse.cc reads. corpus/procnet: the head of this machine's
 /proc/net/tcp and tcp6 while those sockets are open (every kind of line:
 LISTEN, ESTABLISHED, TIME_WAIT). corpus/bytecode: programs exactly as
-src/filter.ts and src/bytecode-cgroup.ts compile them (run `npm run build`
-first: they come from dist/), behind a socket for fuzz_bytecode.cc.
+src/request/filter.ts and src/request/cgroup-filter.ts compile them (run
+`npm run build` first: they come from dist/), behind a socket for fuzz_bytecode.cc.
 corpus/mounts: this machine's /proc/mounts. corpus/btf: small BTF blobs (Documentation/bpf/
 btf.rst) shaped like the kernel's where the owner program looks (task_struct
 with pid and tgid in an anonymous struct inside an anonymous union and a
@@ -113,8 +113,8 @@ def main():
     # id), then the program as the TypeScript compilers emit it.
     root = os.path.join(HERE, '..', '..')
     script = """
-const { compileFilter, parsePortRange, parsePrefix } = require('./dist/filter');
-const { compileCgroupFilter, andPrograms } = require('./dist/bytecode-cgroup');
+const { compileFilter, parsePortRange, parsePrefix } = require('./dist/request/filter');
+const { compileCgroupFilter, andPrograms } = require('./dist/request/cgroup-filter');
 const f = (o) => compileFilter(Object.fromEntries(Object.entries(o).map(([k, v]) =>
   [k, k.endsWith('port') ? parsePortRange(v, k) : parsePrefix(v, k)])));
 const progs = {

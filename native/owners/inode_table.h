@@ -71,9 +71,7 @@ class InodeTable {
   const std::vector<Slot>& slots() const { return slots_; }
 
  private:
-  size_t Hash(uint64_t inode) const {
-    return static_cast<size_t>((inode * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
-  }
+  size_t Hash(uint64_t inode) const { return static_cast<size_t>((inode * 0x9E3779B97F4A7C15ull) >> 32) & mask_; }
   bool Insert(uint64_t inode) {
     for (size_t i = Hash(inode);; i = (i + 1) & mask_) {
       Slot& s = slots_[i];

@@ -1,8 +1,8 @@
 // owners.cc: FindOwners, the one entry every owner source goes through: it
-// builds the inode table, picks and runs the source (the eBPF iterator, or
-// the /proc walk when asked or when the iterator cannot answer), and turns
-// claims into the result (owner per row, owning processes with names, what
-// could not be seen, which source answered).
+// builds the inode table, runs the sources opts.source picks (source.h: the
+// factory and the 'auto' fallback), and turns claims into the result (owner
+// per row, owning processes with names, what could not be seen, which
+// source answered).
 //
 // Man pages: sched_getaffinity(2) (called through syscall(2): the glibc
 // wrapper needs _GNU_SOURCE, which the portable build leaves out).
@@ -14,16 +14,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <exception>
-#include <system_error>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "../common/fd.h"
 #include "../common/sys_error.h"
-#include "bpf_iter.h"
 #include "inode_table.h"
 #include "proc_names.h"
-#include "proc_walk.h"
+#include "source.h"
 
 namespace tcpcensus {
 
@@ -38,93 +37,30 @@ unsigned DefaultThreads() {
   return std::max(1u, std::min(n, kMaxThreads));
 }
 
+// The sources a search runs, made (and the first one prefetching) before
+// the inodes are known.
 struct OwnerPrefetch::State {
-  OwnerOptions opts;
-  BpfRecords records;
-  std::exception_ptr error;
-  std::atomic<bool> cancel{false};
-  std::thread thread;
-  bool started = false;
-  bool joined = false;
-
-  // The records, once the thread is done; rethrows what ended it.
-  const BpfRecords& Take() {
-    if (!joined) {
-      thread.join();
-      joined = true;
-    }
-    if (error) std::rethrow_exception(error);
-    return records;
-  }
+  std::vector<std::unique_ptr<OwnerSource>> sources;
 };
 
 OwnerPrefetch::OwnerPrefetch(const OwnerOptions& opts) : state_(new State()) {
-  if (opts.source == OwnerSource::kProc) return;
-  State* st = state_.get();
-  st->opts = opts;
-  st->opts.progress_done = nullptr;
-  st->opts.progress_total = nullptr;
-  try {
-    st->thread = std::thread([st] {
-      // No exception may leave a thread: keep it for FindOwners.
-      try {
-        CollectBpfRecords(st->opts, false, &st->records, &st->cancel);
-      } catch (...) {
-        st->error = std::current_exception();
-      }
-    });
-    st->started = true;
-  } catch (const std::system_error&) {
-    // No thread: FindOwners collects on its own.
-  }
+  state_->sources = OwnerSourcesFor(opts.source);
+  state_->sources.front()->Prefetch(opts);
 }
 
-OwnerPrefetch::~OwnerPrefetch() {
-  if (state_->started && !state_->joined) {
-    state_->cancel.store(true, std::memory_order_relaxed);
-    state_->thread.join();
-  }
-}
-
-namespace {
-
-// Runs the source opts.source picks into *table and *src; returns the one
-// that answered and, when kAuto fell back, why.
-OwnerSource RunSource(InodeTable* table, const OwnerOptions& opts, OwnerPrefetch::State* prefetch,
-                      WalkOutput* src, std::string* fallback) {
-  if (opts.source != OwnerSource::kProc) {
-    try {
-      if (prefetch != nullptr && prefetch->started) {
-        ClaimBpfRecords(table, prefetch->Take(), opts, src);
-      } else {
-        RunBpfOwners(table, opts, src);
-      }
-      return OwnerSource::kBpf;
-    } catch (const SysError& e) {
-      if (opts.source == OwnerSource::kBpf) throw;
-      *fallback = std::string(e.what()) + " (" + ErrnoName(e.err()) + ")";
-    } catch (const OwnerSourceError& e) {
-      if (opts.source == OwnerSource::kBpf) throw;
-      *fallback = e.what();
-    }
-    // Whatever the iterator claimed before it failed is dropped: the walk
-    // answers alone.
-    table->ResetClaims();
-    *src = WalkOutput();
-  }
-  WalkProc(table, opts, src);
-  return OwnerSource::kProc;
-}
-
-}  // namespace
+OwnerPrefetch::~OwnerPrefetch() = default;
 
 void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out,
                 OwnerPrefetch* prefetch) {
   InodeTable table(inodes);
   out->wanted = table.distinct();
 
-  WalkOutput walk;
-  out->source = RunSource(&table, opts, prefetch ? prefetch->state_.get() : nullptr, &walk, &out->fallback);
+  std::vector<std::unique_ptr<OwnerSource>> made;
+  if (prefetch == nullptr) made = OwnerSourcesFor(opts.source);
+  const std::vector<std::unique_ptr<OwnerSource>>& sources = prefetch ? prefetch->state_->sources : made;
+  SourceOutput walk;
+  const OwnerSource& answered = RunOwnerSources(sources, &table, opts, &walk, &out->fallback);
+  out->source = answered.name();
   out->failures = std::move(walk.failures);
   out->unreadable = walk.unreadable;
   out->vanished = walk.vanished;
@@ -154,9 +90,9 @@ void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, O
   for (auto& p : matched) {
     if (p.sockets) out->processes.push_back(std::move(p));
   }
-  // The walk read names as it went; the iterator reports pids only, so read
-  // the names of the owners now (only theirs).
-  if (out->source == OwnerSource::kBpf && !out->processes.empty()) {
+  // The walk reads names as it goes; a source that reports pids only (the
+  // iterator) leaves them to be read now, for the owners only.
+  if (!answered.ReadsNames() && !out->processes.empty()) {
     Fd proc(open(opts.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!proc.ok()) throw SysError("open", errno, opts.proc_root);
     for (auto& p : out->processes) ReadProcessNamesOf(proc.get(), &p);

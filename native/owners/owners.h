@@ -3,9 +3,9 @@
 // Plain C++ with no N-API inside. FindOwners fills an InodeTable from the
 // socket rows, lets an owner source claim (inode, pid) pairs into it, then
 // builds one result: the owner per row, the owning processes with their
-// names, and what the source could not see. Sources: the /proc walk
-// (proc_walk.*) and the eBPF task_file iterator (bpf_iter.*); both claim
-// into the same table and give the same result.
+// names, and what the source could not see. Sources (source.h, one
+// interface): the /proc walk (proc/) and the eBPF task_file iterator
+// (bpf/); both claim into the same table and give the same result.
 #pragma once
 
 #include <atomic>
@@ -20,16 +20,12 @@ namespace tcpcensus {
 
 constexpr unsigned kMaxThreads = 8;
 
-// Which owner source answers. kAuto tries the eBPF iterator and falls back
-// to the /proc walk on any failure of it (keeping the reason); kBpf uses the
-// iterator or fails; kProc walks /proc.
-enum class OwnerSource { kAuto, kBpf, kProc };
-
 constexpr const char* kDefaultBtfPath = "/sys/kernel/btf/vmlinux";
 
-// Why the eBPF source cannot answer when that is no failed system call (a
-// failed one is a SysError): BTF that does not parse or lacks what the
-// program needs, or pids the program cannot give as the caller sees them.
+// Why a source cannot answer when that is no failed system call (a failed
+// one is a SysError): for the eBPF source, BTF that does not parse or lacks
+// what the program needs, or pids the program cannot give as the caller
+// sees them.
 class OwnerSourceError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -57,7 +53,11 @@ struct OwnerOptions {
   // thread can show progress.
   std::atomic<uint64_t>* progress_done = nullptr;
   std::atomic<uint64_t>* progress_total = nullptr;
-  OwnerSource source = OwnerSource::kAuto;
+  // Which owner source answers, by name (source.h): "auto" tries every
+  // source in turn (the eBPF iterator, then the /proc walk when it cannot
+  // answer, keeping the reason); "bpf" uses the iterator or fails; "proc"
+  // walks /proc.
+  std::string source = "auto";
   // The kernel's BTF, where the eBPF source finds its offsets.
   std::string btf_path = kDefaultBtfPath;
   // For a caller that already knows who held what (an incremental sampler):
@@ -81,9 +81,9 @@ struct OwnerOptions {
 
 struct ProcessInfo {
   int32_t pid = 0;
-  std::string comm;     // /proc/<pid>/comm without the newline
-  std::string cmdline;  // /proc/<pid>/cmdline, NULs turned into spaces
-  uint64_t sockets = 0; // rows of the request this process owns
+  std::string comm;      // /proc/<pid>/comm without the newline
+  std::string cmdline;   // /proc/<pid>/cmdline, NULs turned into spaces
+  uint64_t sockets = 0;  // rows of the request this process owns
   // Field 22 of /proc/<pid>/stat (clock ticks after boot), read through the
   // same open /proc/<pid> as the fds and names: with the pid it names one
   // process for good, since a reused pid starts later. 0 = not readable.
@@ -110,21 +110,21 @@ struct OwnerResult {
   std::vector<ProcessInfo> processes;
   // Every process that could not be read, ascending by pid.
   std::vector<PidFailure> failures;
-  uint64_t wanted = 0;        // distinct non-zero inodes asked for
-  uint64_t found = 0;         // distinct inodes given an owner
-  uint64_t shared = 0;        // found inodes seen in more than one process
+  uint64_t wanted = 0;  // distinct non-zero inodes asked for
+  uint64_t found = 0;   // distinct inodes given an owner
+  uint64_t shared = 0;  // found inodes seen in more than one process
   // The /proc walk counts every process it lists. The eBPF iterator visits
   // every process in the kernel and never fails on one, but reports only
   // sockets: with it, walked and candidates are the processes seen holding
   // at least one socket, unreadable is 0, and vanished counts only pids of
   // OwnerOptions::pids that no longer exist; complete is always true.
-  uint64_t unreadable = 0;    // processes whose fd table was EACCES/EPERM
-  uint64_t vanished = 0;      // processes that exited during the walk
-  uint64_t walked = 0;        // processes whose fd table was read
-  uint64_t candidates = 0;    // processes the walk could have looked at
-  bool complete = false;      // false when it stopped early (all found)
-  OwnerSource source = OwnerSource::kProc;  // the one that answered: kBpf or kProc
-  // When kAuto fell back to the walk: why, e.g. "bpf(BPF_PROG_LOAD) failed:
+  uint64_t unreadable = 0;  // processes whose fd table was EACCES/EPERM
+  uint64_t vanished = 0;    // processes that exited during the walk
+  uint64_t walked = 0;      // processes whose fd table was read
+  uint64_t candidates = 0;  // processes the walk could have looked at
+  bool complete = false;    // false when it stopped early (all found)
+  std::string source;       // the name of the one that answered: "bpf" or "proc"
+  // When "auto" fell back to the walk: why, e.g. "bpf(BPF_PROG_LOAD) failed:
   // Operation not permitted (EPERM)". Empty otherwise.
   std::string fallback;
 };
@@ -132,12 +132,13 @@ struct OwnerResult {
 // The default for OwnerOptions::threads == 0.
 unsigned DefaultThreads();
 
-// The half of an owner search that needs no inodes, started early: with a
-// source that may be the eBPF iterator, it loads the program and runs the
-// iterator on a thread of its own, so that runs while the caller dumps the
-// sockets; FindOwners then only claims. The /proc walk needs the inodes
-// (it stops when all are found), so for OwnerSource::kProc this does
-// nothing. Destroying it unused stops the iterator between reads.
+// The half of an owner search that needs no inodes, started early: the
+// sources opts.source picks, the first one prefetching (OwnerSource::
+// Prefetch): the eBPF iterator loads its program and runs on a thread of
+// its own while the caller dumps the sockets, and FindOwners then only
+// claims. The /proc walk needs the inodes (it stops when all are found), so
+// for "proc" this does nothing. Destroying it unused stops the iterator
+// between reads.
 class OwnerPrefetch {
  public:
   explicit OwnerPrefetch(const OwnerOptions& opts);
@@ -154,7 +155,7 @@ class OwnerPrefetch {
 
 // Finds owners for the given inodes (one per socket row), with the source
 // opts.source picks. Throws SysError when /proc itself cannot be read or a
-// thread cannot be started; with OwnerSource::kBpf, also SysError or
+// thread cannot be started; with "bpf", also SysError or
 // OwnerSourceError when the eBPF source cannot answer. prefetch, when given,
 // was started with the same opts before the inodes were known.
 void FindOwners(const std::vector<uint32_t>& inodes, const OwnerOptions& opts, OwnerResult* out,

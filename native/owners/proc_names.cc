@@ -1,5 +1,5 @@
 // proc_names.cc: see proc_names.h. The bytes are turned into names by the
-// pure parsers of proc_parse.*.
+// pure parsers of common/proc_parse.*.
 #include "proc_names.h"
 
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <array>
 
 #include "../common/fd.h"
+#include "../common/proc_parse.h"
 #include "../common/sys_error.h"
-#include "proc_parse.h"
 
 namespace tcpcensus {
 

@@ -113,8 +113,8 @@ bool HostCond(ByteSpan operand, bool source, const BcEntry& e) {
   const ByteSpan want = operand.From(kHostcond);
   if (family != AF_UNSPEC && family != e.family) {
     // An IPv4 condition also matches an IPv4-mapped IPv6 socket.
-    return e.family == AF_INET6 && family == AF_INET && prefix_len <= 32 && want.size() >= 4 &&
-           IsV4Mapped(addr) && PrefixMatch(addr + 12, want.data(), prefix_len);
+    return e.family == AF_INET6 && family == AF_INET && prefix_len <= 32 && want.size() >= 4 && IsV4Mapped(addr) &&
+           PrefixMatch(addr + 12, want.data(), prefix_len);
   }
   if (prefix_len == 0) return true;
   const size_t addr_len = e.family == AF_INET ? 4 : 16;

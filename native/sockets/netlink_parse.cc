@@ -5,13 +5,13 @@
 // is struct inet_diag_msg followed by rtattr extensions, each padded to 4.
 #include "netlink_parse.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -82,8 +82,7 @@ void ParseSocket(ByteSpan payload, DiagSink* sink) {
   r.uid = m.idiag_uid;
   r.inode = m.idiag_inode;
   r.ifindex = m.id.idiag_if;
-  r.cookie = static_cast<uint64_t>(m.id.idiag_cookie[0]) |
-             (static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32);
+  r.cookie = static_cast<uint64_t>(m.id.idiag_cookie[0]) | (static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32);
   if (full && !has_cgroup) sink->OnNoCgroupId();
   sink->OnSocket(r);
 }
@@ -113,8 +112,8 @@ DumpStatus ParseDiagDatagram(ByteSpan datagram, uint32_t seq, DiagSink* sink) {
     nlmsghdr h;
     if (!rest.ReadAt(0, &h)) Malformed("message header cut short");
     if (h.nlmsg_len < sizeof h || h.nlmsg_len > rest.size()) {
-      Malformed("message length " + std::to_string(h.nlmsg_len) + " with " +
-                std::to_string(rest.size()) + " bytes left");
+      Malformed("message length " + std::to_string(h.nlmsg_len) + " with " + std::to_string(rest.size()) +
+                " bytes left");
     }
     const ByteSpan payload = rest.Sub(Align(sizeof h), h.nlmsg_len - Align(sizeof h));
     // The next message starts at the aligned length; a last message the

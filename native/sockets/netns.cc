@@ -22,9 +22,9 @@
 
 #include "../common/bytes.h"
 #include "../common/fd.h"
+#include "../common/proc_parse.h"
 #include "../common/read_dir.h"
 #include "../common/sys_error.h"
-#include "../owners/proc_parse.h"
 
 namespace tcpcensus {
 
@@ -42,8 +42,8 @@ constexpr size_t kDirentBuffer = 32 * 1024;
 bool ValidName(const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.size() > 255) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -63,8 +63,7 @@ std::string ResolveNetnsSpec(const std::string& spec, std::string* error) {
   }
   if (spec.find('/') != std::string::npos) return spec;
   if (!ValidName(spec)) {
-    *error = "netns \"" + spec +
-             "\" is not a namespace name (letters, digits, '.', '_', '-'), a path, or pid:PID";
+    *error = "netns \"" + spec + "\" is not a namespace name (letters, digits, '.', '_', '-'), a path, or pid:PID";
     return "";
   }
   return std::string(kNetnsRunDir) + "/" + spec;

@@ -42,15 +42,15 @@ uint64_t CurrentNetnsInode();
 
 struct NetnsEntry {
   uint64_t inode = 0;
-  std::string path;  // a file that opens it: /var/run/netns/NAME, else <proc>/PID/ns/net
-  std::string name;  // its name under /var/run/netns, "" when it has none
-  int32_t pid = 0;   // the lowest pid in it, 0 when only a name holds it
-  bool self = false; // the caller's own namespace (its main thread's)
+  std::string path;   // a file that opens it: /var/run/netns/NAME, else <proc>/PID/ns/net
+  std::string name;   // its name under /var/run/netns, "" when it has none
+  int32_t pid = 0;    // the lowest pid in it, 0 when only a name holds it
+  bool self = false;  // the caller's own namespace (its main thread's)
 };
 
 struct NetnsList {
   std::vector<NetnsEntry> namespaces;  // ascending by inode, each once
-  uint64_t unreadable = 0;  // processes whose namespace could not be read (EACCES: not ours)
+  uint64_t unreadable = 0;             // processes whose namespace could not be read (EACCES: not ours)
 };
 
 // Every distinct network namespace visible from proc_root/*/ns/net and

@@ -32,8 +32,7 @@ static_assert(kReadBuffer >= 2 * kProcNetMaxLine, "a split line must fit beside 
 // Keeps the rows the kernel would have sent for this request.
 class FilterSink : public DiagSink {
  public:
-  FilterSink(const DumpRequest& req, DiagSink* next)
-      : states_(req.states), program_(req.bytecode), next_(next) {}
+  FilterSink(const DumpRequest& req, DiagSink* next) : states_(req.states), program_(req.bytecode), next_(next) {}
   void OnSocket(const SocketRecord& r) override {
     if (!(states_ & (1u << r.state))) return;
     if (!program_.empty()) {

@@ -47,8 +47,7 @@ ProcNetLine ParseProcNetLine(ByteSpan line, uint8_t family, SocketRecord* r);
 class ProcNetParser {
  public:
   // path names the file in error messages.
-  ProcNetParser(uint8_t family, const char* path, DiagSink* sink)
-      : family_(family), path_(path), sink_(sink) {}
+  ProcNetParser(uint8_t family, const char* path, DiagSink* sink) : family_(family), path_(path), sink_(sink) {}
 
   // Parses every complete line of data and returns how many bytes that
   // was; the caller keeps the rest and hands it in again with more. At eof a

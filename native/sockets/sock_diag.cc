@@ -79,8 +79,7 @@ std::vector<uint8_t> Message(uint16_t type, const Req& req, const std::vector<ui
   return msg;
 }
 
-std::vector<uint8_t> BuildRequest(int family, uint32_t states, const std::vector<uint8_t>& bytecode,
-                                  uint32_t seq) {
+std::vector<uint8_t> BuildRequest(int family, uint32_t states, const std::vector<uint8_t>& bytecode, uint32_t seq) {
   if (family == AF_UNSPEC) {
     inet_diag_req req{};
     req.idiag_family = AF_UNSPEC;  // ignored by the kernel: this dump is always AF_UNSPEC
@@ -98,16 +97,13 @@ void SendRequest(int fd, const std::vector<uint8_t>& msg) {
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   for (;;) {
-    ssize_t n = sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
-                       sizeof kernel);
+    ssize_t n = sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
     if (n >= 0) return;
     if (errno != EINTR) throw SysError("sendto", errno, "(NETLINK_SOCK_DIAG)");
   }
 }
 
-bool IsRefusal(int err) {
-  return err == EPERM || err == EACCES || err == EPROTONOSUPPORT || err == EAFNOSUPPORT;
-}
+bool IsRefusal(int err) { return err == EPERM || err == EACCES || err == EPROTONOSUPPORT || err == EAFNOSUPPORT; }
 
 // Counts what reaches the caller's sink: a failed one-walk dump may be
 // retried per family into the same sink only when nothing did.

@@ -2,9 +2,9 @@
 //
 // TCPCENSUS_SOCKET_COLUMNS is the one list of columns: it generates the
 // record a parser produces, the table's vectors, their growth, the merge of
-// two tables and (in binding.cc) the conversion to JS typed arrays. Adding a
-// column is one line here (and its field in src/columns.ts, which the loader
-// checks against this list).
+// two tables and (in binding/convert.cc) the conversion to JS typed arrays.
+// Adding a column is one line here (and its field in src/core/columns.ts,
+// which the loader, src/core/addon.ts, checks against this list).
 //
 // X(name, element type, values per row, JS name)
 #pragma once
@@ -14,19 +14,19 @@
 #include <cstdint>
 #include <vector>
 
-#define TCPCENSUS_SOCKET_COLUMNS(X)            \
-  X(state, uint8_t, 1, "state")                \
-  X(family, uint8_t, 1, "family")              \
-  X(local_addr, uint8_t, 16, "localAddr")      \
-  X(remote_addr, uint8_t, 16, "remoteAddr")    \
-  X(local_port, uint16_t, 1, "localPort")      \
-  X(remote_port, uint16_t, 1, "remotePort")    \
-  X(recv_q, uint32_t, 1, "recvQ")              \
-  X(send_q, uint32_t, 1, "sendQ")              \
-  X(uid, uint32_t, 1, "uid")                   \
-  X(inode, uint32_t, 1, "inode")               \
-  X(ifindex, uint32_t, 1, "ifindex")           \
-  X(cookie, uint64_t, 1, "cookie")              \
+#define TCPCENSUS_SOCKET_COLUMNS(X)         \
+  X(state, uint8_t, 1, "state")             \
+  X(family, uint8_t, 1, "family")           \
+  X(local_addr, uint8_t, 16, "localAddr")   \
+  X(remote_addr, uint8_t, 16, "remoteAddr") \
+  X(local_port, uint16_t, 1, "localPort")   \
+  X(remote_port, uint16_t, 1, "remotePort") \
+  X(recv_q, uint32_t, 1, "recvQ")           \
+  X(send_q, uint32_t, 1, "sendQ")           \
+  X(uid, uint32_t, 1, "uid")                \
+  X(inode, uint32_t, 1, "inode")            \
+  X(ifindex, uint32_t, 1, "ifindex")        \
+  X(cookie, uint64_t, 1, "cookie")          \
   X(cgroup_id, uint64_t, 1, "cgroupId")
 
 namespace tcpcensus {
@@ -103,7 +103,7 @@ class SocketTable {
   }
 
   void Reserve(size_t rows) {
-#define TCPCENSUS_RESERVE(name, type, width, js) name.reserve(rows * (width));
+#define TCPCENSUS_RESERVE(name, type, width, js) name.reserve(static_cast<size_t>(width) * rows);
     TCPCENSUS_SOCKET_COLUMNS(TCPCENSUS_RESERVE)
 #undef TCPCENSUS_RESERVE
   }
@@ -139,7 +139,9 @@ class SocketTable {
 
  private:
   template <typename T>
-  static void Push(std::vector<T>& column, T v) { column.push_back(v); }
+  static void Push(std::vector<T>& column, T v) {
+    column.push_back(v);
+  }
   template <typename T, size_t N>
   static void Push(std::vector<T>& column, const std::array<T, N>& v) {
     column.insert(column.end(), v.begin(), v.end());

@@ -107,15 +107,15 @@ class BtfBuilder {
 
 // Knobs for the owner program's BTF, to make each thing it checks go wrong.
 struct OwnerBtfSpec {
-  bool randstruct = true;            // pid and tgid inside an anonymous struct in a union
-  bool kind_flag = true;             // task_struct uses the kind_flag member encoding
-  bool pid_bitfield = false;         // task_struct.pid is a bitfield
-  bool old_bitfield = false;         // task_struct.tgid is a bitfield in the INT encoding
-  bool ino_32 = false;               // i_ino is 4 bytes
-  bool no_files = false;             // task_struct lacks files
-  bool files_wrong_type = false;     // task_struct.files is an int
-  bool meta_seq_anonymous = true;    // bpf_iter_meta.seq inside an anonymous union
-  bool no_func = false;              // no FUNC bpf_iter_task_file (only the struct)
+  bool randstruct = true;          // pid and tgid inside an anonymous struct in a union
+  bool kind_flag = true;           // task_struct uses the kind_flag member encoding
+  bool pid_bitfield = false;       // task_struct.pid is a bitfield
+  bool old_bitfield = false;       // task_struct.tgid is a bitfield in the INT encoding
+  bool ino_32 = false;             // i_ino is 4 bytes
+  bool no_files = false;           // task_struct lacks files
+  bool files_wrong_type = false;   // task_struct.files is an int
+  bool meta_seq_anonymous = true;  // bpf_iter_meta.seq inside an anonymous union
+  bool no_func = false;            // no FUNC bpf_iter_task_file (only the struct)
 };
 
 // Offsets the spec puts things at (bytes).
@@ -158,8 +158,7 @@ inline std::vector<uint8_t> OwnerBtf(const OwnerBtfSpec& spec = OwnerBtfSpec()) 
   b.Ptr(files_struct);
   // file and inode.
   const uint32_t inode = b.NextId();
-  b.Struct("inode", 616,
-           {{"i_mode", umode, kSpecMode * 8}, {"i_ino", spec.ino_32 ? u32 : ulong, kSpecIno * 8}});
+  b.Struct("inode", 616, {{"i_mode", umode, kSpecMode * 8}, {"i_ino", spec.ino_32 ? u32 : ulong, kSpecIno * 8}});
   const uint32_t inode_ptr = b.Ptr(inode);
   const uint32_t file = b.Struct("file", 184, {{"f_inode", inode_ptr, kSpecInode * 8}});
   const uint32_t file_ptr = b.Ptr(file);

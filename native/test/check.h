@@ -35,9 +35,9 @@ struct Register {
 
 #define TC_CONCAT2(a, b) a##b
 #define TC_CONCAT(a, b) TC_CONCAT2(a, b)
-#define TEST(name)                                                                    \
-  static void name();                                                                 \
-  static ::tcpcensus_test::Register TC_CONCAT(register_, name)(#name, name);          \
+#define TEST(name)                                                           \
+  static void name();                                                        \
+  static ::tcpcensus_test::Register TC_CONCAT(register_, name)(#name, name); \
   static void name()
 
 #define CHECK(cond)                                                                   \
@@ -48,36 +48,34 @@ struct Register {
     }                                                                                 \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                      \
-  do {                                                                                      \
-    const auto& tc_a = (a);                                                                 \
-    const auto& tc_b = (b);                                                                 \
-    if (!(tc_a == tc_b)) {                                                                  \
-      std::fprintf(stderr, "  %s:%d: CHECK_EQ(%s, %s) failed: %s vs %s\n", __FILE__,        \
-                   __LINE__, #a, #b, ::tcpcensus_test::Show(tc_a).c_str(),                  \
-                   ::tcpcensus_test::Show(tc_b).c_str());                                   \
-      ++::tcpcensus_test::Failures();                                                       \
-    }                                                                                       \
+#define CHECK_EQ(a, b)                                                                                 \
+  do {                                                                                                 \
+    const auto& tc_a = (a);                                                                            \
+    const auto& tc_b = (b);                                                                            \
+    if (!(tc_a == tc_b)) {                                                                             \
+      std::fprintf(stderr, "  %s:%d: CHECK_EQ(%s, %s) failed: %s vs %s\n", __FILE__, __LINE__, #a, #b, \
+                   ::tcpcensus_test::Show(tc_a).c_str(), ::tcpcensus_test::Show(tc_b).c_str());        \
+      ++::tcpcensus_test::Failures();                                                                  \
+    }                                                                                                  \
   } while (0)
 
 // Runs stmt and checks it throws E; pred(e) may check the exception further.
-#define CHECK_THROWS(E, stmt, pred)                                                          \
-  do {                                                                                       \
-    bool tc_thrown = false;                                                                  \
-    try {                                                                                    \
-      stmt;                                                                                  \
-    } catch (const E& e) {                                                                   \
-      tc_thrown = true;                                                                      \
-      if (!(pred(e))) {                                                                      \
-        std::fprintf(stderr, "  %s:%d: %s threw %s: %s, not as expected\n", __FILE__,        \
-                     __LINE__, #stmt, #E, e.what());                                         \
-        ++::tcpcensus_test::Failures();                                                      \
-      }                                                                                      \
-    }                                                                                        \
-    if (!tc_thrown) {                                                                        \
-      std::fprintf(stderr, "  %s:%d: %s did not throw %s\n", __FILE__, __LINE__, #stmt, #E); \
-      ++::tcpcensus_test::Failures();                                                        \
-    }                                                                                        \
+#define CHECK_THROWS(E, stmt, pred)                                                                                   \
+  do {                                                                                                                \
+    bool tc_thrown = false;                                                                                           \
+    try {                                                                                                             \
+      stmt;                                                                                                           \
+    } catch (const E& e) {                                                                                            \
+      tc_thrown = true;                                                                                               \
+      if (!(pred(e))) {                                                                                               \
+        std::fprintf(stderr, "  %s:%d: %s threw %s: %s, not as expected\n", __FILE__, __LINE__, #stmt, #E, e.what()); \
+        ++::tcpcensus_test::Failures();                                                                               \
+      }                                                                                                               \
+    }                                                                                                                 \
+    if (!tc_thrown) {                                                                                                 \
+      std::fprintf(stderr, "  %s:%d: %s did not throw %s\n", __FILE__, __LINE__, #stmt, #E);                          \
+      ++::tcpcensus_test::Failures();                                                                                 \
+    }                                                                                                                 \
   } while (0)
 
 namespace tcpcensus_test {

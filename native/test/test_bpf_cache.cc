@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "../common/sys_error.h"
-#include "../owners/bpf_iter.h"
+#include "../owners/bpf/bpf_iter.h"
 #include "../owners/owners.h"
 #include "check.h"
 #include "processes.h"
@@ -70,7 +70,7 @@ std::vector<uint64_t> OursIn(const BpfRecords& recs) {
 
 uint32_t FindOne(uint32_t inode) {
   OwnerOptions o;
-  o.source = OwnerSource::kBpf;
+  o.source = "bpf";
   OwnerResult r;
   FindOwners({inode}, o, &r);
   return r.owner.empty() ? 0 : static_cast<uint32_t>(r.owner[0]);
@@ -90,7 +90,7 @@ TEST(the_bpf_program_is_loaded_once_for_many_calls) {
   // With a prefetch (the path the async calls take) too.
   for (int i = 0; i < 50; ++i) {
     OwnerOptions o;
-    o.source = OwnerSource::kBpf;
+    o.source = "bpf";
     OwnerPrefetch prefetch(o);
     OwnerResult r;
     FindOwners({InodeOf(s)}, o, &r, &prefetch);
@@ -106,7 +106,7 @@ TEST(two_reads_of_the_kept_program_give_the_same_records) {
   OwnSockets own(300);
   CHECK_EQ(own.inodes.size(), size_t{600});
   OwnerOptions o;
-  o.source = OwnerSource::kBpf;
+  o.source = "bpf";
   BpfRecords a, b;
   CollectBpfRecords(o, false, &a);
   const uint64_t loads = BpfProgramLoads();
@@ -136,7 +136,7 @@ TEST(concurrent_reads_of_the_kept_program_each_get_every_record) {
   if (!Root()) return;
   OwnSockets own(200);
   OwnerOptions o;
-  o.source = OwnerSource::kBpf;
+  o.source = "bpf";
   {
     BpfRecords warm;
     CollectBpfRecords(o, false, &warm);
@@ -225,18 +225,20 @@ TEST(a_process_that_drops_its_privileges_is_refused_despite_the_kept_program) {
   const int s = Listener();
   CHECK_EQ(FindOne(InodeOf(s)), static_cast<uint32_t>(getpid()));
   int status = 0;
-  const std::string got = ReportFromChild([&]() -> std::string {
-    // Load as root in the child first, so its own cache holds a program...
-    if (FindOne(InodeOf(s)) != static_cast<uint32_t>(getppid())) _exit(10);
-    // ...then drop to nobody: the kept program must not answer.
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
-    try {
-      FindOne(InodeOf(s));
-      return "no error";
-    } catch (const SysError& e) {
-      return e.what();
-    }
-  }, &status);
+  const std::string got = ReportFromChild(
+      [&]() -> std::string {
+        // Load as root in the child first, so its own cache holds a program...
+        if (FindOne(InodeOf(s)) != static_cast<uint32_t>(getppid())) _exit(10);
+        // ...then drop to nobody: the kept program must not answer.
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        try {
+          FindOne(InodeOf(s));
+          return "no error";
+        } catch (const SysError& e) {
+          return e.what();
+        }
+      },
+      &status);
   CHECK(WIFEXITED(status));
   CHECK_EQ(WEXITSTATUS(status), 0);
   CHECK_EQ(got, std::string("bpf(BPF_PROG_LOAD) failed: Operation not permitted"));

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "../common/sys_error.h"
-#include "../owners/bpf_iter.h"
-#include "../owners/btf.h"
+#include "../owners/bpf/bpf_iter.h"
+#include "../owners/bpf/btf.h"
 #include "../owners/owners.h"
 #include "check.h"
 #include "processes.h"
@@ -33,7 +33,8 @@ namespace {
 // process and counts `shared` completely, as the iterator does.
 constexpr uint32_t kNeverFound = 1;
 
-OwnerResult Find(const std::vector<uint32_t>& inodes, OwnerSource source, const std::vector<int32_t>& pids = {}) {
+OwnerResult Find(const std::vector<uint32_t>& inodes, const std::string& source,
+                 const std::vector<int32_t>& pids = {}) {
   OwnerOptions o;
   o.source = source;
   o.pids = pids;
@@ -53,10 +54,10 @@ bool BpfWorksHere() {
 // Both sources on the same inodes: the same owner for every row, the same
 // processes with the same names and counts, the same totals.
 void CheckSame(const std::vector<uint32_t>& inodes, const std::vector<int32_t>& pids = {}) {
-  const OwnerResult b = Find(inodes, OwnerSource::kBpf, pids);
-  const OwnerResult p = Find(inodes, OwnerSource::kProc, pids);
-  CHECK(b.source == OwnerSource::kBpf);
-  CHECK(p.source == OwnerSource::kProc);
+  const OwnerResult b = Find(inodes, "bpf", pids);
+  const OwnerResult p = Find(inodes, "proc", pids);
+  CHECK(b.source == "bpf");
+  CHECK(p.source == "proc");
   CHECK_EQ(b.fallback, std::string());
   CHECK_EQ(b.owner.size(), p.owner.size());
   for (size_t i = 0; i < std::min(b.owner.size(), p.owner.size()); ++i) {
@@ -103,7 +104,7 @@ TEST(bpf_and_walk_agree_on_a_forked_sharer) {
   const pid_t grandchild = static_cast<pid_t>(c.values[2]);
   const std::vector<uint32_t> inodes = {c.values[0], c.values[1], kNeverFound, 0};
   CheckSame(inodes);
-  const OwnerResult b = Find(inodes, OwnerSource::kBpf);
+  const OwnerResult b = Find(inodes, "bpf");
   CHECK_EQ(b.owner[0], std::min<int32_t>(c.pid, grandchild));
   CHECK_EQ(b.owner[1], static_cast<int32_t>(c.pid));
   CHECK_EQ(b.owner[2], int32_t{0});
@@ -162,7 +163,7 @@ TEST(bpf_and_walk_agree_on_a_thread_with_its_own_fd_table) {
   const std::vector<uint32_t> inodes = {c.values[0], c.values[1], c.values[2], kNeverFound};
   CHECK(static_cast<pid_t>(c.values[3]) != c.pid);
   CheckSame(inodes);
-  const OwnerResult b = Find(inodes, OwnerSource::kBpf);
+  const OwnerResult b = Find(inodes, "bpf");
   CHECK_EQ(b.owner[0], static_cast<int32_t>(c.pid));
   CHECK_EQ(b.owner[1], int32_t{0});  // the thread's table only
   CHECK_EQ(b.owner[2], static_cast<int32_t>(c.pid));
@@ -177,7 +178,7 @@ TEST(bpf_and_walk_agree_on_a_leaderless_process_with_200_threads) {
   CHECK(pid > 0);
   if (pid <= 0) return;
   CheckSame({inode, kNeverFound});
-  const OwnerResult b = Find({inode}, OwnerSource::kBpf);
+  const OwnerResult b = Find({inode}, "bpf");
   CHECK_EQ(b.owner[0], static_cast<int32_t>(pid));
   CHECK_EQ(b.processes.size(), size_t{1});
   if (!b.processes.empty()) CHECK_EQ(b.processes[0].sockets, uint64_t{1});
@@ -197,7 +198,7 @@ TEST(bpf_and_walk_agree_on_named_pids) {
   const std::vector<uint32_t> inodes = {InodeOf(mine), c.values[0], kNeverFound};
   // Only the child: our own listener is not looked for in our table.
   CheckSame(inodes, {c.pid});
-  const OwnerResult b = Find(inodes, OwnerSource::kBpf, {c.pid, 2147483000});
+  const OwnerResult b = Find(inodes, "bpf", {c.pid, 2147483000});
   CHECK_EQ(b.owner[0], int32_t{0});
   CHECK_EQ(b.owner[1], static_cast<int32_t>(c.pid));
   // A pid that does not exist: vanished, as the walk says it.
@@ -235,7 +236,7 @@ TEST(bpf_and_walk_agree_on_every_socket_of_ours_and_many_fds) {
   CHECK(inodes.size() > 4000);
   inodes.push_back(kNeverFound);
   CheckSame(inodes);
-  const OwnerResult b = Find(inodes, OwnerSource::kBpf);
+  const OwnerResult b = Find(inodes, "bpf");
   CHECK_EQ(b.found, static_cast<uint64_t>(inodes.size() - 1));
   for (int fd : fds) close(fd);
 }
@@ -251,18 +252,18 @@ TEST(empty_btf_falls_back_in_auto_and_fails_when_forced) {
   o.btf_path = path;
   OwnerResult r;
   FindOwners({InodeOf(s)}, o, &r);
-  CHECK(r.source == OwnerSource::kProc);
+  CHECK(r.source == "proc");
   CHECK_EQ(r.fallback, "BTF " + std::string(path) + ": empty");
   CHECK_EQ(r.owner[0], static_cast<int32_t>(getpid()));
-  o.source = OwnerSource::kBpf;
+  o.source = "bpf";
   OwnerResult f;
-  CHECK_THROWS(OwnerSourceError, FindOwners({InodeOf(s)}, o, &f),
-               [&](const OwnerSourceError& e) { return std::string(e.what()) == "BTF " + std::string(path) + ": empty"; });
-  o.btf_path = "/nonexistent/vmlinux";
-  CHECK_THROWS(SysError, FindOwners({InodeOf(s)}, o, &f), [](const SysError& e) {
-    return e.syscall() == "open" && e.err() == ENOENT;
+  CHECK_THROWS(OwnerSourceError, FindOwners({InodeOf(s)}, o, &f), [&](const OwnerSourceError& e) {
+    return std::string(e.what()) == "BTF " + std::string(path) + ": empty";
   });
-  o.source = OwnerSource::kAuto;
+  o.btf_path = "/nonexistent/vmlinux";
+  CHECK_THROWS(SysError, FindOwners({InodeOf(s)}, o, &f),
+               [](const SysError& e) { return e.syscall() == "open" && e.err() == ENOENT; });
+  o.source = "auto";
   OwnerResult g;
   FindOwners({InodeOf(s)}, o, &g);
   CHECK_EQ(g.fallback, std::string("open /nonexistent/vmlinux failed: No such file or directory (ENOENT)"));
@@ -319,11 +320,11 @@ TEST(a_program_the_verifier_refuses_falls_back_with_the_verifier_s_reason) {
   o.btf_path = path;
   OwnerResult r;
   FindOwners({InodeOf(s)}, o, &r);
-  CHECK(r.source == OwnerSource::kProc);
+  CHECK(r.source == "proc");
   CHECK(r.fallback.find("bpf(BPF_PROG_LOAD; verifier: ") == 0);
   CHECK_EQ(r.owner[0], static_cast<int32_t>(getpid()));
   std::fprintf(stderr, "  (fallback: %s)\n", r.fallback.c_str());
-  o.source = OwnerSource::kBpf;
+  o.source = "bpf";
   OwnerResult f;
   CHECK_THROWS(SysError, FindOwners({InodeOf(s)}, o, &f), [](const SysError& e) {
     return e.syscall() == "bpf" && e.err() == EACCES && e.path().empty() &&
@@ -337,25 +338,27 @@ TEST(as_nobody_auto_falls_back_with_the_failed_call_and_forced_bpf_fails) {
   if (geteuid() != 0) return;
   // A child becomes nobody and reports what each mode answered.
   int status = 0;
-  const std::string got = ReportFromChild([]() -> std::string {
-    std::string report;
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
-    int s = Listener();
-    OwnerOptions o;
-    OwnerResult r;
-    FindOwners({InodeOf(s)}, o, &r);
-    report += (r.source == OwnerSource::kProc ? "proc|" : "bpf|") + r.fallback + "|" +
-              std::to_string(r.owner[0] == getpid()) + "|";
-    o.source = OwnerSource::kBpf;
-    try {
-      OwnerResult f;
-      FindOwners({InodeOf(s)}, o, &f);
-      report += "no error";
-    } catch (const SysError& e) {
-      report += e.syscall() + "|" + e.what();
-    }
-    return report;
-  }, &status);
+  const std::string got = ReportFromChild(
+      []() -> std::string {
+        std::string report;
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        int s = Listener();
+        OwnerOptions o;
+        OwnerResult r;
+        FindOwners({InodeOf(s)}, o, &r);
+        report +=
+            (r.source == "proc" ? "proc|" : "bpf|") + r.fallback + "|" + std::to_string(r.owner[0] == getpid()) + "|";
+        o.source = "bpf";
+        try {
+          OwnerResult f;
+          FindOwners({InodeOf(s)}, o, &f);
+          report += "no error";
+        } catch (const SysError& e) {
+          report += e.syscall() + "|" + e.what();
+        }
+        return report;
+      },
+      &status);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   CHECK_EQ(got, std::string("proc|bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)|1|"
                             "bpf|bpf(BPF_PROG_LOAD) failed: Operation not permitted"));
@@ -371,7 +374,7 @@ TEST(a_prefetch_started_before_the_inodes_gives_the_same_answer) {
   CHECK(c.pid > 0);
   if (c.pid <= 0) return;
   const std::vector<uint32_t> inodes = {c.values[0], kNeverFound};
-  for (OwnerSource source : {OwnerSource::kAuto, OwnerSource::kBpf, OwnerSource::kProc}) {
+  for (const std::string source : {"auto", "bpf", "proc"}) {
     OwnerOptions o;
     o.source = source;
     OwnerPrefetch prefetch(o);
@@ -379,7 +382,7 @@ TEST(a_prefetch_started_before_the_inodes_gives_the_same_answer) {
     FindOwners(inodes, o, &with, &prefetch);
     FindOwners(inodes, o, &without);
     CHECK(with.source == without.source);
-    CHECK(with.source == (source == OwnerSource::kProc ? OwnerSource::kProc : OwnerSource::kBpf));
+    CHECK(with.source == (source == "proc" ? "proc" : "bpf"));
     CHECK_EQ(with.owner[0], static_cast<int32_t>(c.pid));
     CHECK_EQ(with.owner[0], without.owner[0]);
     CHECK_EQ(with.processes.size(), without.processes.size());
@@ -395,10 +398,10 @@ TEST(a_prefetch_started_before_the_inodes_gives_the_same_answer) {
   OwnerPrefetch failing(bad);
   OwnerResult r;
   FindOwners(inodes, bad, &r, &failing);
-  CHECK(r.source == OwnerSource::kProc);
+  CHECK(r.source == "proc");
   CHECK_EQ(r.fallback, std::string("open /nonexistent/vmlinux failed: No such file or directory (ENOENT)"));
   CHECK_EQ(r.owner[0], static_cast<int32_t>(c.pid));
-  bad.source = OwnerSource::kBpf;
+  bad.source = "bpf";
   OwnerPrefetch forced(bad);
   OwnerResult f;
   CHECK_THROWS(SysError, FindOwners(inodes, bad, &f, &forced), [](const SysError& e) { return e.err() == ENOENT; });
@@ -407,8 +410,8 @@ TEST(a_prefetch_started_before_the_inodes_gives_the_same_answer) {
 
 TEST(nothing_wanted_still_says_which_source_answers) {
   if (!BpfWorksHere()) return;
-  const OwnerResult b = Find({0, 0}, OwnerSource::kAuto);
-  CHECK(b.source == OwnerSource::kBpf);
+  const OwnerResult b = Find({0, 0}, "auto");
+  CHECK(b.source == "bpf");
   CHECK_EQ(b.owner.size(), size_t{2});
   CHECK_EQ(b.found, uint64_t{0});
 }

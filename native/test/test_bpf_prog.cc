@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "../owners/bpf_prog.h"
-#include "../owners/btf.h"
+#include "../owners/bpf/bpf_prog.h"
+#include "../owners/bpf/btf.h"
 #include "btf_builder.h"
 #include "check.h"
 

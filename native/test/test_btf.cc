@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "../owners/btf.h"
+#include "../owners/bpf/btf.h"
 #include "btf_builder.h"
 #include "check.h"
 

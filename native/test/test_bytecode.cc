@@ -1,6 +1,6 @@
 // test_bytecode.cc: the INET_DIAG_REQ_BYTECODE interpreter (sockets/
-// bytecode.*) on programs shaped as src/filter.ts and src/bytecode-cgroup.ts
-// emit them and as `ss` compiles them (OR groups with JMP), on hostile
+// bytecode.*) on programs shaped as src/request/filter.ts and
+// src/request/cgroup-filter.ts emit them and as `ss` compiles them (OR groups with JMP), on hostile
 // programs, and against the kernel itself: the audit must refuse exactly
 // what the kernel refuses (EINVAL), and a program must keep exactly the
 // sockets the kernel keeps.
@@ -61,7 +61,7 @@ Piece Cgroup(uint64_t id) {
 }
 
 // Every condition must hold: a failed one jumps 4 past the end (reject), as
-// compileFilter in src/filter.ts does.
+// compileFilter in src/request/filter.ts does.
 Bytes And(const std::vector<Piece>& pieces) {
   size_t total = 0;
   for (const Piece& p : pieces) total += 4 + p.operand.size();
@@ -345,7 +345,7 @@ TEST(bytecode_keeps_what_the_kernel_keeps) {
   const struct {
     int family;
     const char* addr;
-  } spots[] = {{AF_INET, "127.0.0.1"}, {AF_INET, "127.0.0.2"}, {AF_INET, "0.0.0.0"},
+  } spots[] = {{AF_INET, "127.0.0.1"}, {AF_INET, "127.0.0.2"},         {AF_INET, "0.0.0.0"},
                {AF_INET6, "::1"},      {AF_INET6, "::ffff:127.0.0.1"}, {AF_INET6, "::"}};
   for (const auto& s : spots) {
     uint16_t port = 0;
@@ -462,8 +462,10 @@ TEST(one_walk_dump_is_both_family_dumps) {
   for (const auto* rows : {&v4.rows, &v6.rows}) {
     for (const auto& r : *rows) {
       const bool v4_local = r.family == 4 && r.local_addr[0] == 127 && r.local_addr[3] == 3;
-      const bool v6_local = r.family == 6 && (std::memcmp(r.local_addr.data(), in6addr_loopback.s6_addr, 16) == 0 ||
-                                              (r.local_addr[10] == 0xff && r.local_addr[11] == 0xff && r.local_addr[12] == 127 && r.local_addr[15] == 3));
+      const bool v6_local =
+          r.family == 6 &&
+          (std::memcmp(r.local_addr.data(), in6addr_loopback.s6_addr, 16) == 0 ||
+           (r.local_addr[10] == 0xff && r.local_addr[11] == 0xff && r.local_addr[12] == 127 && r.local_addr[15] == 3));
       bool ours_port = std::find(ports.begin(), ports.end(), r.local_port) != ports.end();
       if ((v4_local || v6_local) && (ours_port || r.state == kClose)) ours.insert(r.cookie);
     }

@@ -42,10 +42,10 @@ TEST(mounts_find_cgroup2) {
   CHECK(!FindMountOfType(ByteSpan(), "cgroup2", &m));
   CHECK(FindMountOfType(Text("a /last cgroup2"), "cgroup2", &m));  // no newline, no options
   CHECK_EQ(m, std::string("/last"));
-  CHECK_EQ(UnescapeMountField(Text("\\0")), std::string("\\0"));       // too short: kept
-  CHECK_EQ(UnescapeMountField(Text("\\777")), std::string("\\777"));   // above 255: kept
+  CHECK_EQ(UnescapeMountField(Text("\\0")), std::string("\\0"));      // too short: kept
+  CHECK_EQ(UnescapeMountField(Text("\\777")), std::string("\\777"));  // above 255: kept
   CHECK_EQ(UnescapeMountField(Text("a\\011b\\012")), std::string("a\tb\n"));
-  CHECK_EQ(UnescapeMountField(Text("\\08a")), std::string("\\08a"));   // 8 is not octal
+  CHECK_EQ(UnescapeMountField(Text("\\08a")), std::string("\\08a"));  // 8 is not octal
 }
 
 TEST(cgroup_walk_on_a_tree_of_our_own) {
@@ -131,8 +131,7 @@ TEST(cgroup_walk_of_this_machine) {
   CgroupPathsRequest nocg;
   nocg.mounts_file = tmpl;
   CgroupPaths n;
-  CHECK_THROWS(UnsupportedError, FindCgroupPaths(nocg, &n), [](const UnsupportedError& e) {
-    return std::string(e.what()).find("no cgroup2") != std::string::npos;
-  });
+  CHECK_THROWS(UnsupportedError, FindCgroupPaths(nocg, &n),
+               [](const UnsupportedError& e) { return std::string(e.what()).find("no cgroup2") != std::string::npos; });
   unlink(tmpl);
 }

@@ -38,7 +38,7 @@ struct Listeners {
       if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 1) != 0) {
         throw SysError("listen", errno);
       }
-      struct stat st{};
+      struct stat st {};
       fstat(fd, &st);
       seen[static_cast<uint32_t>(st.st_ino)] = 0;
       fds.push_back(fd);

@@ -39,11 +39,11 @@ void Pad(std::vector<uint8_t>* out) {
 
 // Appends one message; len_override replaces nlmsg_len (a lie), pad=false
 // leaves it unpadded.
-void Message(std::vector<uint8_t>* out, uint16_t type, const std::vector<uint8_t>& payload,
-             uint32_t seq = kSeq, long len_override = -1, bool pad = true) {
+void Message(std::vector<uint8_t>* out, uint16_t type, const std::vector<uint8_t>& payload, uint32_t seq = kSeq,
+             long len_override = -1, bool pad = true) {
   nlmsghdr h{};
-  h.nlmsg_len = len_override >= 0 ? static_cast<uint32_t>(len_override)
-                                  : static_cast<uint32_t>(NLMSG_HDRLEN + payload.size());
+  h.nlmsg_len =
+      len_override >= 0 ? static_cast<uint32_t>(len_override) : static_cast<uint32_t>(NLMSG_HDRLEN + payload.size());
   h.nlmsg_type = type;
   h.nlmsg_flags = NLM_F_MULTI;
   h.nlmsg_seq = seq;
@@ -73,8 +73,7 @@ std::vector<uint8_t> SocketPayload(uint8_t state, uint8_t family, uint16_t sport
   return p;
 }
 
-std::vector<uint8_t> Attr(uint16_t type, const std::vector<uint8_t>& data, long len_override = -1,
-                          bool pad = true) {
+std::vector<uint8_t> Attr(uint16_t type, const std::vector<uint8_t>& data, long len_override = -1, bool pad = true) {
   rtattr a{};
   a.rta_type = type;
   a.rta_len = static_cast<unsigned short>(len_override >= 0 ? len_override : RTA_LENGTH(data.size()));
@@ -148,7 +147,8 @@ TEST(kernel_errors_carry_their_errno) {
   std::vector<uint8_t> err;
   Message(&err, NLMSG_ERROR, Int(-EINVAL));
   Collect c;
-  CHECK_THROWS(SysError, Parse(err, &c), [](const SysError& e) { return e.err() == EINVAL && e.syscall() == "sock_diag"; });
+  CHECK_THROWS(SysError, Parse(err, &c),
+               [](const SysError& e) { return e.err() == EINVAL && e.syscall() == "sock_diag"; });
   std::vector<uint8_t> ack;
   Message(&ack, NLMSG_ERROR, Int(0));
   CHECK(Parse(ack, &c) == DumpStatus::kMore);
@@ -227,8 +227,8 @@ TEST(unpadded_last_message_ends_the_datagram) {
   // An unpadded socket message that fits is still read.
   std::vector<uint8_t> e;
   // Its last attribute (9 bytes) is not padded either.
-  Message(&e, SOCK_DIAG_BY_FAMILY, SocketPayload(1, AF_INET, 2, 2, Attr(1, {1, 2, 3, 4, 5}, -1, false)),
-          kSeq, -1, /*pad=*/false);
+  Message(&e, SOCK_DIAG_BY_FAMILY, SocketPayload(1, AF_INET, 2, 2, Attr(1, {1, 2, 3, 4, 5}, -1, false)), kSeq, -1,
+          /*pad=*/false);
   Collect c2;
   CHECK(Parse(e, &c2) == DumpStatus::kMore);
   CHECK_EQ(c2.rows.size(), size_t{1});

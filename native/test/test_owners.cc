@@ -14,24 +14,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "../common/proc_parse.h"
 #include "../common/sys_error.h"
 #include "../owners/owners.h"
-#include "../sockets/sources.h"
-#include "../owners/proc_parse.h"
+#include "../owners/proc/proc_walk.h"
 #include "../owners/proc_names.h"
-#include "../owners/proc_walk.h"
+#include "../sockets/sources.h"
 #include "check.h"
 #include "processes.h"
 
 using namespace tcpcensus;
 using namespace tcpcensus_test;
-
 
 TEST(walk_finds_a_leaderless_process_with_400_threads) {
   uint32_t inode = 0;
@@ -41,7 +40,7 @@ TEST(walk_finds_a_leaderless_process_with_400_threads) {
   CHECK(inode != 0);
   for (int round = 0; round < 5; ++round) {
     OwnerOptions opts;
-    opts.source = OwnerSource::kProc;
+    opts.source = "proc";
     opts.threads = 2;
     OwnerResult res;
     FindOwners({inode, 0}, opts, &res);
@@ -59,7 +58,7 @@ TEST(walk_finds_a_leaderless_process_with_400_threads) {
 TEST(walk_of_named_pids_reports_failures) {
   int s = Listener();
   OwnerOptions opts;
-  opts.source = OwnerSource::kProc;
+  opts.source = "proc";
   opts.pids = {getpid(), 2147483000};  // ourselves, and a pid that does not exist
   OwnerResult res;
   // Inode 1 is no socket: it is never found, so the walk reads every pid.
@@ -76,7 +75,7 @@ TEST(walk_of_named_pids_reports_failures) {
 
 TEST(walk_of_a_missing_proc_root_names_the_path) {
   OwnerOptions opts;
-  opts.source = OwnerSource::kProc;
+  opts.source = "proc";
   opts.proc_root = "/nonexistent-proc";
   OwnerResult res;
   CHECK_THROWS(SysError, FindOwners({1}, opts, &res), [](const SysError& e) {
@@ -143,7 +142,7 @@ TEST(probes_that_find_everything_walk_nothing_and_record_claims) {
   int s = Listener(&port);
   int t = Listener(&port);
   OwnerOptions opts;
-  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.source = "proc";  // probes and first pids are the walk's
   opts.probes = {{getpid(), s}, {getpid(), t}, {getpid(), 100000}, {2147483000, 3}};
   std::vector<FdClaim> claims;
   opts.claims = &claims;
@@ -177,7 +176,7 @@ TEST(a_missed_probe_falls_back_to_the_walk_which_records_the_fd) {
   uint16_t port;
   int s = Listener(&port);
   OwnerOptions opts;
-  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.source = "proc";                  // probes and first pids are the walk's
   opts.probes = {{getpid(), s + 1000}};  // the wrong slot
   opts.first_pids = {getpid()};
   opts.threads = 1;
@@ -207,7 +206,7 @@ TEST(probes_only_walks_nothing_even_when_a_probe_misses) {
   int s = Listener(&port);
   int t = Listener(&port);
   OwnerOptions opts;
-  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.source = "proc";  // probes and first pids are the walk's
   opts.probes = {{getpid(), s}, {getpid(), t + 1000}};
   opts.probes_only = true;
   OwnerResult res;
@@ -233,7 +232,7 @@ TEST(first_pids_come_first_and_the_rest_in_order) {
   }
   CHECK(child > 0);
   OwnerOptions opts;
-  opts.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  opts.source = "proc";  // probes and first pids are the walk's
   opts.threads = 1;
   opts.first_pids = {getpid(), 2147483000, getpid()};  // a missing pid and a repeat are skipped
   OwnerResult res;
@@ -242,7 +241,7 @@ TEST(first_pids_come_first_and_the_rest_in_order) {
   CHECK_EQ(res.walked, uint64_t{1});
   // Without first_pids the lowest pid of the two wins.
   OwnerOptions plain;
-  plain.source = OwnerSource::kProc;  // probes and first pids are the walk's
+  plain.source = "proc";  // probes and first pids are the walk's
   plain.pids = {getpid(), child};
   OwnerResult all;
   FindOwners({InodeOf(s)}, plain, &all);

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "../owners/proc_parse.h"
+#include "../common/proc_parse.h"
 #include "check.h"
 
 using namespace tcpcensus;
@@ -130,7 +130,9 @@ TEST(socket_links) {
 TEST(comm_and_cmdline) {
   CHECK_EQ(CommFromBytes(Text("nginx\n")), std::string("nginx"));
   CHECK_EQ(CommFromBytes(Text("")), std::string(""));
-  CHECK_EQ(CmdlineFromBytes(Text(std::string("node\0server.js\0--port\0" "80\0", 25))),
+  CHECK_EQ(CmdlineFromBytes(Text(std::string("node\0server.js\0--port\0"
+                                             "80\0",
+                                             25))),
            std::string("node server.js --port 80"));
   CHECK_EQ(CmdlineFromBytes(Text(std::string("\0\0", 2))), std::string(""));
 }

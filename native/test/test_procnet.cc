@@ -3,8 +3,8 @@
 // sockets), split at every byte, on hostile lines; and the procfs source
 // against the netlink one on real sockets.
 #include <arpa/inet.h>
-#include <linux/inet_diag.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -155,21 +155,21 @@ TEST(procnet_refuses_hostile_lines) {
   SocketRecord r;
   CHECK(ParseProcNetLine(Text(good), 4, &r) == ProcNetLine::kRow);
   const char* bad[] = {
-      "   1 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",   // slot without ':'
-      "   x: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",  // slot not a number
-      "   1: 100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",   // 7 hex digits
-      "   1: 0100007G:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",  // not hex
-      "   1: 0100007F-9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",  // no ':'
-      "   1: 0100007F:94999 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1", // 5-digit port
-      "   1: 0100007F:9499 0200007F:AE44 00 0000000A:00000014 00:00000000 00000000 0 0 1",  // state 0
-      "   1: 0100007F:9499 0200007F:AE44 0E 0000000A:00000014 00:00000000 00000000 0 0 1",  // state 14
-      "   1: 0100007F:9499 0200007F:AE44 8 0000000A:00000014 00:00000000 00000000 0 0 1",   // 1-digit state
-      "   1: 0100007F:9499 0200007F:AE44 08 0000000A-00000014 00:00000000 00000000 0 0 1",  // queues
-      "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 -1 0 1", // uid
+      "   1 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",    // slot without ':'
+      "   x: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",   // slot not a number
+      "   1: 100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",    // 7 hex digits
+      "   1: 0100007G:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",   // not hex
+      "   1: 0100007F-9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",   // no ':'
+      "   1: 0100007F:94999 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 1",  // 5-digit port
+      "   1: 0100007F:9499 0200007F:AE44 00 0000000A:00000014 00:00000000 00000000 0 0 1",   // state 0
+      "   1: 0100007F:9499 0200007F:AE44 0E 0000000A:00000014 00:00000000 00000000 0 0 1",   // state 14
+      "   1: 0100007F:9499 0200007F:AE44 8 0000000A:00000014 00:00000000 00000000 0 0 1",    // 1-digit state
+      "   1: 0100007F:9499 0200007F:AE44 08 0000000A-00000014 00:00000000 00000000 0 0 1",   // queues
+      "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 -1 0 1",  // uid
       "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 4294967296 0 1",
       "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0 4294967296",
-      "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0",    // no inode
-      "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014",                             // cut short
+      "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014 00:00000000 00000000 0 0",  // no inode
+      "   1: 0100007F:9499 0200007F:AE44 08 0000000A:00000014",                           // cut short
       "   1:",
       "   1: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 0:0 0 0 0 0 1",
   };
@@ -188,7 +188,8 @@ TEST(procnet_refuses_hostile_lines) {
   ProcNetParser p(4, "/proc/thread-self/net/tcp", &c);
   const std::string text = std::string(kTcp4) + "   9: junk\n";
   CHECK_THROWS(SysError, p.Feed(Text(text), true), [](const SysError& e) {
-    return e.err() == EBADMSG && std::string(e.what()).find("/proc/thread-self/net/tcp line 6: local address") != std::string::npos;
+    return e.err() == EBADMSG &&
+           std::string(e.what()).find("/proc/thread-self/net/tcp line 6: local address") != std::string::npos;
   });
   // A line longer than kProcNetMaxLine is refused even before its end comes.
   ProcNetParser q(4, "tcp", &c);
@@ -309,9 +310,8 @@ TEST(procfs_source_matches_netlink) {
   // A cgroup condition cannot be answered from the text.
   req.bytecode = {INET_DIAG_BC_CGROUP_COND, 12, 16, 0, 1, 0, 0, 0, 0, 0, 0, 0};
   SocketTable none;
-  CHECK_THROWS(UnsupportedError, DumpSockets(req, &none), [](const UnsupportedError& e) {
-    return std::string(e.what()).find("cgroup") != std::string::npos;
-  });
+  CHECK_THROWS(UnsupportedError, DumpSockets(req, &none),
+               [](const UnsupportedError& e) { return std::string(e.what()).find("cgroup") != std::string::npos; });
   CHECK_EQ(none.size(), size_t{0});
   for (int fd : fds) close(fd);
 }

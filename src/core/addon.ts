@@ -1,5 +1,5 @@
 /**
- * The one loader of the C++ addon (native/binding.cc). It types the raw
+ * The one loader of the C++ addon (native/binding/). It types the raw
  * binding (what `require` hands back is cast to that type here, and only
  * here) and turns the addon's system errors into SystemError. Everything else imports from this module, never the .node file.
  */
@@ -139,7 +139,7 @@ export const native = {
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),
   release: (buffers: ArrayBuffer[]) => raw.release(buffers),
-  /** Tests only: make the next call fail at one stage (see binding.cc). */
+  /** Tests only: make the next call fail at one stage (see native/binding/errors.h). */
   failNext: (what: 'none' | 'run' | 'convert' | 'external') => raw.__failNext(what),
   defaultThreads: raw.defaultThreads,
   maxThreads: raw.maxThreads,

@@ -60,8 +60,8 @@ class Resolver {
   // The byte offset and type of struct_id's member, checked to be no
   // bitfield, byte aligned, inside the struct for `size` bytes, and
   // reachable by one instruction's 16-bit offset.
-  bool Member(uint32_t struct_id, std::string_view sname, std::string_view mname, uint32_t size,
-              int16_t* off, uint32_t* type) {
+  bool Member(uint32_t struct_id, std::string_view sname, std::string_view mname, uint32_t size, int16_t* off,
+              uint32_t* type) {
     BtfMember m;
     std::string err;
     const std::string what = "struct " + std::string(sname) + " member " + std::string(mname);
@@ -102,13 +102,13 @@ class Resolver {
     return true;
   }
 
-  bool PtrMember(uint32_t struct_id, std::string_view sname, std::string_view mname,
-                 std::string_view to, int16_t* off, uint32_t* target) {
+  bool PtrMember(uint32_t struct_id, std::string_view sname, std::string_view mname, std::string_view to, int16_t* off,
+                 uint32_t* target) {
     uint32_t type;
     if (!Member(struct_id, sname, mname, kPointerSize, off, &type)) return false;
     if (!PointsTo(btf_, type, to, target)) {
-      return Fail("struct " + std::string(sname) + " member " + std::string(mname) +
-                  " is no pointer to struct " + std::string(to));
+      return Fail("struct " + std::string(sname) + " member " + std::string(mname) + " is no pointer to struct " +
+                  std::string(to));
     }
     return true;
   }
@@ -193,8 +193,8 @@ constexpr uint8_t kJeq = 0x10, kJne = 0x50, kCall = 0x80, kExit = 0x90;
 
 constexpr uint8_t R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R6 = 6, R7 = 7, R8 = 8, R9 = 9, R10 = 10;
 
-constexpr int32_t kSIfmt = 0170000;   // S_IFMT
-constexpr int32_t kSIfsock = 0140000; // S_IFSOCK
+constexpr int32_t kSIfmt = 0170000;    // S_IFMT
+constexpr int32_t kSIfsock = 0140000;  // S_IFSOCK
 
 class Emitter {
  public:
@@ -213,8 +213,12 @@ class Emitter {
   size_t MovK(uint8_t dst, int32_t imm) { return Emit(kAlu64 | kMov | kSrcK, dst, 0, 0, imm); }
   size_t AddK(uint8_t dst, int32_t imm) { return Emit(kAlu64 | kAdd | kSrcK, dst, 0, 0, imm); }
   size_t AndK(uint8_t dst, int32_t imm) { return Emit(kAlu64 | kAnd | kSrcK, dst, 0, 0, imm); }
-  size_t Load(uint8_t size, uint8_t dst, uint8_t src, int16_t off) { return Emit(kLdx | kMem | size, dst, src, off, 0); }
-  size_t Store(uint8_t size, uint8_t dst, int16_t off, uint8_t src) { return Emit(kStx | kMem | size, dst, src, off, 0); }
+  size_t Load(uint8_t size, uint8_t dst, uint8_t src, int16_t off) {
+    return Emit(kLdx | kMem | size, dst, src, off, 0);
+  }
+  size_t Store(uint8_t size, uint8_t dst, int16_t off, uint8_t src) {
+    return Emit(kStx | kMem | size, dst, src, off, 0);
+  }
   // Jumps are emitted with no target and pointed at a label later.
   size_t JeqK(uint8_t dst, int32_t imm) { return Emit(kJmp | kJeq | kSrcK, dst, 0, 0, imm); }
   size_t JneK(uint8_t dst, int32_t imm) { return Emit(kJmp | kJne | kSrcK, dst, 0, 0, imm); }
@@ -238,6 +242,8 @@ void EmitOwnerProgram(const OwnerProgLayout& l, OwnerProgram* out) {
   Emitter e(out);
   size_t to_done[8];
   size_t n_done = 0;
+  // An instruction listing, its comments in one column:
+  // clang-format off
   e.MovX(R6, R1);                           // r6 = ctx
   e.Load(kSizeDW, R7, R6, l.ctx_task);      // r7 = ctx->task
   to_done[n_done++] = e.JeqK(R7, 0);
@@ -269,6 +275,7 @@ void EmitOwnerProgram(const OwnerProgLayout& l, OwnerProgram* out) {
   const size_t done = e.Here();
   e.MovK(R0, 0);                            // 0: go on with the next object
   e.Exit();
+  // clang-format on
   for (size_t i = 0; i < n_done; ++i) e.PointAt(to_done[i], done);
 }
 

@@ -23,7 +23,7 @@
 #include <cstdint>
 #include <string>
 
-#include "../common/bytes.h"
+#include "../../common/bytes.h"
 #include "btf.h"
 
 namespace tcpcensus {

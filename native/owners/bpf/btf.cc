@@ -85,9 +85,8 @@ bool Btf::ParseInto(ByteSpan data, std::string* error) {
   uint16_t magic;
   uint8_t version;
   uint32_t hdr_len, type_off, type_len, str_off, str_len;
-  if (!data.ReadAt(0, &magic) || !data.ReadAt(2, &version) || !data.ReadAt(4, &hdr_len) ||
-      !data.ReadAt(8, &type_off) || !data.ReadAt(12, &type_len) || !data.ReadAt(16, &str_off) ||
-      !data.ReadAt(20, &str_len)) {
+  if (!data.ReadAt(0, &magic) || !data.ReadAt(2, &version) || !data.ReadAt(4, &hdr_len) || !data.ReadAt(8, &type_off) ||
+      !data.ReadAt(12, &type_len) || !data.ReadAt(16, &str_off) || !data.ReadAt(20, &str_len)) {
     *error = data.empty() ? "empty" : "header truncated (" + Str(data.size()) + " bytes)";
     return false;
   }
@@ -218,8 +217,8 @@ bool Btf::FindMember(uint32_t id, std::string_view name, BtfMember* out, std::st
   return FindMemberIn(id, name, 0, 0, &budget, out, error);
 }
 
-bool Btf::FindMemberIn(uint32_t id, std::string_view name, uint64_t base_bits, int depth,
-                       uint32_t* budget, BtfMember* out, std::string* error) const {
+bool Btf::FindMemberIn(uint32_t id, std::string_view name, uint64_t base_bits, int depth, uint32_t* budget,
+                       BtfMember* out, std::string* error) const {
   BtfType t;
   if (!Type(id, &t) || (t.kind != kBtfStruct && t.kind != kBtfUnion)) {
     *error = "type " + Str(id) + " is no struct or union";

@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "../common/bytes.h"
+#include "../../common/bytes.h"
+#include "../inode_table.h"
+#include "../owners.h"
+#include "../source.h"
 #include "bpf_prog.h"
-#include "inode_table.h"
-#include "owners.h"
-#include "proc_walk.h"
 
 namespace tcpcensus {
 
@@ -39,7 +39,7 @@ namespace tcpcensus {
 // opts.btf_path does not parse or lacks what the program needs, or the
 // caller does not see pids as the program reports them (another pid
 // namespace).
-void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out);
+void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, SourceOutput* out);
 
 // What the iterator reported, before any claim: the half of this source
 // that needs no inodes, so it can run while the sockets are dumped.
@@ -76,7 +76,7 @@ uint64_t BpfProgramLoads();
 int BpfKeptProgramFd();
 
 // Claims collected records into *table and fills *out as RunBpfOwners.
-void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptions& opts, WalkOutput* out);
+void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptions& opts, SourceOutput* out);
 
 // The records of an iterator, read in large reads: records split across
 // reads are joined, EAGAIN (the kernel visited many objects without output

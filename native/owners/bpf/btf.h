@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../common/bytes.h"
+#include "../../common/bytes.h"
 
 namespace tcpcensus {
 
@@ -63,9 +63,9 @@ struct BtfType {
 
 // A struct or union member found by name, possibly inside anonymous ones.
 struct BtfMember {
-  uint32_t type = 0;          // the member's type id
-  uint64_t bit_offset = 0;    // from the start of the outermost struct
-  uint32_t bitfield_bits = 0; // 0 when the member is no bitfield
+  uint32_t type = 0;           // the member's type id
+  uint64_t bit_offset = 0;     // from the start of the outermost struct
+  uint32_t bitfield_bits = 0;  // 0 when the member is no bitfield
 };
 
 class Btf {
@@ -114,8 +114,8 @@ class Btf {
 
  private:
   bool ParseInto(ByteSpan data, std::string* error);
-  bool FindMemberIn(uint32_t id, std::string_view name, uint64_t base_bits, int depth,
-                    uint32_t* budget, BtfMember* out, std::string* error) const;
+  bool FindMemberIn(uint32_t id, std::string_view name, uint64_t base_bits, int depth, uint32_t* budget, BtfMember* out,
+                    std::string* error) const;
 
   ByteSpan types_;
   ByteSpan strings_;

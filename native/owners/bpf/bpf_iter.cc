@@ -31,11 +31,11 @@
 #include <memory>
 #include <vector>
 
-#include "../common/fd.h"
-#include "../common/kernel_write.h"
-#include "../common/sys_error.h"
+#include "../../common/fd.h"
+#include "../../common/kernel_write.h"
+#include "../../common/proc_parse.h"
+#include "../../common/sys_error.h"
 #include "btf.h"
-#include "proc_parse.h"
 
 namespace tcpcensus {
 
@@ -128,7 +128,8 @@ void CheckPidView(const std::string& proc_root) {
   struct stat st;
   if (stat(ns.c_str(), &st) != 0) throw SysError("stat", errno, ns);
   if (st.st_ino != kInitPidNsInode) {
-    throw OwnerSourceError("not in the initial pid namespace (the eBPF iterator cannot give pids as this one sees them)");
+    throw OwnerSourceError(
+        "not in the initial pid namespace (the eBPF iterator cannot give pids as this one sees them)");
   }
   const std::string self = proc_root + "/self";
   char link[24];
@@ -654,7 +655,7 @@ void CollectBpfRecords(const OwnerOptions& opts, bool load_only, BpfRecords* out
   }
 }
 
-void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptions& opts, WalkOutput* out) {
+void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptions& opts, SourceOutput* out) {
   out->complete = true;
   // Which processes were seen and which claimed something: one entry per
   // run of records of one process, sorted once at the end.
@@ -711,7 +712,7 @@ void ClaimBpfRecords(InodeTable* table, const BpfRecords& recs, const OwnerOptio
   }
 }
 
-void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
+void RunBpfOwners(InodeTable* table, const OwnerOptions& opts, SourceOutput* out) {
   BpfRecords recs;
   CollectBpfRecords(opts, table->distinct() == 0, &recs);
   ClaimBpfRecords(table, recs, opts, out);

@@ -14,25 +14,15 @@
 #include <string>
 #include <vector>
 
-#include "inode_table.h"
-#include "owners.h"
+#include "../inode_table.h"
+#include "../owners.h"
+#include "../source.h"
 
 namespace tcpcensus {
-
-struct WalkOutput {
-  std::vector<ProcessInfo> matched;    // processes that claimed a socket, names read
-  std::vector<PidFailure> failures;    // processes that could not be read
-  std::vector<FdClaim> claims;         // where wanted sockets were seen (with OwnerOptions::claims)
-  uint64_t unreadable = 0;
-  uint64_t vanished = 0;
-  uint64_t walked = 0;
-  uint64_t candidates = 0;
-  bool complete = false;
-};
 
 // Walks the processes of opts (every pid under opts.proc_root, or opts.pids)
 // and claims the sockets each holds in *table. Throws SysError naming the
 // path when proc_root cannot be listed.
-void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out);
+void WalkProc(InodeTable* table, const OwnerOptions& opts, SourceOutput* out);
 
 }  // namespace tcpcensus

@@ -11,7 +11,7 @@
 // over threads and stops as soon as every wanted inode has an owner. Threads
 // keep their own buffers and counters; the only shared writes are one atomic
 // per matched socket. Every buffer handed to the kernel goes with its own
-// size (MutableByteSpan), and every byte back is read by proc_parse.*.
+// size (MutableByteSpan), and every byte back is read by common/proc_parse.*.
 #include "proc_walk.h"
 
 #include <errno.h>
@@ -26,13 +26,13 @@
 #include <system_error>
 #include <thread>
 
-#include "../common/bytes.h"
-#include "../common/fd.h"
-#include "../common/kernel_write.h"
-#include "../common/read_dir.h"
-#include "../common/sys_error.h"
-#include "proc_names.h"
-#include "proc_parse.h"
+#include "../../common/bytes.h"
+#include "../../common/fd.h"
+#include "../../common/kernel_write.h"
+#include "../../common/proc_parse.h"
+#include "../../common/read_dir.h"
+#include "../../common/sys_error.h"
+#include "../proc_names.h"
 
 namespace tcpcensus {
 
@@ -64,7 +64,7 @@ void ClaimFor(Shared& sh, InodeTable::Slot* s, int32_t pid) {
 }
 
 struct WorkerResult {
-  WalkOutput out;
+  SourceOutput out;
   int error = 0;  // an errno that ended this worker
   const char* syscall = nullptr;
   int32_t error_pid = 0;
@@ -110,7 +110,7 @@ class PidWalker {
       res_.error_pid = pid;
       return false;
     }
-    WalkOutput& out = res_.out;
+    SourceOutput& out = res_.out;
     if (err == 0) {
       out.walked++;
     } else {
@@ -264,7 +264,7 @@ std::vector<int32_t> WalkOrder(const std::vector<int32_t>& pids, const std::vect
 // and claims what it holds; names are read for the processes that matched.
 // A probe that fails (fd closed, process gone or unreadable) is skipped: the
 // walk that may follow reads and reports that process as usual.
-void RunProbes(Shared& sh, int proc_fd, std::vector<FdProbe> probes, WalkOutput* out) {
+void RunProbes(Shared& sh, int proc_fd, std::vector<FdProbe> probes, SourceOutput* out) {
   std::sort(probes.begin(), probes.end(),
             [](const FdProbe& a, const FdProbe& b) { return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd; });
   std::array<uint8_t, 64> link;
@@ -304,7 +304,7 @@ void RunProbes(Shared& sh, int proc_fd, std::vector<FdProbe> probes, WalkOutput*
 
 }  // namespace
 
-void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
+void WalkProc(InodeTable* table, const OwnerOptions& opts, SourceOutput* out) {
   Fd proc(open(opts.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!proc.ok()) throw SysError("open", errno, opts.proc_root);
 
@@ -333,7 +333,7 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
   if (sh.wanted == 0) sh.stop.store(true);
   // The probes run first, on this thread; when they find everything, the
   // threads below stop before their first pid.
-  WalkOutput probed;
+  SourceOutput probed;
   RunProbes(sh, proc.get(), opts.probes, &probed);
 
   unsigned nthreads = opts.threads ? std::min(opts.threads, kMaxThreads) : DefaultThreads();
@@ -359,8 +359,7 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
   for (auto& r : results) {
     if (r.exception) std::rethrow_exception(r.exception);
     if (r.error) {
-      throw SysError(r.syscall, r.error, opts.proc_root + "/" + std::to_string(r.error_pid) + "/fd",
-                     r.error_pid);
+      throw SysError(r.syscall, r.error, opts.proc_root + "/" + std::to_string(r.error_pid) + "/fd", r.error_pid);
     }
   }
   out->matched = std::move(probed.matched);
@@ -388,6 +387,5 @@ void WalkProc(InodeTable* table, const OwnerOptions& opts, WalkOutput* out) {
   std::sort(out->failures.begin(), out->failures.end(), by_pid);
   if (opts.claims) opts.claims->insert(opts.claims->end(), out->claims.begin(), out->claims.end());
 }
-
 
 }  // namespace tcpcensus

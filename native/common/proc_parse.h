@@ -1,4 +1,7 @@
-// proc_parse.h: pure parsers for what the owner walk reads from /proc.
+// proc_parse.h: pure parsers for what tcpcensus reads from /proc: the
+// owner sources (pids, fd links, comm, cmdline, stat), the network
+// namespace list (pids) and every directory read (getdents64 records, for
+// read_dir.h).
 //
 // No I/O here, so each can be unit-tested and fuzzed alone. Man pages:
 // getdents64(2) (struct linux_dirent64), proc(5) (/proc/<pid>/fd links
@@ -9,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "../common/bytes.h"
+#include "bytes.h"
 
 namespace tcpcensus {
 

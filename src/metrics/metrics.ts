@@ -1,7 +1,9 @@
 /**
  * Prometheus metrics on prom-client: registerMetrics puts tcpcensus's
  * metrics into a registry (a service's own, or serve's), sampled when that
- * registry is scraped. Scrapes share samples: one in flight is shared by
+ * registry is scraped. A label a process or cgroup names (command, cgroup)
+ * has its control characters escaped (common/escape.ts), as on a terminal:
+ * a scrape is read by people with curl too. Scrapes share samples: one in flight is shared by
  * every scrape that comes meanwhile, and a scrape within minInterval of the
  * last sample's start reuses it. Owners are found incrementally between
  * scrapes (owner-cache.ts).
@@ -23,6 +25,7 @@
  * node:http): nothing else imports them, so the other commands never pay
  * for them.
  */
+import { printable } from '../common/escape';
 import { readFile } from 'node:fs/promises';
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import { cgroupLabels } from '../report/cgroup-names';
@@ -224,7 +227,7 @@ export function installMetrics(registry: Registry, req: Request): SharedSamples 
           const c = o.comm.get(pid) ?? '';
           byCommand.set(c, (byCommand.get(c) ?? 0) + n);
         }
-        for (const [command, n] of topN(byCommand, s.topCommands)) this.set({ state, command }, n);
+        for (const [command, n] of topN(byCommand, s.topCommands)) this.set({ state, command: printable(command) }, n);
       }
     },
   });
@@ -239,7 +242,7 @@ export function installMetrics(registry: Registry, req: Request): SharedSamples 
       const o = ownersOf(await shared.latest(), attributed);
       this.reset();
       for (const [state, byPid] of o.byPid) {
-        for (const [pid, n] of topN(byPid, s.topProcesses)) this.set({ state, pid: String(pid), command: o.comm.get(pid) ?? '' }, n);
+        for (const [pid, n] of topN(byPid, s.topProcesses)) this.set({ state, pid: String(pid), command: printable(o.comm.get(pid)) }, n);
       }
     },
   });
@@ -255,7 +258,7 @@ export function installMetrics(registry: Registry, req: Request): SharedSamples 
       const labels = await cgroupLabels(ids).catch(() => new Map<bigint, { path: string | null }>());
       this.reset();
       for (const [state, top] of per) {
-        for (const [id, n] of top) this.set({ state, cgroup: labels.get(id)?.path ?? `cgroup id ${id}` }, n);
+        for (const [id, n] of top) this.set({ state, cgroup: printable(labels.get(id)?.path ?? `cgroup id ${id}`) }, n);
       }
     },
   });

@@ -80,3 +80,8 @@ export function startFixture<I = FixtureInfo>(cmd: string, args: string[], { tim
     });
   });
 }
+
+/** Stops every fixture given at once, skipping those a failed before() never started. */
+export async function stopAll(fixtures: Array<Fixture<unknown> | null | undefined>): Promise<void> {
+  await Promise.all(fixtures.filter((x): x is Fixture<unknown> => Boolean(x)).map((x) => x.stop()));
+}

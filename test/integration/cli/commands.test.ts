@@ -18,7 +18,7 @@ before(async () => {
     h.startHolder('tc-cmd-nobody', 6, 0, '127.0.0.5', { prefix: h.AS_NOBODY }),
   ]);
 });
-after(async () => { await Promise.all([fx, ...Object.values(H)].filter(Boolean).map((x) => x.stop())); });
+after(async () => { await h.stopAll([fx, ...Object.values(H)]); });
 
 // The CLI's JSON, parsed: its shape is docs/json.md's, read loosely at this boundary.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -16,7 +16,7 @@ before(async () => {
   holder = await h.startHolder('tc-text', 12);
   sharer = await h.startSharer(); // a listener shared by a parent and its forked child
 });
-after(async () => { await Promise.all([holder, sharer].filter(Boolean).map((x) => x.stop())); });
+after(async () => { await h.stopAll([holder, sharer]); });
 
 test('--version and -V print the package version', async () => {
   const { version } = JSON.parse(fs.readFileSync(path.join(h.ROOT, 'package.json'), 'utf8'));

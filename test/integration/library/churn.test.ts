@@ -33,18 +33,18 @@ test(`${SAMPLES} samples of each kind under connection churn and process churn a
       assert.equal(sum, counts.total, `countStates ${i}: states add up`);
       assert.equal(counts.families.ipv4 + counts.families.ipv6, counts.total, `countStates ${i}: families add up`);
       const top = await tc.topProcesses({ states: ['all'], limit: 5 });
-      assert.equal(top.owned + top.unowned + top.unattributed, top.total, `topProcesses ${i}: ${JSON.stringify(top)}`);
-      assert.ok(top.owned >= 0 && top.unowned >= 0 && top.unattributed >= 0);
+      assert.equal(top.owned! + top.unowned + top.unattributed!, top.total, `topProcesses ${i}: ${JSON.stringify(top)}`);
+      assert.ok(top.owned! >= 0 && top.unowned >= 0 && top.unattributed! >= 0);
       const rowsSum = top.rows.reduce((a, r) => a + r.count, 0);
-      assert.ok(rowsSum <= top.owned, `topProcesses ${i}: rows within owned`);
-      seen.unattributed = Math.max(seen.unattributed, top.unattributed);
+      assert.ok(rowsSum <= top.owned!, `topProcesses ${i}: rows within owned`);
+      seen.unattributed = Math.max(seen.unattributed, top.unattributed!);
       seen.maxTotal = Math.max(seen.maxTotal, top.total);
     }
   } finally {
     stopHolders = true;
     await holderLoop;
     const rl = readline.createInterface({ input: churn.child.stdout });
-    const summary = new Promise((resolve) => rl.once('line', (l) => resolve(JSON.parse(l))));
+    const summary = new Promise<{ connections: number; seconds: number; perSecond: number }>((resolve) => rl.once('line', (l) => resolve(JSON.parse(l))));
     churn.child.stdin.end();
     const rate = await summary;
     await churn.stop();

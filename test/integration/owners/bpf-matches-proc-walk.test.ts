@@ -12,15 +12,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { native } from '../../helpers/native';
+import type { RawTable } from '../../../src/core/raw';
 import { TcpcensusError } from '../../../src/errors';
 import * as h from '../../helpers/index';
 
 const ALL_STATES = 0xffe; // bits 1..11
-let holders = [];
-let states;
-let sharer;
-let unshared;
-let leaderless;
+let holders: h.Fixture[] = [];
+let states: h.Fixture;
+let sharer: h.Fixture;
+let unshared: h.Fixture;
+let leaderless: h.Fixture;
 
 // A thread that takes its own copy of the fd table (unshare(CLONE_FILES))
 // and listens there: /proc/<pid>/fd does not show that socket, so neither
@@ -78,17 +79,17 @@ before(async () => {
   ]);
 });
 after(async () => {
-  await Promise.all([...holders, states, sharer, unshared, leaderless].filter(Boolean).map((x) => x.stop()));
+  await h.stopAll([...holders, states, sharer, unshared, leaderless]);
 });
 
-function ownerByInode(t) {
-  const m = new Map();
-  for (let i = 0; i < t.size; i++) if (t.inode[i] !== 0) m.set(t.inode[i], t.owners.owner[i]);
+function ownerByInode(t: RawTable): Map<number, number> {
+  const m = new Map<number, number>();
+  for (let i = 0; i < t.size; i++) if (t.inode[i] !== 0) m.set(t.inode[i], t.owners!.owner[i]);
   return m;
 }
 
-function processesByPid(t) {
-  return new Map(t.owners.processes.map((p) => [p.pid, p]));
+function processesByPid(t: RawTable) {
+  return new Map(t.owners!.processes.map((p) => [p.pid, p]));
 }
 
 /**
@@ -97,17 +98,17 @@ function processesByPid(t) {
  * on a shared host between the runs; a real disagreement stays, so a few
  * tries tell the two apart.
  */
-async function compareSources(opts = {}) {
+async function compareSources(opts: Record<string, unknown> = {}) {
   let last;
   for (let attempt = 0; attempt < 5; attempt++) {
     const p1 = await native.sample({ states: ALL_STATES, owners: true, ownerSource: 'proc', ...opts });
     const b = await native.sample({ states: ALL_STATES, owners: true, ownerSource: 'bpf', ...opts });
     const p2 = await native.sample({ states: ALL_STATES, owners: true, ownerSource: 'proc', ...opts });
-    assert.equal(b.owners.source, 'bpf');
-    assert.equal(b.owners.fallback, null);
-    assert.equal(p1.owners.source, 'proc');
+    assert.equal(b.owners!.source, 'bpf');
+    assert.equal(b.owners!.fallback, null);
+    assert.equal(p1.owners!.source, 'proc');
     const [o1, ob, o2] = [ownerByInode(p1), ownerByInode(b), ownerByInode(p2)];
-    const differ = [];
+    const differ: Array<{ inode: number; bpf: number; proc: number | undefined }> = [];
     let compared = 0;
     for (const [inode, owner] of ob) {
       if (!o1.has(inode) || !o2.has(inode) || o1.get(inode) !== o2.get(inode)) continue;
@@ -126,7 +127,7 @@ test('bpf and the /proc walk give every socket on the host the same owner', asyn
   assert.ok(compared >= 70, `compared ${compared} sockets`);
   // Names come from /proc for the owners only, the same for both sources.
   const pp = processesByPid(p1);
-  for (const p of b.owners.processes) {
+  for (const p of b.owners!.processes) {
     const q = pp.get(p.pid);
     if (!q) continue; // a process that came or went between the runs
     assert.equal(p.comm, q.comm, `comm of ${p.pid}`);
@@ -134,12 +135,12 @@ test('bpf and the /proc walk give every socket on the host the same owner', asyn
   }
 
   // Holders of known counts: each CLOSE_WAIT socket is theirs.
-  for (const [i, count] of [[0, 17], [1, 9]]) {
+  for (const [i, count] of [[0, 17], [1, 9]] as const) {
     const pid = holders[i].info.pid;
     let cw = 0;
-    for (let r = 0; r < b.size; r++) if (b.state[r] === 8 && b.owners.owner[r] === pid) cw++;
+    for (let r = 0; r < b.size; r++) if (b.state[r] === 8 && b.owners!.owner[r] === pid) cw++;
     assert.equal(cw, count, `holder ${i} CLOSE_WAIT`);
-    assert.equal(processesByPid(b).get(pid).comm, i === 0 ? 'tc-bpf-a' : 'tc-bpf-b');
+    assert.equal(processesByPid(b).get(pid)?.comm, i === 0 ? 'tc-bpf-a' : 'tc-bpf-b');
   }
   // The every-state fixture owns exactly the sockets it says it holds.
   let fixtureOwned = 0;
@@ -165,21 +166,21 @@ test('bpf and the /proc walk give every socket on the host the same owner', asyn
 test('bpf and the walk agree on named pids, and a pid that does not exist is vanished', async () => {
   const pids = Int32Array.from([holders[0].info.pid, leaderless.info.pid, 2147483000]);
   const { b } = await compareSources({ pids });
-  assert.equal(b.owners.vanished, 1);
-  assert.deepEqual([...b.owners.failedPids], [2147483000]);
-  const owners = new Set(b.owners.processes.map((p) => p.pid));
-  assert.deepEqual([...owners].sort((x, y) => x - y), [holders[0].info.pid, leaderless.info.pid].sort((x, y) => x - y));
+  assert.equal(b.owners!.vanished, 1);
+  assert.deepEqual([...b.owners!.failedPids], [2147483000]);
+  const owners = new Set<number>(b.owners!.processes.map((p) => p.pid));
+  assert.deepEqual([...owners].sort((x: number, y: number) => x - y), [holders[0].info.pid, leaderless.info.pid].sort((x, y) => x - y));
 });
 
 test('sync and async, and auto picks bpf as root', async () => {
   const s = native.sampleSync({ states: 1 << 10, owners: true, ownerSource: 'auto' });
-  assert.equal(s.owners.source, 'bpf');
-  assert.equal(s.owners.fallback, null);
+  assert.equal(s.owners!.source, 'bpf');
+  assert.equal(s.owners!.fallback, null);
   const a = await native.sample({ states: 1 << 10, owners: true, ownerSource: 'auto' });
-  assert.equal(a.owners.source, 'bpf');
+  assert.equal(a.owners!.source, 'bpf');
   // Absent, the binding walks /proc (the library passes the option).
   const d = await native.sample({ states: 1 << 10, owners: true });
-  assert.equal(d.owners.source, 'proc');
+  assert.equal(d.owners!.source, 'proc');
   assert.throws(() => native.sampleSync({ states: 2, owners: true, ownerSource: 'ebpf' }), /ownerSource must be 'auto', 'bpf' or 'proc'/);
   assert.throws(() => native.sampleSync({ states: 2, owners: true, btfPath: '' }), /btfPath must be a non-empty string/);
 });
@@ -190,8 +191,8 @@ test('an empty BTF file: auto falls back to the walk and says why; forced bpf fa
   const empty = path.join(dir, 'vmlinux');
   fs.writeFileSync(empty, '');
   const r = await native.sample({ states: ALL_STATES, owners: true, ownerSource: 'auto', btfPath: empty });
-  assert.equal(r.owners.source, 'proc');
-  assert.equal(r.owners.fallback, `BTF ${empty}: empty`);
+  assert.equal(r.owners!.source, 'proc');
+  assert.equal(r.owners!.fallback, `BTF ${empty}: empty`);
   assert.equal(ownerByInode(r).get(sharer.info.inode), Math.min(sharer.info.pid, sharer.info.child));
   await assert.rejects(native.sample({ states: 2, owners: true, ownerSource: 'bpf', btfPath: empty }), (e) => {
     assert.ok(e instanceof TcpcensusError);
@@ -203,14 +204,14 @@ test('an empty BTF file: auto falls back to the walk and says why; forced bpf fa
   process.env.TCPCENSUS_BTF_PATH = empty;
   try {
     const e = native.sampleSync({ states: 2, owners: true, ownerSource: 'auto' });
-    assert.equal(e.owners.source, 'proc');
-    assert.equal(e.owners.fallback, `BTF ${empty}: empty`);
+    assert.equal(e.owners!.source, 'proc');
+    assert.equal(e.owners!.fallback, `BTF ${empty}: empty`);
   } finally {
     delete process.env.TCPCENSUS_BTF_PATH;
   }
   // A BTF path that does not exist names the failed call.
   const missing = await native.sample({ states: 2, owners: true, ownerSource: 'auto', btfPath: path.join(dir, 'none') });
-  assert.equal(missing.owners.fallback, `open ${path.join(dir, 'none')} failed: No such file or directory (ENOENT)`);
+  assert.equal(missing.owners!.fallback, `open ${path.join(dir, 'none')} failed: No such file or directory (ENOENT)`);
 });
 
 test('as nobody: auto answers with the walk and names bpf(BPF_PROG_LOAD) EPERM; forced bpf is a SystemError', () => {
@@ -218,7 +219,7 @@ test('as nobody: auto answers with the walk and names bpf(BPF_PROG_LOAD) EPERM; 
     const { native } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'core/addon'))});
     const out = {};
     const r = native.sampleSync({ states: 1 << 10, owners: true, ownerSource: 'auto' });
-    out.auto = { source: r.owners.source, fallback: r.owners.fallback, unreadable: r.owners.unreadable };
+    out.auto = { source: r.owners!.source, fallback: r.owners!.fallback, unreadable: r.owners.unreadable };
     try {
       native.sampleSync({ states: 1 << 10, owners: true, ownerSource: 'bpf' });
       out.forced = 'no error';
@@ -238,7 +239,9 @@ test('as nobody: auto answers with the walk and names bpf(BPF_PROG_LOAD) EPERM; 
 });
 
 // The same through the CLI, as a person would run it.
-async function cliJson(args, opts) {
+// The CLI's JSON (docs/json.md), read loosely at this parse boundary.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function cliJson(args: string[], opts?: h.RunOptions): Promise<any> {
   const r = await h.runCli([...args, '--json'], opts);
   assert.equal(r.code, 0, `tcpcensus ${args.join(' ')}: ${r.stderr}`);
   return JSON.parse(r.stdout);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
 
-const ROOT = process.getuid() === 0;
+const ROOT = process.getuid!() === 0;
 let holder: h.Fixture;
 before(async () => { holder = await h.startHolder('tc-hold-memory', 500); });
 after(async () => { if (holder) await holder.stop(); });
@@ -18,8 +18,8 @@ after(async () => { if (holder) await holder.stop(); });
 // This process's bpf objects: the program ids behind its program fds, and
 // the program ids its link fds hold (fdinfo: prog_id, link_type).
 function bpfObjects() {
-  const progs = [];
-  const links = [];
+  const progs: number[] = [];
+  const links: number[] = [];
   for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
     let info;
     try {
@@ -34,8 +34,8 @@ function bpfObjects() {
   return { progs: progs.sort(), links: links.sort() };
 }
 
-const opts = { states: ['CLOSE_WAIT'], owners: 'bpf', limit: 1000 };
-const holderCount = (top) => (top.rows.find((r) => r.pid === holder.info.pid) || { count: 0 }).count;
+const opts: tc.TopOptions = { states: ['CLOSE_WAIT'], owners: 'bpf', limit: 1000 };
+const holderCount = (top: tc.TopReport) => (top.rows.find((r) => r.pid === holder.info.pid) || { count: 0 }).count;
 
 test('the eBPF program is loaded once and kept across 300 calls, async, Sync and concurrent', { skip: !ROOT && 'needs root (CAP_BPF)' }, async () => {
   const first = await tc.topProcesses(opts);
@@ -79,8 +79,8 @@ test('topProcesses frees its columns at once: external memory stays flat over 60
 });
 
 async function freesAtOnce() {
-  for (const owners of ROOT ? ['bpf', 'proc'] : ['proc']) {
-    const o = { states: ['all'], owners, limit: 1000 };
+  for (const owners of ROOT ? ['bpf', 'proc'] as const : ['proc'] as const) {
+    const o: tc.TopOptions = { states: ['all'], owners, limit: 1000 };
     const first = await tc.topProcesses(o);
     const base = process.memoryUsage().external;
     let peak = 0;

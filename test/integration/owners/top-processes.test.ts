@@ -22,7 +22,7 @@ before(async () => {
   sharer = await h.startSharer(); // a listener shared by a parent and its forked child
 });
 after(async () => {
-  await Promise.all([...holders, tw, sharer].filter(Boolean).map((x) => x.stop()));
+  await h.stopAll([...holders, tw, sharer]);
 });
 
 function ssOwnerCounts(rows) {
@@ -40,7 +40,7 @@ test('topProcesses finds each holder with its exact CLOSE_WAIT count, pid, comma
   assert.deepEqual(top.states, ['CLOSE_WAIT']);
   assert.equal(top.by, 'process');
   for (let i = 1; i < top.rows.length; i++) assert.ok(top.rows[i - 1].count >= top.rows[i].count, 'rows sorted by count');
-  const positions = [];
+  const positions: number[] = [];
   PLAN.forEach((p, i) => {
     const pid = holders[i].info.pid;
     const idx = top.rows.findIndex((r) => r.pid === pid);
@@ -55,8 +55,8 @@ test('topProcesses finds each holder with its exact CLOSE_WAIT count, pid, comma
     positions.push(idx);
   });
   assert.deepEqual(positions, [...positions].sort((a, b) => a - b), 'holders in count order');
-  assert.equal(top.total, top.owned + top.unowned + top.unattributed);
-  assert.ok(top.owned >= 37 + 23 + 11);
+  assert.equal(top.total, top.owned! + top.unowned + top.unattributed!);
+  assert.ok(top.owned! >= 37 + 23 + 11);
 });
 
 test('topProcesses agrees with ss -tanp state close-wait for every owner on the host', async () => {
@@ -85,7 +85,7 @@ test('TIME_WAIT and orphaned FIN_WAIT2 sockets count as unowned, never as unattr
   // The holders' clients were destroyed after the server got their FIN: orphans.
   const fw2 = await tc.topProcesses({ states: ['fin-wait-2'] });
   assert.ok(fw2.unowned >= 37 + 23 + 11);
-  assert.equal(fw2.total, fw2.owned + fw2.unowned + fw2.unattributed);
+  assert.equal(fw2.total, fw2.owned! + fw2.unowned + fw2.unattributed!);
 });
 
 test('a socket held by two processes counts once, for the lower pid, and is reported as shared', async () => {

@@ -15,7 +15,7 @@ before(async () => {
   // (its clients, destroyed after the server got their FIN).
   nobody = await h.startHolder('tc-unowned', 7, 5, '127.0.0.6', { prefix: h.AS_NOBODY });
 });
-after(async () => { await Promise.all([nobody, churn].filter(Boolean).map((x) => x.stop())); });
+after(async () => { await h.stopAll([nobody, churn]); });
 
 const sum = (rows: Array<{ count: number }>): number => rows.reduce((n, r) => n + r.count, 0);
 

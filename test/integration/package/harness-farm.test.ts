@@ -6,9 +6,20 @@ import fs from 'node:fs';
 import * as tc from '../../../src/index';
 import { startFarm } from '../../../harness/farm';
 
-let farm;
+/** What the farm says it made (harness/farm.js: truth). */
+interface Truth {
+  total: number;
+  established: number;
+  finWait2: number;
+  listen: number;
+  timeWait: number;
+  closeWaitByPid: Record<string, number>;
+  commandByPid: Record<string, string>;
+}
+
+let farm: Omit<Awaited<ReturnType<typeof startFarm>>, 'truth'> & { truth: Truth };
 before(async () => {
-  farm = await startFarm({ sockets: 1000, idle: 20, listen: 10 });
+  farm = (await startFarm({ sockets: 1000, idle: 20, listen: 10 })) as typeof farm;
 });
 after(async () => {
   if (farm) await farm.stop();
@@ -30,7 +41,7 @@ test('the truth adds up', () => {
 
 test('topProcesses finds every CLOSE_WAIT holder with its exact count and title, in order', async () => {
   const top = await tc.topProcesses({ limit: 100 });
-  const positions = [];
+  const positions: Array<[number, number]> = [];
   for (const [pid, count] of Object.entries(farm.truth.closeWaitByPid)) {
     const idx = top.rows.findIndex((r) => r.pid === Number(pid));
     assert.ok(idx >= 0, `farm holder ${pid} missing from ${JSON.stringify(top.rows)}`);

@@ -153,7 +153,7 @@ test('an echoed argument is cut and escaped: a 100 KB --sport, an escape sequenc
 });
 
 test('unknown options and commands start "tcpcensus:" and suggest the near word, as every other error does', async () => {
-  const cases = [
+  const cases: Array<[string[], RegExp]> = [
     [['top', '--by', 'proc'], /^tcpcensus: unknown grouping "proc" \(did you mean process\?\); valid: process, command/],
     [['top', '--stat', 'close-wait'], /^tcpcensus: unknown option '--stat' \(did you mean --state\?\)$/],
     [['--bogus'], /^tcpcensus: unknown option '--bogus'$/],
@@ -164,13 +164,13 @@ test('unknown options and commands start "tcpcensus:" and suggest the near word,
   for (const [args, line] of cases) assert.match(assertOneLine(await h.runCli(args), 2), line, args.join(' '));
 });
 
-let server;
-let clients = [];
+let server: net.Server;
+let clients: net.Socket[] = [];
 before(async () => {
   server = net.createServer((s) => s.on('error', () => {}));
-  await new Promise((resolve) => server.listen(0, '::1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
   for (let i = 0; i < 3; i++) {
-    const c = net.connect({ host: '::1', port: server.address().port });
+    const c = net.connect({ host: '::1', port: (server.address() as net.AddressInfo).port });
     await new Promise((resolve) => c.once('connect', resolve));
     clients.push(c);
   }
@@ -181,7 +181,7 @@ after(() => {
 });
 
 test('an IPv6 address that looks like it carries a port is refused with both spellings; [::1]:PORT filters like ss', async () => {
-  const port = server.address().port;
+  const port = (server.address() as net.AddressInfo).port;
   // 443 is also a hex group, so ::1:443 is an address too; 5 decimal digits above ffff are none.
   const ambiguous = await h.runCli(['states', '--src', '::1:443']);
   assert.equal(assertOneLine(ambiguous, 2),
@@ -197,7 +197,7 @@ test('an IPv6 address that looks like it carries a port is refused with both spe
     const { oracle, mine } = await h.stable(() => h.ssCounts([ssWord, `[::1]:${port}`]), async () => {
       const r = await h.runCli(['states', '--json', flag, `[::1]:${port}`]);
       assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout).states;
+      return JSON.parse(r.stdout).states as Record<string, number>;
     });
     const nonZero = Object.fromEntries(Object.entries(mine).filter(([, n]) => n > 0));
     assert.deepEqual(nonZero, oracle, flag);

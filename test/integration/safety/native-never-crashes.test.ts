@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import * as tc from '../../../src/index';
 import { native } from '../../helpers/native';
+import type { RawFound } from '../../../src/core/raw';
 import * as h from '../../helpers/index';
 
 test('a leaderless process with 400 threads: the CLI and the library attribute its listener every time, and never crash', async () => {
@@ -30,10 +31,10 @@ test('a leaderless process with 400 threads: the CLI and the library attribute i
   }
 });
 
-for (const stage of ['run', 'convert']) {
+for (const stage of ['run', 'convert'] as const) {
   test(`a failure in the ${stage} stage is a JS error in every form, and the next call works`, async () => {
     const expectNoMemory = (err) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY' && /out of memory/.test(err.message);
-    for (const [name, call] of [
+    for (const [name, call] of <Array<[string, () => unknown]>>[
       ['countStates', () => tc.countStates()],
       ['countStatesSync', () => tc.countStatesSync()],
       ['snapshot', () => tc.snapshot({ processes: true })],
@@ -41,8 +42,8 @@ for (const stage of ['run', 'convert']) {
     ]) {
       native.failNext(stage);
       await assert.rejects(async () => call(), expectNoMemory, name);
-      const ok = await call();
-      assert.ok(ok.total >= 1 || ok.length >= 1, `${name} works after the failure`);
+      const ok = (await call()) as { total?: number; length?: number };
+      assert.ok((ok.total ?? 0) >= 1 || (ok.length ?? 0) >= 1, `${name} works after the failure`);
     }
   });
 }
@@ -51,16 +52,16 @@ test('the incremental sampler\'s native calls (findOwners, startTimes) fail as J
   const expectNoMemory = (err) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY';
   const find = { inodes: Uint32Array.of(1), firstPids: Int32Array.of(process.pid), probes: Int32Array.of(process.pid, 0), claims: true };
   const times = { pids: Int32Array.of(process.pid) };
-  for (const stage of ['run', 'convert']) {
-    for (const [name, call, ok] of [
-      ['findOwners', () => native.findOwners(find), (r) => r.wanted === 1 && r.claimPids instanceof Int32Array],
-      ['findOwnersSync', () => native.findOwnersSync(find), (r) => r.wanted === 1],
-      ['startTimes', () => native.startTimes(times), (r) => r[0] > 0],
-      ['startTimesSync', () => native.startTimesSync(times), (r) => r[0] > 0],
+  for (const stage of ['run', 'convert'] as const) {
+    for (const [name, call, ok] of <Array<[string, () => unknown, (r: never) => boolean]>>[
+      ['findOwners', () => native.findOwners(find), (r: RawFound) => r.wanted === 1 && r.claimPids instanceof Int32Array],
+      ['findOwnersSync', () => native.findOwnersSync(find), (r: RawFound) => r.wanted === 1],
+      ['startTimes', () => native.startTimes(times), (r: Float64Array) => r[0]! > 0],
+      ['startTimesSync', () => native.startTimesSync(times), (r: Float64Array) => r[0]! > 0],
     ]) {
       native.failNext(stage);
       await assert.rejects(async () => call(), expectNoMemory, `${name} (${stage})`);
-      assert.ok(ok(await call()), `${name} works after the failure`);
+      assert.ok(ok((await call()) as never), `${name} works after the failure`);
     }
   }
   assert.throws(() => native.findOwnersSync({ inodes: [1] }), /inodes must be a Uint32Array/);

@@ -4,6 +4,7 @@
 // (skipped ticks, no overlap), and close() leaving nothing behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
@@ -21,8 +22,8 @@ test('counts, deltas and owners follow sockets opened and closed between ticks',
   const sampler = tc.createSampler({ interval: 150, dport: server.port, processes: true, fullEvery: 1000, owners: 'proc' });
   const it = sampler[Symbol.asyncIterator]();
   const next = async () => (await it.next()).value;
-  let a: h.CwClient;
-  let b: h.CwClient;
+  let a: h.CwClient | undefined;
+  let b: h.CwClient | undefined;
   try {
     const s1 = await next();
     assert.equal(s1.seq, 1);
@@ -81,17 +82,17 @@ test('counts, deltas and owners follow sockets opened and closed between ticks',
     assert.equal(s7.top.total, once.total);
   } finally {
     await sampler.close();
-    await Promise.all([a, b].filter(Boolean).map((x) => x.stop()));
+    await h.stopAll([a, b]);
   }
 });
 
 test('with the eBPF iterator, owners come with each dump: every sample full, new and closed sockets at once', async (t) => {
-  if (process.getuid() !== 0) return t.skip('the eBPF owner source needs root (or CAP_BPF and CAP_PERFMON)');
+  if (process.getuid!() !== 0) return t.skip('the eBPF owner source needs root (or CAP_BPF and CAP_PERFMON)');
   const sampler = tc.createSampler({ interval: 150, dport: server.port, processes: true, owners: 'bpf' });
   const it = sampler[Symbol.asyncIterator]();
   const next = async () => (await it.next()).value;
-  let a: h.CwClient;
-  let b: h.CwClient;
+  let a: h.CwClient | undefined;
+  let b: h.CwClient | undefined;
   try {
     const s1 = await next();
     assert.equal(s1.attribution.source, 'bpf');
@@ -120,15 +121,15 @@ test('with the eBPF iterator, owners come with each dump: every sample full, new
     assert.equal(s3.top.total, once.total);
   } finally {
     await sampler.close();
-    await Promise.all([a, b].filter(Boolean).map((x) => x.stop()));
+    await h.stopAll([a, b]);
   }
 });
 
 test('a full attribution runs every fullEvery samples; counts match countStates', async () => {
   const sampler = tc.createSampler({ interval: '100ms', processes: true, fullEvery: 3, dport: server.port, owners: 'proc' });
-  const full = [];
+  const full: boolean[] = [];
   for await (const s of sampler) {
-    full.push(s.attribution.full);
+    full.push(s.attribution!.full);
     if (s.seq === 7) break;
   }
   assert.deepEqual(full, [true, false, false, true, false, false, true]);
@@ -147,7 +148,7 @@ test('with the eBPF owner source (auto, as root) every sample joins in full: new
   const sampler = tc.createSampler({ interval: 150, dport: server.port, processes: true });
   const it = sampler[Symbol.asyncIterator]();
   const next = async () => (await it.next()).value;
-  let a: h.CwClient;
+  let a: h.CwClient | undefined;
   try {
     const s1 = await next();
     assert.equal(s1.attribution.source, 'bpf');
@@ -167,7 +168,7 @@ test('with the eBPF owner source (auto, as root) every sample joins in full: new
 test('a reused pid is never blamed: a holder exits, a new process gets its pid, the socket goes to the holder left', async () => {
   const fx = await h.startFixture(h.PYTHON, [path.join(h.FIXTURES, 'shared_cw.py'), HOST, String(server.port), '2']);
   const { pid: parent, child } = fx.info;
-  let reuser: h.Fixture;
+  let reuser: h.Fixture | undefined;
   const sampler = tc.createSampler({ interval: 150, dport: server.port, processes: true, fullEvery: 1000, owners: 'proc' });
   const it = sampler[Symbol.asyncIterator]();
   const next = async () => (await it.next()).value;
@@ -230,8 +231,8 @@ test('close() ends a waiting read at once and leaves no timer: the process exits
       console.log(JSON.stringify({ done: r.done, ms: Date.now() - t, after: (await s.next()).done }));
     })();`;
   const t0 = Date.now();
-  const r = await new Promise((resolve) => {
-    const child = require('node:child_process').spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.on('exit', (c) => resolve({ code: c, out }));
@@ -245,7 +246,7 @@ test('close() ends a waiting read at once and leaves no timer: the process exits
 });
 
 test('bad sampler options throw at once, naming what is accepted', () => {
-  for (const [options, message] of [
+  for (const [options, message] of <Array<[Record<string, unknown>, RegExp]>>[
     [{ interval: '1' }, /interval must be a duration such as 500ms, 1s or 2m, from 10ms to 24 days, got "1"/],
     [{ interval: 5 }, /interval must be a duration/],
     [{ interval: '2x' }, /interval must be a duration/],
@@ -255,7 +256,7 @@ test('bad sampler options throw at once, naming what is accepted', () => {
     [{ intervall: 100 }, /unknown option "intervall" for createSampler \(did you mean interval\?\)/],
     [{ by: 'pid' }, /unknown grouping "pid"/],
   ]) {
-    assert.throws(() => tc.createSampler(options), (e) => e instanceof tc.OptionError && message.test(e.message), JSON.stringify(options));
+    assert.throws(() => tc.createSampler(options as tc.SamplerOptions), (e) => e instanceof tc.OptionError && message.test(e.message), JSON.stringify(options));
   }
 });
 

@@ -6,7 +6,7 @@
 // and with either one missing it does not.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -67,9 +67,9 @@ after(async () => { await holder?.stop(); });
 
 test("the unit's capabilities are the least that see every owner: a user of its own sees what root sees", async () => {
   const unit = fs.readFileSync(path.join(EX, 'tcpcensus.service'), 'utf8');
-  const caps = /^AmbientCapabilities=(.*)$/m.exec(unit)[1].trim().split(/\s+/).map((c) => c.replace(/^CAP_/, '').toLowerCase());
+  const caps = /^AmbientCapabilities=(.*)$/m.exec(unit)![1]!.trim().split(/\s+/).map((c) => c.replace(/^CAP_/, '').toLowerCase());
   assert.deepEqual(caps.sort(), ['dac_read_search', 'sys_ptrace']);
-  assert.equal(/^CapabilityBoundingSet=(.*)$/m.exec(unit)[1].trim(), /^AmbientCapabilities=(.*)$/m.exec(unit)[1].trim());
+  assert.equal(/^CapabilityBoundingSet=(.*)$/m.exec(unit)![1]!.trim(), /^AmbientCapabilities=(.*)$/m.exec(unit)![1]!.trim());
   const asUser = (c) => ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${c.map((x) => `+${x}`).join(',') || '-all'}`,
     ...(c.length ? [`--ambient-caps=${c.map((x) => `+${x}`).join(',')}`] : [])];
   const top = async (prefix) => {

@@ -10,11 +10,11 @@ import http from 'node:http';
 import net from 'node:net';
 import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
-import { startServe, type Serve } from '../../helpers/serve';
+import { startServe } from '../../helpers/serve';
 
 const HOST = '127.0.0.73';
 let server: h.HalfCloser;
-const holders = {};
+const holders: Record<string, h.CwClient> = {};
 before(async () => {
   server = await h.startHalfCloser(HOST);
   [holders.a1, holders.a2, holders.b] = await Promise.all([
@@ -28,17 +28,23 @@ after(async () => {
   await server.close();
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FILTER = () => ['--dst', HOST, '--dport', String(server.port)];
 
 /** The Prometheus text exposition format: [{name, labels, value}] for every sample line. */
-function parseExposition(text) {
-  const out = [];
+interface Series {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseExposition(text: string): Series[] {
+  const out: Series[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
     assert.ok(m, `not an exposition line: ${line}`);
-    const labels = {};
+    const labels: Record<string, string> = {};
     if (m[3]) {
       const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
       let l;
@@ -49,18 +55,24 @@ function parseExposition(text) {
       }
       assert.equal(seen, m[3].length, `bad labels: ${line}`);
     }
-    out.push({ name: m[1], labels, value: Number(m[4]) });
+    out.push({ name: m[1]!, labels, value: Number(m[4]) });
   }
   return out;
 }
-const series = (parsed, name) => parsed.filter((s) => s.name === name);
-const value = (parsed, name, labels = {}) => {
+const series = (parsed: Series[], name: string) => parsed.filter((s) => s.name === name);
+const value = (parsed: Series[], name: string, labels: Record<string, string> = {}) => {
   const found = series(parsed, name).filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   assert.equal(found.length, 1, `${name}${JSON.stringify(labels)}: ${found.length} series`);
-  return found[0].value;
+  return found[0]!.value;
 };
 
-function get(url, { method = 'GET', headers = {}, body } = {}) {
+interface Got {
+  status: number | undefined;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function get(url: string, { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Got> {
   return new Promise((resolve, reject) => {
     const r = http.request(url, { method, headers, agent: false }, (res) => {
       let data = '';
@@ -79,7 +91,7 @@ test('a real scrape: every state present, owners per command and process equal c
   try {
     const res = await get(`${srv.url}/metrics`);
     assert.equal(res.status, 200);
-    assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+    assert.match(res.headers['content-type']!, /^text\/plain; version=0\.0\.4/);
     const m = parseExposition(res.body);
     const [counts, top, byCommand] = await Promise.all([
       tc.countStates({ dst: HOST, dport: server.port }),
@@ -211,13 +223,15 @@ test('registerMetrics: the same metrics in a service\'s own prom-client registry
   assert.equal(value(m, 'tcpcensus_sockets', { state: 'CLOSE_WAIT', family: 'ipv4' }), 9);
   assert.equal(value(m, 'tcpcensus_command_sockets', { state: 'CLOSE_WAIT', command: 'tc-serve-b' }), 4);
   assert.equal(series(m, 'process_resident_memory_bytes').length, 0, 'the service decides about default metrics');
+  // @ts-expect-error: the types refuse it too
   assert.throws(() => tc.registerMetrics(new Registry(), { states: ['listen'] }), /states does not apply to registerMetrics/);
   assert.throws(() => tc.registerMetrics(new Registry(), { minInterval: '1' }), /minInterval must be a duration/);
+  // @ts-expect-error: the types refuse it too
   assert.throws(() => tc.registerMetrics(new Registry(), { listen: '1' }), /listen does not apply to registerMetrics/);
 });
 
 test('bad serve flags exit 2 with one line; a port in use exits 1', async () => {
-  for (const [args, msg] of [
+  for (const [args, msg] of <Array<[string[], RegExp]>>[
     [['--listen', '10.1.2.3'], /^tcpcensus: --listen must be PORT, ADDRESS:PORT or \[IPv6\]:PORT/m],
     [['--listen', '127.0.0.1:70000'], /--listen must be/],
     [['--listen', 'example.com:80'], /--listen must be/],

@@ -22,7 +22,7 @@ before(async () => {
   [fx, holder] = await Promise.all([h.startStates(['--close']), h.startHolder('tc-src-cli', 6, 2)]);
 });
 after(async () => {
-  await Promise.all([fx, holder].filter(Boolean).map((x) => x.stop()));
+  await h.stopAll([fx, holder]);
   h.removeTempDir(dir);
 });
 

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import type * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
 
 const HOST = '127.0.0.72';
@@ -14,14 +15,14 @@ let server: h.HalfCloser;
 before(async () => { server = await h.startHalfCloser(HOST); });
 after(async () => { await server.close(); });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- the view, pure ----
 
 import { WatchView, renderWatch, sparkline, sampleLine } from '../../../src/cli/watch/watch';
 
-function sample(seq, states, rows, extra = {}) {
-  const all = { ESTABLISHED: 0, SYN_SENT: 0, SYN_RECV: 0, FIN_WAIT1: 0, FIN_WAIT2: 0, TIME_WAIT: 0, CLOSE_WAIT: 0, LAST_ACK: 0, LISTEN: 0, CLOSING: 0, ...states };
+function sample(seq: number, states: Partial<Record<tc.StateName, number>>, rows: Array<[number, string, number]>, extra: Partial<tc.Sample> = {}): tc.Sample {
+  const all: Record<string, number> = { ESTABLISHED: 0, SYN_SENT: 0, SYN_RECV: 0, FIN_WAIT1: 0, FIN_WAIT2: 0, TIME_WAIT: 0, CLOSE_WAIT: 0, LAST_ACK: 0, LISTEN: 0, CLOSING: 0, ...states };
   const total = Object.values(all).reduce((a, b) => a + b, 0);
   return {
     at: new Date(Date.UTC(2025, 0, 1, 12, 0, seq)),
@@ -36,7 +37,7 @@ function sample(seq, states, rows, extra = {}) {
     skipped: 0,
     tookMs: 1.5,
     ...extra,
-  };
+  } as tc.Sample;
 }
 
 test('sparklines scale from zero to the largest value shown, newest at the right', () => {
@@ -107,7 +108,7 @@ test('the screen: histogram with changes and bars, top owners with changes, with
 test('the screen says when procfs hides other users\' processes (hidepid)', () => {
   const view = new WatchView(1000, ['CLOSE_WAIT']);
   const s1 = sample(1, { CLOSE_WAIT: 5 }, []);
-  view.push({ ...s1, top: { ...s1.top, owned: 0, unattributed: 5, procHidden: 'hidepid=invisible' } });
+  view.push({ ...s1, top: { ...s1.top!, owned: 0, unattributed: 5, procHidden: 'hidepid=invisible' } });
   const text = renderWatch(view, 120, 30, { color: false, unicode: true }).join('\n');
   assert.match(text, /^ {2}5 held, owner not found \(yet\)/m);
   assert.match(text, /^ {2}procfs is mounted hidepid=invisible: other users' processes are hidden, their sockets show no owner$/m);
@@ -139,7 +140,7 @@ test('not on a terminal: NDJSON with --json, one line per sample, --count stops 
 });
 
 test('bad watch flags exit 2 with one line', async () => {
-  for (const [args, msg] of [
+  for (const [args, msg] of <Array<[string[], RegExp]>>[
     [['--interval', '1'], /^tcpcensus: --interval must be a duration such as 500ms, 1s or 2m, from 10ms to 24 days, got "1"$/m],
     [['--interval', '5ms'], /--interval must be a duration/],
     [['--count', '0'], /^tcpcensus: --count must be an integer from 1 to 2147483647, got "0"$/m],
@@ -159,20 +160,22 @@ test('bad watch flags exit 2 with one line', async () => {
 // temporary directory, so no one else's tmux is touched); the server is
 // killed and the directory removed after each test.
 class Tmux {
-  constructor(name, columns = 120, rows = 40) {
+  name: string;
+  dir: string;
+  constructor(name: string, columns = 120, rows = 40) {
     this.name = name;
     this.dir = h.tempDir('tcpcensus-tmux-');
     this.tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), 'env PS1="$ " TERM=xterm-256color bash --norc --noprofile');
   }
-  tmux(...args) { return execFileSync('tmux', ['-S', `${this.dir}/socket`, ...args]).toString(); }
-  send(...keys) { this.tmux('send-keys', '-t', this.name, ...keys); }
+  tmux(...args: string[]): string { return execFileSync('tmux', ['-S', `${this.dir}/socket`, ...args]).toString(); }
+  send(...keys: string[]): void { this.tmux('send-keys', '-t', this.name, ...keys); }
   screen(history = 0) { return this.tmux('capture-pane', '-p', '-S', String(-history), '-t', this.name); }
   flags() {
     const [alt, cursor] = this.tmux('display', '-p', '-t', this.name, '#{alternate_on} #{cursor_flag}').trim().split(' ');
     return { alternate: alt === '1', cursor: cursor === '1' };
   }
-  resize(x, y) { this.tmux('resize-window', '-t', this.name, '-x', String(x), '-y', String(y)); }
-  async waitFor(re, ms = 15000) {
+  resize(x: number, y: number): void { this.tmux('resize-window', '-t', this.name, '-x', String(x), '-y', String(y)); }
+  async waitFor(re: RegExp, ms = 15000): Promise<string> {
     const end = Date.now() + ms;
     for (;;) {
       const s = this.screen();
@@ -191,7 +194,7 @@ const watchCmd = (extra = '') => `cd ${h.ROOT} && ${extra}${process.execPath} di
 
 test('watch under tmux: a live screen that follows sockets made and closed, q quits and restores the terminal', async () => {
   const t = new Tmux(`tc-watch-${process.pid}`);
-  let a: h.CwClient;
+  let a: h.CwClient | null | undefined;
   try {
     t.send(watchCmd(), 'Enter');
     let s = await t.waitFor(/sample \d+ .*q quits/);
@@ -248,8 +251,8 @@ const HEADER_70 = /^(every 300ms {2})?\d\d:\d\d:\d\d {2}sample (\d+)( \([\d.]+ m
 
 test('watch under tmux at 120 and 70 columns: the header in whole words, LAST the time the samples cover, a count that barely moves draws flat', async () => {
   const t = new Tmux(`tc-watch3-${process.pid}`, 120, 40);
-  let a: h.CwClient;
-  let b: h.CwClient;
+  let a: h.CwClient | null | undefined;
+  let b: h.CwClient | undefined;
   try {
     a = await h.startCwClient('tc-watch-flat', HOST, server.port, 20);
     t.send(watchCmd(), 'Enter');
@@ -259,7 +262,7 @@ test('watch under tmux at 120 and 70 columns: the header in whole words, LAST th
     assert.match(s, /^ {2}CLOSE_WAIT +20 /m);
     // The span of the samples drawn: a few samples 300ms apart, not the
     // 5 minutes the row could hold.
-    let seq = Number(HEADER_120.exec(head)[1]);
+    let seq = Number(HEADER_120.exec(head)![1]);
     let span = lastSpan(s);
     assert.ok(span >= (seq - 1) * 150 && span <= (seq - 1) * 600 + 1000, `LAST ${span}ms after ${seq} samples 300ms apart`);
 
@@ -269,8 +272,8 @@ test('watch under tmux at 120 and 70 columns: the header in whole words, LAST th
     await t.waitFor(/sample (19|[2-9]\d|\d{3,}) /, 20000);
     b = await h.startCwClient('tc-watch-flat2', HOST, server.port, 1);
     s = await t.waitFor(/^ {2}CLOSE_WAIT +21 /m);
-    const row = s.split('\n').find((l) => l.startsWith('  CLOSE_WAIT'));
-    const spark = row.trim().split(/\s+/).pop();
+    const row = s.split('\n').find((l) => l.startsWith('  CLOSE_WAIT'))!;
+    const spark = row.trim().split(/\s+/).pop()!;
     assert.ok([...spark].length >= 2, row);
     assert.match(spark, /^█+$/, `20 then 21 is flat, from zero: ${row}`);
     for (const l of s.split('\n')) assert.ok([...l].length <= 120, l);
@@ -282,7 +285,7 @@ test('watch under tmux at 120 and 70 columns: the header in whole words, LAST th
     head = s.split('\n')[0];
     assert.match(head, HEADER_70, 'cut to whole words');
     assert.ok([...head].length <= 70);
-    seq = Number(HEADER_70.exec(head)[2]);
+    seq = Number(HEADER_70.exec(head)![2]);
     span = lastSpan(s);
     assert.ok(span >= (seq - 1) * 150 && span <= (seq - 1) * 600 + 1000, `at 70 columns, LAST ${span}ms after ${seq} samples 300ms apart`);
     for (const l of s.split('\n')) assert.ok([...l].length <= 70, l);

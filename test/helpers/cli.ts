@@ -81,3 +81,10 @@ export async function callLibrary(fn: string, options: unknown, opts: RunOptions
   if (r.code !== 0) throw new Error(`node -e for ${fn} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as LibraryResult;
 }
+
+/**
+ * A row (or object) of the CLI's --json output, whose keys docs/json.md
+ * lists: read loosely, at this parse boundary, by tests that compare it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonRow = { readonly [key: string]: any };

@@ -53,13 +53,13 @@ async function json(args: string[], opts?: h.RunOptions): Promise<any> {
   return JSON.parse(r.stdout);
 }
 
-const ours = (rows) => rows.filter((r) => r.path?.startsWith(`${BASE}/`));
+const ours = (rows: h.JsonRow[]) => rows.filter((r: h.JsonRow) => r.path?.startsWith(`${BASE}/`));
 
 // A closed client is an orphan that carries its cgroup while in FIN_WAIT1 and
 // none once the kernel keeps it as a TIME_WAIT mini-socket; on a loaded host
 // that can take a moment. Assertions about every state are retried a few
 // times before they fail.
-async function eventually(check, tries = 10) {
+async function eventually(check: () => unknown, tries = 10) {
   for (let i = 1; ; i++) {
     try {
       return await check();
@@ -70,11 +70,11 @@ async function eventually(check, tries = 10) {
   }
 }
 
-function checkRows(rows, statesCounted) {
+function checkRows(rows: h.JsonRow[], statesCounted: (c: (typeof CG)[keyof typeof CG]) => number) {
   const mine = ours(rows);
-  assert.deepEqual(mine.map((r) => r.path).sort(), Object.values(CG).map((c) => c.path).sort());
+  assert.deepEqual(mine.map((r: h.JsonRow) => r.path).sort(), Object.values(CG).map((c) => c.path).sort());
   for (const c of Object.values(CG)) {
-    const r = mine.find((x) => x.path === c.path);
+    const r = mine.find((x: h.JsonRow) => x.path === c.path)!;
     assert.equal(r.count, statesCounted(c), c.path);
     assert.equal(r.key, c.path);
     assert.equal(r.name, c.name, c.path);
@@ -85,24 +85,24 @@ function checkRows(rows, statesCounted) {
 test('top --by cgroup: one row per cgroup with its path and short name, no /proc walk, unowned = no cgroup id', async () => {
   const top = await json(['top', '--by', 'cgroup', '-n', '1000']);
   assert.equal(top.by, 'cgroup');
-  checkRows(top.rows, (c) => c.closeWait);
-  const svc = top.rows.find((r) => r.path === CG.service.path);
+  checkRows(top.rows, (c: h.JsonRow) => c.closeWait);
+  const svc = top.rows.find((r: h.JsonRow) => r.path === CG.service.path);
   assert.deepEqual(Object.keys(svc), ['key', 'cgroupId', 'path', 'name', 'unit', 'count']);
   assert.equal(svc.unit, 'tc-test.service');
-  const ctr = top.rows.find((r) => r.path === CG.container.path);
+  const ctr = top.rows.find((r: h.JsonRow) => r.path === CG.container.path);
   assert.deepEqual(Object.keys(ctr), ['key', 'cgroupId', 'path', 'name', 'unit', 'containerId', 'count']);
   assert.equal(ctr.containerId, CONTAINER);
-  const pod = top.rows.find((r) => r.path === CG.pod.path);
+  const pod = top.rows.find((r: h.JsonRow) => r.path === CG.pod.path);
   assert.equal(pod.podUid, POD_UID);
   assert.equal(pod.containerId, CONTAINER.replace(/7/g, '8'));
   // No owners were looked for.
   assert.deepEqual([top.owned, top.unattributed, top.ownerSource], [null, null, null]);
   // Every socket in a row or without a cgroup id.
-  assert.equal(top.rows.reduce((n, r) => n + r.count, 0) + top.unowned, top.total);
+  assert.equal(top.rows.reduce((n: number, r: h.JsonRow) => n + r.count, 0) + top.unowned, top.total);
 
   // Every state: each holder's listener and CLOSE_WAIT ends carry its cgroup;
   // its TIME_WAIT (and closed clients kept as mini-sockets) carry none.
-  await eventually(async () => checkRows((await json(['top', '--by', 'cgroup', '-s', 'all', '-n', '1000'])).rows, (c) => c.closeWait + 1));
+  await eventually(async () => checkRows((await json(['top', '--by', 'cgroup', '-s', 'all', '-n', '1000'])).rows, (c: h.JsonRow) => c.closeWait + 1));
 
   const text = await h.runCli(['top', '--by', 'cgroup', '-n', '1000']);
   assert.equal(text.code, 0, text.stderr);
@@ -114,13 +114,13 @@ test('top --by cgroup: one row per cgroup with its path and short name, no /proc
 });
 
 // ss prints a socket as "State Recv-Q Send-Q Local Peer"; the same line from ours.
-const key = (state, lp, rp) => `${state} ${lp} ${rp}`;
-const ssRows = (filter) => h.ss(['state', 'all', ...filter]).map((r) => key(r.state, r.localPort, r.remotePort)).sort();
-const listRows = (rows) => rows.map((r) => key(r.state, r.localPort, r.remotePort)).sort();
+const key = (state: string | null, lp: number, rp: number) => `${state} ${lp} ${rp}`;
+const ssRows = (filter: string[]) => h.ss(['state', 'all', ...filter]).map((r) => key(r.state, r.localPort, r.remotePort)).sort();
+const listRows = (rows: h.JsonRow[]) => rows.map((r: h.JsonRow) => key(r.state, r.localPort, r.remotePort)).sort();
 
 test('--cgroup PATH filters in the kernel as ss \'cgroup PATH\' does, by the path ss prints or the path under the mount', async () => {
   // ss, ours, ss again: compared once ss held still.
-  const same = async (ssFilter, args) => {
+  const same = async (ssFilter: string[], args: string[]) => {
     const { oracle, mine } = await h.stable(() => ssRows(ssFilter), async () => listRows(await json(['list', '-s', 'all', ...args])));
     assert.deepEqual(mine, oracle, args.join(' '));
     return oracle;
@@ -144,7 +144,7 @@ test('--cgroup PATH filters in the kernel as ss \'cgroup PATH\' does, by the pat
   assert.equal((await json(['states', '--cgroup', BASE])).total, 0);
   // topProcesses with the filter: only the container's holder.
   const top = await json(['top', '--cgroup', CG.container.path]);
-  assert.deepEqual(top.rows.map((r) => [r.pid, r.count]), [[holders.container.info.pid, CG.container.closeWait]]);
+  assert.deepEqual(top.rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holders.container.info.pid, CG.container.closeWait]]);
   // The library takes a string or an array.
   assert.equal((await tc.countStates({ cgroup: CG.pod.path, states: ['close-wait'] })).total, CG.pod.closeWait);
   assert.equal(tc.snapshotSync({ cgroup: [CG.pod.path, CG.service.path], states: ['close-wait'] }).length, CG.pod.closeWait + CG.service.closeWait);
@@ -178,18 +178,18 @@ test('topCgroupsByState: per state, the top cgroups from one dump (the exporter\
 
 test('as nobody: --by cgroup, the filter and topCgroupsByState work, and the default report shows cgroups, saying why', async () => {
   const top = await json(['top', '--by', 'cgroup', '-n', '1000'], { prefix: h.AS_NOBODY });
-  checkRows(top.rows, (c) => c.closeWait);
+  checkRows(top.rows, (c: h.JsonRow) => c.closeWait);
   const { oracle, mine } = await h.stable(() => ssRows(['cgroup', CG.service.path]),
     async () => listRows(await json(['list', '-s', 'all', '--cgroup', CG.service.path], { prefix: h.AS_NOBODY })));
   assert.deepEqual(mine, oracle);
   const lib = await h.callLibrary('topCgroupsByState', { states: ['close-wait'], limit: 1000 }, { prefix: h.AS_NOBODY });
-  assert.equal(lib.value.rows.find((x) => x.path === CG.container.path).count, CG.container.closeWait);
+  assert.equal(lib.value.rows.find((x: h.JsonRow) => x.path === CG.container.path).count, CG.container.closeWait);
 
   // The holders are root's: nobody's /proc walk cannot read them, so the
   // report's second section is by cgroup.
   const rep = await json(['report', '-n', '1000'], { prefix: h.AS_NOBODY });
   assert.equal(rep.top.by, 'cgroup');
-  checkRows(rep.top.rows, (c) => c.closeWait);
+  checkRows(rep.top.rows, (c: h.JsonRow) => c.closeWait);
   assert.match(rep.topFallback, /^\d+ process(es)? could not be read \(not root; root sees all owners\), so \d+ of \d+ sockets had no owner found/);
   const text = await h.runCli(['report', '-n', '1000'], { prefix: h.AS_NOBODY });
   assert.equal(text.code, 0, text.stderr);
@@ -200,5 +200,5 @@ test('as nobody: --by cgroup, the filter and topCgroupsByState work, and the def
   const root = await json(['report', '-n', '1000']);
   assert.equal(root.top.by, 'process');
   assert.equal(root.topFallback, null);
-  assert.equal(root.top.rows.find((r) => r.pid === holders.service.info.pid).count, CG.service.closeWait);
+  assert.equal(root.top.rows.find((r: h.JsonRow) => r.pid === holders.service.info.pid).count, CG.service.closeWait);
 });

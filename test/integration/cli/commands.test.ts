@@ -31,7 +31,7 @@ async function json(args: string[], opts?: h.RunOptions): Promise<{ value: any; 
 const closeWaitOracle = () => h.ss(['state', 'close-wait']);
 const passwd = new Map(fs.readFileSync('/etc/passwd', 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')).map((f) => [Number(f[2]), f[0]]));
 const tally = (items: Iterable<unknown>) => { const m = new Map<unknown, number>(); for (const k of items) m.set(k, (m.get(k) ?? 0) + 1); return m; };
-const rowsMap = (rows) => new Map(rows.map((r) => [r.key, r.count]));
+const rowsMap = (rows: h.JsonRow[]) => new Map(rows.map((r: h.JsonRow) => [r.key, r.count]));
 const ssHost = (host: string) => (host === '*' ? '::' : host);
 const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
@@ -50,7 +50,7 @@ test('top --json (by process) has the documented shape and the true owners', asy
   assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'procHidden', 'shared', 'ownerSource', 'ownerFallback',
     'source', 'sourceFallback', 'unknown', 'rows', 'tookMs']);
   assert.equal(value.by, 'process');
-  const a = value.rows.find((r) => r.pid === H.a.info.pid);
+  const a = value.rows.find((r: h.JsonRow) => r.pid === H.a.info.pid);
   assert.deepEqual(Object.keys(a).sort(), ['cmdline', 'command', 'count', 'key', 'pid']);
   assert.equal(a.count, 17);
   assert.equal(a.command, 'tc-cmd-a');
@@ -60,7 +60,7 @@ test('top --json (by process) has the documented shape and the true owners', asy
 
 test('top --by command groups every pid of one command', async () => {
   const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '--by', 'command', '-n', '1000']));
-  const same = value.rows.find((r) => r.key === 'tc-cmd-same');
+  const same = value.rows.find((r: h.JsonRow) => r.key === 'tc-cmd-same');
   assert.deepEqual(same, { key: 'tc-cmd-same', command: 'tc-cmd-same', pids: 2, count: 10 });
   const truth = new Map();
   for (const r of oracle) {
@@ -73,10 +73,10 @@ test('top --by command groups every pid of one command', async () => {
 
 test('top --by remote, remote-host, local-port and user equal ss grouped the same way', async () => {
   const keysBy = {
-    remote: (r) => `${bracket(ssHost(r.remoteHost))}:${r.remotePort}`,
-    'remote-host': (r) => ssHost(r.remoteHost),
-    'local-port': (r) => String(r.localPort),
-    user: (r) => passwd.get(r.uid) ?? String(r.uid),
+    remote: (r: h.JsonRow) => `${bracket(ssHost(r.remoteHost))}:${r.remotePort}`,
+    'remote-host': (r: h.JsonRow) => ssHost(r.remoteHost),
+    'local-port': (r: h.JsonRow) => String(r.localPort),
+    user: (r: h.JsonRow) => passwd.get(r.uid) ?? String(r.uid),
   };
   for (const [by, keyOf] of Object.entries(keysBy)) {
     const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '--by', by, '-n', '100000']));
@@ -85,8 +85,8 @@ test('top --by remote, remote-host, local-port and user equal ss grouped the sam
     assert.equal(value.owned, null, `${by} needs no /proc walk`);
   }
   const rh = (await json(['top', '--by', 'remote-host'])).value.rows;
-  assert.equal(rh.find((r) => r.key === '127.0.0.3').count, 17);
-  const user = (await json(['top', '--by', 'user', '-n', '100'])).value.rows.find((r) => r.user === 'nobody');
+  assert.equal(rh.find((r: h.JsonRow) => r.key === '127.0.0.3').count, 17);
+  const user = (await json(['top', '--by', 'user', '-n', '100'])).value.rows.find((r: h.JsonRow) => r.user === 'nobody');
   assert.deepEqual(user, { key: 'nobody', count: 6, uid: 65534, user: 'nobody' });
   const port = (await json(['top', '--by', 'local-port', '--sport', String(H.a.info.port)])).value.rows;
   assert.deepEqual(port, [{ key: String(H.a.info.port), count: 17, localPort: H.a.info.port }]);
@@ -122,16 +122,16 @@ function filterCases() {
 
 test('every filter selects what ss selects with the same filter', async () => {
   const ports = new Set([...fx.info.ports, ...Object.values(H).map((x) => x.info.port)]);
-  const ours = (r) => ports.has(r.localPort) || ports.has(r.remotePort);
+  const ours = (r: h.JsonRow) => ports.has(r.localPort) || ports.has(r.remotePort);
   for (const [args, ssArgs] of filterCases()) {
     const hasState = args.includes('-s');
-    const norm = (rows) => rows.sort();
+    const norm = (rows: string[]) => rows.sort();
     const { oracle: theirs, mine } = await h.stable(
       () => norm(h.ss([...(hasState ? [] : ['state', 'all']), ...ssArgs]).filter(ours)
         .map((r) => `${ssHost(r.localHost)}|${r.localPort}|${ssHost(r.remoteHost)}|${r.remotePort}`)),
       async () => norm((await json(['list', ...(hasState ? [] : ['-s', 'all']), ...args])).value
-        .filter((r) => r.state !== 'CLOSE' && ours(r))
-        .map((r) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}`)));
+        .filter((r: h.JsonRow) => r.state !== 'CLOSE' && ours(r))
+        .map((r: h.JsonRow) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}`)));
     assert.ok(theirs.length > 0, `ss ${ssArgs.join(' ')} selected nothing: a useless case`);
     assert.deepEqual(mine, theirs, `tcpcensus list ${args.join(' ')} vs ss ${ssArgs.join(' ')}`);
   }
@@ -141,9 +141,9 @@ test('list --json rows have the documented keys; -p adds the true owner', async 
   const plain = (await json(['list', '-s', 'close-wait', '--sport', String(H.a.info.port)])).value;
   assert.equal(plain.length, 17);
   assert.deepEqual(Object.keys(plain[0]), ['state', 'family', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'recvQ', 'sendQ', 'uid', 'inode', 'pid', 'command']);
-  assert.ok(plain.every((r) => r.pid === null && r.command === null && r.state === 'CLOSE_WAIT' && r.remoteAddress === '127.0.0.3'));
+  assert.ok(plain.every((r: h.JsonRow) => r.pid === null && r.command === null && r.state === 'CLOSE_WAIT' && r.remoteAddress === '127.0.0.3'));
   const withP = (await json(['list', '-p', '-s', 'close-wait', '--sport', String(H.a.info.port)])).value;
-  assert.ok(withP.every((r) => r.pid === H.a.info.pid && r.command === 'tc-cmd-a'));
+  assert.ok(withP.every((r: h.JsonRow) => r.pid === H.a.info.pid && r.command === 'tc-cmd-a'));
 });
 
 test('list --ndjson streams one object per line, -n limits, text has ss-like columns', async () => {
@@ -250,8 +250,8 @@ test('not root: states still equal ss, and stderr says how many processes could 
   assert.ok(value.unreadableProcesses > 0);
   assert.match(stderr, new RegExp(`tcpcensus: ${value.unreadableProcesses} processes could not be read \\(not root; root sees all owners\\)`));
   // nobody can read its own holder, and nothing it cannot read is called owned.
-  assert.equal(value.rows.find((r) => r.pid === H.nobody.info.pid).count, 6);
-  assert.ok(!value.rows.some((r) => r.pid === H.a.info.pid));
+  assert.equal(value.rows.find((r: h.JsonRow) => r.pid === H.nobody.info.pid).count, 6);
+  assert.ok(!value.rows.some((r: h.JsonRow) => r.pid === H.a.info.pid));
   assert.ok(value.unattributed >= 17 + 9 + 10);
   const { oracle, mine: states } = await h.stable(() => h.ssCounts(),
     async () => (await json(['states'], { prefix: h.AS_NOBODY })).value);
@@ -262,15 +262,15 @@ test('root without CAP_SYS_PTRACE: the walk counts processes whose fd links it c
   const full = (await json(['top', '-n', '100', '--owners', 'proc'])).value;
   const { value, stderr } = await json(['top', '-n', '100', '--owners', 'proc'], { prefix: h.NO_PTRACE });
   // Another user's process: its fd directory lists, its links do not.
-  assert.ok(!value.rows.some((r) => r.pid === H.nobody.info.pid));
+  assert.ok(!value.rows.some((r: h.JsonRow) => r.pid === H.nobody.info.pid));
   assert.ok(value.unreadableProcesses > full.unreadableProcesses);
   assert.ok(value.unattributed >= full.unattributed + 6);
   assert.equal(value.total, value.owned + value.unowned + value.unattributed);
   assert.match(stderr, /processes could not be read \(root without CAP_SYS_PTRACE \(a container's default\) cannot read another process's fd links\)/);
-  assert.equal(full.rows.find((r) => r.pid === H.nobody.info.pid).count, 6);
+  assert.equal(full.rows.find((r: h.JsonRow) => r.pid === H.nobody.info.pid).count, 6);
   // The iterator joins inside the kernel: CAP_BPF and CAP_PERFMON are enough.
   const bpf = (await json(['top', '-n', '100'], { prefix: h.NO_PTRACE })).value;
   assert.equal(bpf.ownerSource, 'bpf');
   assert.equal(bpf.unreadableProcesses, 0);
-  assert.equal(bpf.rows.find((r) => r.pid === H.nobody.info.pid).count, 6);
+  assert.equal(bpf.rows.find((r: h.JsonRow) => r.pid === H.nobody.info.pid).count, 6);
 });

@@ -11,9 +11,12 @@ import { execFileSync } from 'node:child_process';
 import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
 
-let rootHolder;
-let nobodyHolder;
-let dir;
+// The library as a JavaScript caller meets it: any function by name, any options.
+const lib = tc as unknown as Record<string, (options: unknown) => unknown>;
+
+let rootHolder: h.Fixture;
+let nobodyHolder: h.Fixture;
+let dir: string;
 before(async () => {
   dir = h.tempDir();
   [rootHolder, nobodyHolder] = await Promise.all([
@@ -26,7 +29,7 @@ after(async () => {
   h.removeTempDir(dir);
 });
 
-function assertOneLine(r, code, line) {
+function assertOneLine(r: h.RunResult, code: number, line: string): void {
   assert.equal(r.code, code, r.stderr);
   assert.equal(r.stdout, '');
   assert.equal(r.stderr.split('\n')[0], line);
@@ -73,15 +76,12 @@ test('a pid that does not exist is an OptionError in the library, as in the CLI'
   // Pids are below pid_max: this one never exists.
   const pid = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
   for (const fn of ['topProcesses', 'countStates', 'snapshot']) {
-    await assert.rejects(tc[fn]({ pids: [pid] }), (e) => e instanceof tc.OptionError && e.message === `pids ${pid}: no such process (no /proc/${pid})`);
-    assert.throws(() => tc[`${fn}Sync`]({ pids: [pid] }), (e) => e instanceof tc.OptionError && e.option === 'pids');
+    await assert.rejects(lib[fn]!({ pids: [pid] }) as Promise<unknown>, (e: h.Thrown) => e instanceof tc.OptionError && e.message === `pids ${pid}: no such process (no /proc/${pid})`);
+    assert.throws(() => lib[`${fn}Sync`]!({ pids: [pid] }), (e: h.Thrown) => e instanceof tc.OptionError && e.option === 'pids');
   }
   const r = await h.runCli(['top', '--pid', `${process.pid},${pid}`]);
   assertOneLine(r, 2, `tcpcensus: --pid ${pid}: no such process (no /proc/${pid})`);
 });
-
-// The library as a JavaScript caller meets it: any function by name, any options.
-const lib = tc as unknown as Record<string, (options: unknown) => unknown>;
 
 const UNKNOWN: Array<[string, unknown, RegExp]> = [
   ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, netns, allNetns, cgroup, pids, owners, threads, procRoot, onProgress$/],
@@ -128,7 +128,7 @@ test('--proc of a procfs mounted elsewhere gives the same owners as /proc', asyn
   assert.deepEqual(there.rows.map((r) => [r.pid, r.count, r.command]), [[pid, 46, 'tc-con-root']]);
   const r = await h.runCli(['top', '--proc', mnt, '--json', '-n', '1000']);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).rows.find((x) => x.pid === pid).count, 46);
+  assert.equal(JSON.parse(r.stdout).rows.find((x: h.JsonRow) => x.pid === pid).count, 46);
 });
 
 test('--pid of a process in another network namespace says so (exit 2), never "no sockets"', async (t) => {

@@ -69,7 +69,7 @@ for (const [fn, opts, pattern] of CASES) {
 }
 
 test('state names are accepted in netstat and ss spellings, any case, comma-separated, and as ss groups', async () => {
-  const names = (states) => Object.keys(tc.countStatesSync({ states }).states);
+  const names = (states: string[] | undefined) => Object.keys(tc.countStatesSync({ states }).states);
   assert.deepEqual(names(['close-wait']), ['CLOSE_WAIT']);
   assert.deepEqual(names(['CLOSE_WAIT']), ['CLOSE_WAIT']);
   assert.deepEqual(names(['estab,syn-recv', 'Fin-Wait-1']), ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT1']);

@@ -15,7 +15,7 @@ const NS = `tcpcensus-t12-${process.pid}`;
 const NS_PATH = `/var/run/netns/${NS}`;
 const CLOSE_WAIT = 7;
 let inside: h.Fixture;
-let nsInode;
+let nsInode: number;
 
 before(async () => {
   execFileSync('ip', ['netns', 'add', NS]);
@@ -41,7 +41,7 @@ async function json(args: string[], opts?: h.RunOptions): Promise<any> {
 async function holderInodes() {
   const rows = await json(['list', '-s', 'listen,close-wait', '--netns', NS]);
   assert.equal(rows.length, CLOSE_WAIT + 1, 'a fresh namespace holds the holder\'s sockets alone');
-  return new Set(rows.map((r) => r.inode));
+  return new Set(rows.map((r: h.JsonRow) => r.inode));
 }
 
 test('--netns NAME, a path and pid:PID show the namespace\'s sockets and owners; text says where', async () => {
@@ -52,9 +52,9 @@ test('--netns NAME, a path and pid:PID show the namespace\'s sockets and owners;
     assert.equal(s.states.LISTEN, 1, spec);
     assert.equal(s.source, 'netlink');
     const top = await json(['top', '--netns', spec]);
-    assert.deepEqual(top.rows.map((r) => [r.pid, r.command, r.count]), [[pid, 'tc-t12-inside', CLOSE_WAIT]], spec);
+    assert.deepEqual(top.rows.map((r: h.JsonRow) => [r.pid, r.command, r.count]), [[pid, 'tc-t12-inside', CLOSE_WAIT]], spec);
     const list = await json(['list', '-p', '-s', 'listen', '--netns', spec]);
-    assert.deepEqual(list.map((r) => [r.localPort, r.pid]), [[port, pid]], spec);
+    assert.deepEqual(list.map((r: h.JsonRow) => [r.localPort, r.pid]), [[port, pid]], spec);
   }
   const text = await h.runCli(['states', '--netns', NS]);
   assert.match(text.stdout, new RegExp(`^TCP sockets by state in netns ${NS} `));
@@ -70,7 +70,7 @@ test('the namespace\'s sockets are never in the default namespace\'s answer', as
   const theirs = await holderInodes();
   const ours = await json(['list', '-s', 'all']);
   assert.ok(ours.length > 0);
-  assert.deepEqual(ours.filter((r) => theirs.has(r.inode)), []);
+  assert.deepEqual(ours.filter((r: h.JsonRow) => theirs.has(r.inode)), []);
   const here = tc.snapshotSync({ states: ['all'] });
   assert.notEqual(here.netnsInode, nsInode);
 });
@@ -79,32 +79,32 @@ test('--all-netns labels each namespace (inode, name, path, pid) with its totals
   const theirs = await holderInodes();
   const s = await json(['states', '--all-netns']);
   assert.deepEqual(Object.keys(s), ['total', 'states', 'families', 'namespaces', 'skipped', 'skippedNamespaces', 'unreadableProcesses', 'tookMs']);
-  const mine = s.namespaces.find((n) => n.netns.inode === nsInode);
-  assert.ok(mine, `namespace ${nsInode} not among ${s.namespaces.map((n) => n.netns.inode)}`);
+  const mine = s.namespaces.find((n: h.JsonRow) => n.netns.inode === nsInode);
+  assert.ok(mine, `namespace ${nsInode} not among ${s.namespaces.map((n: h.JsonRow) => n.netns.inode)}`);
   assert.deepEqual(mine.netns, { inode: nsInode, name: NS, path: NS_PATH, pid: inside.info.pid, self: false });
   assert.deepEqual(Object.keys(mine), ['netns', 'total', 'states', 'families', 'source', 'sourceFallback', 'unknown', 'tookMs']);
   assert.equal(mine.states.CLOSE_WAIT, CLOSE_WAIT);
   assert.equal(mine.states.LISTEN, 1);
-  const self = s.namespaces.filter((n) => n.netns.self);
+  const self = s.namespaces.filter((n: h.JsonRow) => n.netns.self);
   assert.equal(self.length, 1);
   assert.equal(self[0].netns.inode, fs.statSync('/proc/self/ns/net').ino);
   // Sums are the sums of the namespaces.
-  assert.equal(s.total, s.namespaces.reduce((n, x) => n + x.total, 0));
-  assert.equal(s.states.CLOSE_WAIT, s.namespaces.reduce((n, x) => n + x.states.CLOSE_WAIT, 0));
+  assert.equal(s.total, s.namespaces.reduce((n: number, x: h.JsonRow) => n + x.total, 0));
+  assert.equal(s.states.CLOSE_WAIT, s.namespaces.reduce((n: number, x: h.JsonRow) => n + x.states.CLOSE_WAIT, 0));
 
   // list: each row says its namespace; the holder's inodes are under ours alone.
   const rows = await json(['list', '-s', 'listen,close-wait', '--all-netns']);
-  const under = new Set(rows.filter((r) => theirs.has(r.inode)).map((r) => `${r.netnsInode} ${r.netnsName}`));
+  const under = new Set(rows.filter((r: h.JsonRow) => theirs.has(r.inode)).map((r: h.JsonRow) => `${r.netnsInode} ${r.netnsName}`));
   assert.deepEqual([...under], [`${nsInode} ${NS}`]);
-  assert.equal(rows.filter((r) => theirs.has(r.inode)).length, theirs.size);
+  assert.equal(rows.filter((r: h.JsonRow) => theirs.has(r.inode)).length, theirs.size);
   assert.deepEqual(Object.keys(rows[0]).slice(-2), ['netnsInode', 'netnsName']);
 
   // top: a report per namespace; the holder is the row of its namespace only.
   const top = await json(['top', '--all-netns', '-n', '1000']);
   assert.deepEqual(Object.keys(top), ['states', 'by', 'total', 'namespaces', 'skipped', 'skippedNamespaces', 'unreadableProcesses', 'tookMs']);
-  const withHolder = top.namespaces.filter((n) => n.rows.some((r) => r.pid === inside.info.pid));
-  assert.deepEqual(withHolder.map((n) => n.netns.inode), [nsInode]);
-  assert.equal(withHolder[0].rows.find((r) => r.pid === inside.info.pid).count, CLOSE_WAIT);
+  const withHolder = top.namespaces.filter((n: h.JsonRow) => n.rows.some((r: h.JsonRow) => r.pid === inside.info.pid));
+  assert.deepEqual(withHolder.map((n: h.JsonRow) => n.netns.inode), [nsInode]);
+  assert.equal(withHolder[0].rows.find((r: h.JsonRow) => r.pid === inside.info.pid).count, CLOSE_WAIT);
 
   const text = await h.runCli(['states', '--all-netns']);
   assert.equal(text.code, 0, text.stderr);

@@ -72,7 +72,7 @@ test('--all-netns while ip netns add and del run: every run answers, each vanish
       reasons.push(s.reason);
     }
     // The host's own namespace is always there, whatever vanished.
-    assert.ok(o.namespaces.some((n) => n.netns.self), 'our own namespace is in every answer');
+    assert.ok(o.namespaces.some((n: h.JsonRow) => n.netns.self), 'our own namespace is in every answer');
   }
   // The library, both forms, under the same churn.
   for (let i = 0; i < 4; i++) {
@@ -123,7 +123,7 @@ test('a namespace whose file is unmounted between the listing and its dump: setn
       const req = buildRequest('countStates', { allNetns: true, states: ['close-wait'] });
       const inodes: Record<string, number> = {};
       // Unmount just before the dump enters it, and leave the empty file, as ip netns del does in between.
-      const before = (r) => {
+      const before = (r: { raw: { netns?: string } }) => {
         for (const n of [empty, held]) {
           const file = `/var/run/netns/${n}`;
           if (r.raw.netns === file) {

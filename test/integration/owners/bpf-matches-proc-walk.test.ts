@@ -118,7 +118,7 @@ async function compareSources(opts: Record<string, unknown> = {}) {
     last = { p1, b, p2, ob, compared, differ };
     if (differ.length === 0) return last;
   }
-  assert.fail(`owners differ between bpf and proc: ${JSON.stringify(last.differ.slice(0, 20))}`);
+  assert.fail(`owners differ between bpf and proc: ${JSON.stringify(last!.differ.slice(0, 20))}`);
 }
 
 test('bpf and the /proc walk give every socket on the host the same owner', async () => {
@@ -145,11 +145,11 @@ test('bpf and the /proc walk give every socket on the host the same owner', asyn
   // The every-state fixture owns exactly the sockets it says it holds.
   let fixtureOwned = 0;
   for (const [, owner] of ob) if (owner === states.info.pid) fixtureOwned++;
-  assert.equal(fixtureOwned, states.info.sockets.filter((s) => s.owned).length);
+  assert.equal(fixtureOwned, states.info.sockets.filter((s: h.JsonRow) => s.owned).length);
 
   // The forked sharer: the lower pid owns the listener, and it is shared.
   assert.equal(ob.get(sharer.info.inode), Math.min(sharer.info.pid, sharer.info.child));
-  assert.ok(b.owners.shared >= 1);
+  assert.ok(b.owners!.shared >= 1);
 
   // The thread with its own table: its socket has no owner, the others do.
   assert.equal(unshared.info.error, undefined);
@@ -219,7 +219,7 @@ test('as nobody: auto answers with the walk and names bpf(BPF_PROG_LOAD) EPERM; 
     const { native } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'core/addon'))});
     const out = {};
     const r = native.sampleSync({ states: 1 << 10, owners: true, ownerSource: 'auto' });
-    out.auto = { source: r.owners!.source, fallback: r.owners!.fallback, unreadable: r.owners.unreadable };
+    out.auto = { source: r.owners.source, fallback: r.owners.fallback, unreadable: r.owners.unreadable };
     try {
       native.sampleSync({ states: 1 << 10, owners: true, ownerSource: 'bpf' });
       out.forced = 'no error';
@@ -248,11 +248,11 @@ async function cliJson(args: string[], opts?: h.RunOptions): Promise<any> {
 }
 
 test('list -p --json -s all: --owners bpf and --owners proc give every socket the same owner', async () => {
-  const key = (r) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}|${r.inode}`;
+  const key = (r: h.JsonRow) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}|${r.inode}`;
   // Our fixtures' sockets hold still; the host's may not.
   const ports = new Set([...holders.map((x) => x.info.port), ...states.info.ports]);
-  const ours = (rows) => new Map(rows.filter((r) => r.inode !== 0 && (ports.has(r.localPort) || ports.has(r.remotePort)))
-    .map((r) => [key(r), [r.pid, r.command]]));
+  const ours = (rows: h.JsonRow[]) => new Map(rows.filter((r: h.JsonRow) => r.inode !== 0 && (ports.has(r.localPort) || ports.has(r.remotePort)))
+    .map((r: h.JsonRow) => [key(r), [r.pid, r.command]]));
   const bpf = ours(await cliJson(['list', '-p', '-s', 'all', '--owners', 'bpf']));
   const proc = ours(await cliJson(['list', '-p', '-s', 'all', '--owners', 'proc']));
   assert.ok(bpf.size >= 17 + 9 + 2, `compared ${bpf.size} sockets`);
@@ -262,7 +262,7 @@ test('list -p --json -s all: --owners bpf and --owners proc give every socket th
     const top = await cliJson(['top', '-s', 'listen', '-n', '100000', '--owners', src]);
     assert.equal(top.ownerSource, want);
     assert.equal(top.ownerFallback, null);
-    const count = (pid) => top.rows.find((r) => r.pid === pid)?.count ?? 0;
+    const count = (pid: number) => top.rows.find((r: h.JsonRow) => r.pid === pid)?.count ?? 0;
     assert.ok(count(leaderless.info.pid) >= 1, `${src}: the leaderless process`);
     assert.ok(count(Math.min(sharer.info.pid, sharer.info.child)) >= 1, `${src}: the sharer's parent`);
     assert.equal(count(Math.max(sharer.info.pid, sharer.info.child)), 0, `${src}: the sharer's child owns nothing`);

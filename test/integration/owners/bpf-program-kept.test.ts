@@ -94,7 +94,7 @@ async function freesAtOnce() {
     assert.ok(oneCall > 1 << 19, `a table worth measuring: ${first.total} sockets`);
     assert.ok(peak < Math.max(oneCall * 3, 4 << 20), `${owners}: external rose ${(peak / 2 ** 20).toFixed(1)} MB over 60 calls (one call's columns: ${(oneCall / 2 ** 20).toFixed(2)} MB)`);
     // What the report says was read before the columns went.
-    assert.ok(holderCount(last) >= 500, `${owners}: the holder's sockets are in the report`);
-    assert.equal(last.owned + last.unowned + last.unattributed, last.total);
+    assert.ok(holderCount(last!) >= 500, `${owners}: the holder's sockets are in the report`);
+    assert.equal(last!.owned! + last!.unowned + last!.unattributed!, last!.total);
   }
 }

@@ -39,7 +39,7 @@ after(async () => {
 });
 
 const filter = () => ['-s', 'close-wait', '--dst', HOST, '--dport', String(server.port)];
-const HINT = (dir) => new RegExp(`^tcpcensus: procfs at ${dir} is mounted hidepid=(2|invisible): other users' processes are hidden from this one, ` +
+const HINT = (dir: string) => new RegExp(`^tcpcensus: procfs at ${dir} is mounted hidepid=(2|invisible): other users' processes are hidden from this one, ` +
   "so the sockets they hold show no owner \\(root, or the mount's gid= group, sees them all\\)$", 'm');
 
 async function topAs(prefix: string[] | null, dir: string, extra: string[] = []) {
@@ -89,7 +89,7 @@ test('without hidepid, or in its gid= group, or as root: no such line, procHidde
   // Root sees them all under hidepid, and finds the owner.
   const root = await topAs(null, mounts.hidden, ['--owners', 'proc']);
   assert.equal(root.value.procHidden, null);
-  assert.equal(root.value.rows.find((r) => r.pid === holder.info.pid)?.count, 5);
+  assert.equal(root.value.rows.find((r: h.JsonRow) => r.pid === holder.info.pid)?.count, 5);
   assert.doesNotMatch(root.stderr, /hidepid|hidden/);
   // The eBPF iterator sees every task, whatever procfs lists.
   const bpf = await topAs(null, mounts.hidden);
@@ -100,7 +100,7 @@ test('without hidepid, or in its gid= group, or as root: no such line, procHidde
 // ---- the mount table, pure ----
 
 test('parseProcHidepid reads the option of the procfs on top at a mount point', () => {
-  const line = (id, point, type, superOpts, optional = 'shared:12') => `${id} 1 0:${id} / ${point} rw,nosuid,nodev,noexec,relatime ${optional} - ${type} ${type} ${superOpts}`;
+  const line = (id: number, point: string, type: string, superOpts: string, optional = 'shared:12') => `${id} 1 0:${id} / ${point} rw,nosuid,nodev,noexec,relatime ${optional} - ${type} ${type} ${superOpts}`;
   const info = [
     line(21, '/proc', 'proc', 'rw'),
     line(40, '/host/proc', 'proc', 'rw,hidepid=invisible,gid=27', ''),

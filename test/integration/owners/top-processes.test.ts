@@ -25,11 +25,11 @@ after(async () => {
   await h.stopAll([...holders, tw, sharer]);
 });
 
-function ssOwnerCounts(rows) {
+function ssOwnerCounts(rows: h.SsRow[]) {
   const byPid = new Map();
   for (const r of rows) {
     if (!r.users.length) continue;
-    const pid = Math.min(...r.users.map((u) => u.pid));
+    const pid = Math.min(...r.users.map((u: h.JsonRow) => u.pid));
     byPid.set(pid, (byPid.get(pid) ?? 0) + 1);
   }
   return byPid;

@@ -13,7 +13,7 @@ import * as h from '../../helpers/index';
 const ROOT = h.ROOT;
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
-function assertOneLine(r, code) {
+function assertOneLine(r: h.RunResult, code: number): string {
   assert.equal(r.code, code, r.stderr);
   const lines = r.stderr.trimEnd().split('\n');
   assert.ok(lines.length <= 2, `at most the error and the help hint: ${r.stderr.slice(0, 500)}`);

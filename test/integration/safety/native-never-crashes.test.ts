@@ -19,7 +19,7 @@ test('a leaderless process with 400 threads: the CLI and the library attribute i
     for (let i = 0; i < 10; i++) {
       const r = await h.runCli(['top', '-s', 'listen', '--json', '-n', '100000']);
       assert.equal(r.code, 0, `run ${i}: exit ${r.code}: ${r.stderr}`);
-      const row = JSON.parse(r.stdout).rows.find((x) => x.pid === pid);
+      const row = JSON.parse(r.stdout).rows.find((x: h.JsonRow) => x.pid === pid);
       assert.ok(row, `run ${i}: pid ${pid} missing`);
       assert.equal(row.command, 'leaderless');
       const rows = [...await tc.snapshot({ states: ['listen'], processes: true, sport: port })];
@@ -33,7 +33,7 @@ test('a leaderless process with 400 threads: the CLI and the library attribute i
 
 for (const stage of ['run', 'convert'] as const) {
   test(`a failure in the ${stage} stage is a JS error in every form, and the next call works`, async () => {
-    const expectNoMemory = (err) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY' && /out of memory/.test(err.message);
+    const expectNoMemory = (err: h.Thrown) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY' && /out of memory/.test(err.message);
     for (const [name, call] of <Array<[string, () => unknown]>>[
       ['countStates', () => tc.countStates()],
       ['countStatesSync', () => tc.countStatesSync()],
@@ -49,7 +49,7 @@ for (const stage of ['run', 'convert'] as const) {
 }
 
 test('the incremental sampler\'s native calls (findOwners, startTimes) fail as JS errors too, and check their arguments', async () => {
-  const expectNoMemory = (err) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY';
+  const expectNoMemory = (err: h.Thrown) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY';
   const find = { inodes: Uint32Array.of(1), firstPids: Int32Array.of(process.pid), probes: Int32Array.of(process.pid, 0), claims: true };
   const times = { pids: Int32Array.of(process.pid) };
   for (const stage of ['run', 'convert'] as const) {

@@ -14,8 +14,8 @@ let server: h.HalfCloser;
 before(async () => { server = await h.startHalfCloser(HOST); });
 after(async () => { await server.close(); });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const rowsOf = (top) => top.rows.map((r) => [r.pid, r.command, r.count]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rowsOf = (top: tc.TopReport | null) => top!.rows.map((r): [number | null | undefined, string | null | undefined, number] => [r.pid, r.command, r.count]);
 
 test('counts, deltas and owners follow sockets opened and closed between ticks', async () => {
   // Only the clients' ends: their remote port is the server's.

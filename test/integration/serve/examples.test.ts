@@ -14,11 +14,11 @@ import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
 
 const EX = path.join(h.ROOT, 'examples');
-const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
 test('promtool accepts the scrape config and the alert rules, and the rules pass their unit tests', (t) => {
   if (!has('promtool')) return t.skip('promtool is not installed (apt-get install prometheus)');
-  const run = (...args) => spawnSync('promtool', args, { cwd: EX, encoding: 'utf8' });
+  const run = (...args: string[]) => spawnSync('promtool', args, { cwd: EX, encoding: 'utf8' });
   for (const args of [['check', 'config', 'prometheus.yml'], ['check', 'rules', 'tcpcensus-alerts.yml'], ['test', 'rules', 'tcpcensus-alerts.test.yml']]) {
     const r = run(...args);
     assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
@@ -70,19 +70,19 @@ test("the unit's capabilities are the least that see every owner: a user of its 
   const caps = /^AmbientCapabilities=(.*)$/m.exec(unit)![1]!.trim().split(/\s+/).map((c) => c.replace(/^CAP_/, '').toLowerCase());
   assert.deepEqual(caps.sort(), ['dac_read_search', 'sys_ptrace']);
   assert.equal(/^CapabilityBoundingSet=(.*)$/m.exec(unit)![1]!.trim(), /^AmbientCapabilities=(.*)$/m.exec(unit)![1]!.trim());
-  const asUser = (c) => ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${c.map((x) => `+${x}`).join(',') || '-all'}`,
+  const asUser = (c: string[]) => ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${c.map((x) => `+${x}`).join(',') || '-all'}`,
     ...(c.length ? [`--ambient-caps=${c.map((x) => `+${x}`).join(',')}`] : [])];
-  const top = async (prefix) => {
+  const top = async (prefix: string[] | null) => {
     const r = await h.runCli(['top', '--json', '--sport', String(holder.info.port)], prefix ? { prefix } : {});
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout);
   };
   const root = await top(null);
-  assert.deepEqual(root.rows.map((r) => [r.pid, r.count]), [[holder.info.pid, 6]]);
+  assert.deepEqual(root.rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holder.info.pid, 6]]);
   const unitView = await top(asUser(caps));
   assert.deepEqual(unitView.rows, root.rows, 'the unit\'s user sees the root-owned holder');
   // Whole host: as many unreadable processes as root has (those a security module keeps from root too).
-  const all = async (prefix) => JSON.parse((await h.runCli(['top', '--json', '-s', 'all'], prefix ? { prefix } : {})).stdout).unreadableProcesses;
+  const all = async (prefix: string[] | null) => JSON.parse((await h.runCli(['top', '--json', '-s', 'all'], prefix ? { prefix } : {})).stdout).unreadableProcesses;
   const [rootUnreadable, unitUnreadable] = [await all(null), await all(asUser(caps))];
   assert.ok(unitUnreadable <= rootUnreadable + 2, `the unit's user could not read ${unitUnreadable} processes, root ${rootUnreadable}`);
   for (const missing of caps) {

@@ -7,15 +7,15 @@ import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
 
 let fx: h.Fixture;
-let ports;
+let ports: Set<number>;
 before(async () => {
   fx = await h.startStates(['--close']);
   ports = new Set(fx.info.ports);
 });
 after(async () => { if (fx) await fx.stop(); });
 
-const ours = (r) => ports.has(r.localPort) || ports.has(r.remotePort);
-const key = (r) => `${r.state} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort}`;
+const ours = (r: { localPort: number; remotePort: number }) => ports.has(r.localPort) || ports.has(r.remotePort);
+const key = (r: tc.SocketRow) => `${r.state} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort}`;
 
 test('snapshot equals ss for every socket the fixture made: state, addresses, ports, queues, uid, inode, owner', async () => {
   const table = await tc.snapshot({ states: ['all'], processes: true });
@@ -58,7 +58,7 @@ test('the fixture really made every state in both families, and tcpcensus names 
 });
 
 test('bound-inactive sockets appear as CLOSE only when CLOSE is asked for, held by the fixture', async () => {
-  const closeSockets = fx.info.sockets.filter((s) => s.state === 'CLOSE');
+  const closeSockets = fx.info.sockets.filter((s: h.JsonRow) => s.state === 'CLOSE');
   assert.equal(closeSockets.length, 2, 'one bound socket per family');
   const withClose = [...await tc.snapshot({ states: ['close'], processes: true })].filter(ours);
   assert.equal(withClose.length, 2);

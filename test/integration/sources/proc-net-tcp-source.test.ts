@@ -11,10 +11,10 @@ import { execFileSync } from 'node:child_process';
 import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
 
-let fx;
-let holder;
-let dir;
-let noNetlink;
+let fx: h.Fixture;
+let holder: h.Fixture;
+let dir: string;
+let noNetlink: string;
 before(async () => {
   dir = h.tempDir();
   noNetlink = path.join(dir, 'no_netlink');
@@ -38,23 +38,23 @@ const REFUSED = 'socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not per
 
 test('list, states and top give the same sockets, counts and owners through netlink and /proc/net/tcp', async () => {
   const ports = new Set([...fx.info.ports, holder.info.port]);
-  const mine = (rows) => rows.filter((r) => ports.has(r.localPort) || ports.has(r.remotePort));
+  const mine = (rows: h.JsonRow[]) => rows.filter((r: h.JsonRow) => ports.has(r.localPort) || ports.has(r.remotePort));
   // LISTEN's Send-Q is the backlog in netlink and unknown in the text.
-  const line = (r) => `${r.state} ${r.family} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort} ` +
+  const line = (r: h.JsonRow) => `${r.state} ${r.family} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort} ` +
     `${r.recvQ}/${r.state === 'LISTEN' ? '-' : r.sendQ} ${r.uid} ${r.inode} ${r.pid}`;
-  let nl;
-  let pf;
+  let nl!: h.JsonRow[];
+  let pf!: h.JsonRow[];
   // A dump is no snapshot: retry while a socket moves in between (a TIME_WAIT expiring).
   for (let i = 0; i < 5; i++) {
-    nl = mine(await json(['list', '-p', '-s', 'all', '--source', 'netlink'])).filter((r) => r.state !== 'CLOSE');
+    nl = mine(await json(['list', '-p', '-s', 'all', '--source', 'netlink'])).filter((r: h.JsonRow) => r.state !== 'CLOSE');
     pf = mine(await json(['list', '-p', '-s', 'all', '--source', 'procfs']));
     if (JSON.stringify(nl.map(line).sort()) === JSON.stringify(pf.map(line).sort())) break;
   }
   assert.ok(nl.length >= 40, `only ${nl.length} fixture rows`);
   assert.deepEqual(pf.map(line).sort(), nl.map(line).sort());
-  assert.ok(pf.filter((r) => r.state === 'LISTEN').every((r) => r.sendQ === null), 'procfs LISTEN Send-Q is null, not 0');
-  assert.ok(nl.filter((r) => r.state === 'LISTEN').every((r) => typeof r.sendQ === 'number'));
-  assert.equal(pf.filter((r) => r.pid === holder.info.pid).length, 7, 'the holder owns its listener and 6 CLOSE_WAIT through both');
+  assert.ok(pf.filter((r: h.JsonRow) => r.state === 'LISTEN').every((r: h.JsonRow) => r.sendQ === null), 'procfs LISTEN Send-Q is null, not 0');
+  assert.ok(nl.filter((r: h.JsonRow) => r.state === 'LISTEN').every((r: h.JsonRow) => typeof r.sendQ === 'number'));
+  assert.equal(pf.filter((r: h.JsonRow) => r.pid === holder.info.pid).length, 7, 'the holder owns its listener and 6 CLOSE_WAIT through both');
 
   // Counts and owners on the holder's port: identical.
   for (const source of ['netlink', 'procfs']) {
@@ -66,7 +66,7 @@ test('list, states and top give the same sockets, counts and owners through netl
   // The client side: closed clients (orphans in FIN_WAIT2) and TIME_WAIT, none
   // owned; they expire (60 s), so compared between the sources, retried while
   // one moved in between.
-  let t;
+  let t!: h.JsonRow[];
   for (let i = 0; i < 5; i++) {
     t = await Promise.all(['netlink', 'procfs'].map((source) =>
       json(['top', '-s', 'all', '--dport', String(holder.info.port), '--source', source, '--owners', 'proc'])));
@@ -78,7 +78,7 @@ test('list, states and top give the same sockets, counts and owners through netl
   assert.equal(t[1].unowned, t[1].total, 'no client end is owned');
   const both = await Promise.all(['netlink', 'procfs'].map((source) => json(['top', '--sport', String(holder.info.port), '--source', source])));
   assert.deepEqual(both[0].rows, both[1].rows);
-  assert.deepEqual(both[1].rows.map((r) => [r.pid, r.count]), [[holder.info.pid, 6]]);
+  assert.deepEqual(both[1].rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holder.info.pid, 6]]);
 });
 
 test('what /proc/net/tcp cannot show is said, never a zero: CLOSE left out, unknown listed, a line in the text', async () => {
@@ -110,7 +110,7 @@ test('what /proc/net/tcp cannot show is said, never a zero: CLOSE left out, unkn
 });
 
 test('a sandbox refusing netlink sockets: auto reads /proc/net/tcp and says why; forced netlink and cgroups are exit 1 naming the cause', async () => {
-  const run = (args) => h.runCli(args, { prefix: [noNetlink] });
+  const run = (args: string[]) => h.runCli(args, { prefix: [noNetlink] });
   const s = JSON.parse((await run(['states', '--json', '--sport', String(holder.info.port)])).stdout);
   assert.deepEqual([s.source, s.sourceFallback, s.states.CLOSE_WAIT, s.states.LISTEN], ['procfs', REFUSED, 6, 1]);
   const text = await run(['states']);
@@ -118,7 +118,7 @@ test('a sandbox refusing netlink sockets: auto reads /proc/net/tcp and says why;
   assert.match(text.stdout, new RegExp(`^ {2}NETLINK_SOCK_DIAG was refused \\(${REFUSED.replace(/[()]/g, '\\$&')}\\): read /proc/net/tcp instead$`, 'm'));
   const top = JSON.parse((await run(['top', '--json', '--sport', String(holder.info.port)])).stdout);
   assert.deepEqual([top.source, top.sourceFallback], ['procfs', REFUSED]);
-  assert.deepEqual(top.rows.map((r) => [r.pid, r.count]), [[holder.info.pid, 6]]);
+  assert.deepEqual(top.rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holder.info.pid, 6]]);
   const rep = await run(['report']);
   assert.equal(rep.code, 0, rep.stderr);
   assert.equal([...rep.stdout.matchAll(/NETLINK_SOCK_DIAG was refused/g)].length, 2, 'both sections say it');

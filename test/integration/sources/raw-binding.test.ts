@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as h from '../../helpers/index';
 import { native } from '../../helpers/native';
+import type { RawSampleResult, RawTable } from '../../../src/core/raw';
 import { compileCgroupFilter, andPrograms } from '../../../src/request/cgroup-filter';
 import { cgroupShortName } from '../../../src/report/cgroup-name';
 
@@ -20,10 +21,10 @@ const S = { ESTABLISHED: 1, TIME_WAIT: 6, CLOSE: 7, CLOSE_WAIT: 8, LISTEN: 10 };
 const HOLDER = path.join(h.FIXTURES, 'holder.js');
 const NATIVE = path.join(h.ROOT, 'dist', 'core/addon');
 
-const hex = (a, i) => Buffer.from(a.subarray(16 * i, 16 * i + 16)).toString('hex');
+const hex = (a: Uint8Array, i: number) => Buffer.from(a.subarray(16 * i, 16 * i + 16)).toString('hex');
 
 /** One comparable line per row touching `ports`; LISTEN's sendQ (the backlog) is not in /proc/net/tcp. */
-function keys(t, ports) {
+function keys(t: RawTable, ports: Set<number>): string[] {
   const out: string[] = [];
   for (let i = 0; i < t.size; i++) {
     if (!ports.has(t.localPort[i]) && !ports.has(t.remotePort[i])) continue;
@@ -40,7 +41,7 @@ test('procfs and netlink give the same rows, owners, counts and filters on every
   const holder = await h.startHolder('tc-src-hold', 6, 2);
   try {
     const ports = new Set([...fx.info.ports, holder.info.port]);
-    let nl, pf, a, b;
+    let nl!: RawSampleResult, pf!: RawSampleResult, a!: string[], b!: string[];
     // A dump is no snapshot: retry while a socket (a TIME_WAIT) moves in between.
     for (let attempt = 0; attempt < 5; attempt++) {
       nl = native.sampleSync({ states: ALL, source: 'netlink', owners: true });
@@ -134,8 +135,8 @@ test('in a seccomp sandbox refusing netlink sockets, auto reads procfs and says 
     assert.equal(out.sample.sourceFallback, refused);
     assert.ok(out.sample.missing.includes('cgroupId'));
     // The same sockets, owners included, as outside the sandbox.
-    assert.deepEqual(out.sample.states.sort((x, y) => x - y), [S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.LISTEN]);
-    assert.ok(out.sample.owners.every((p) => p === holder.info.pid));
+    assert.deepEqual(out.sample.states.sort((x: number, y: number) => x - y), [S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.LISTEN]);
+    assert.ok(out.sample.owners.every((p: number) => p === holder.info.pid));
     assert.deepEqual(out.count, { source: 'procfs', sourceFallback: refused, closeWait: 4, listen: 1 });
     for (const forced of [out.forced, out.forcedAsync]) {
       assert.deepEqual(forced, { name: 'SystemError', message: refused, syscall: 'socket', code: 'EPERM', errno: 1 });
@@ -215,7 +216,7 @@ test('a network namespace the test made: its sockets by name, path and pid, in l
       try {
         t = native.sampleSync({ states: ALL, netns: n.path });
       } catch (e) {
-        if (e.code === 'ENOENT') continue; // its last process exited meanwhile
+        if ((e as h.Thrown).code === 'ENOENT') continue; // its last process exited meanwhile
         throw e;
       }
       assert.equal(t.netnsInode, n.inode);
@@ -254,7 +255,7 @@ const CONTAINER_ID = '0123456789abcdef'.repeat(4);
 
 // As nobody: the cgroup ids of the holders' sockets, their paths, and the
 // kernel's cgroup filter.
-const NOBODY_CGROUP_JS = (ports, ids) => `
+const NOBODY_CGROUP_JS = (ports: number[], ids: bigint[]) => `
 const { native } = require(${JSON.stringify(NATIVE)});
 const { compileCgroupFilter } = require(${JSON.stringify(path.join(h.ROOT, 'dist', 'request/cgroup-filter'))});
 const ports = ${JSON.stringify(ports)};
@@ -282,7 +283,7 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
   const holders: h.Fixture[] = [];
   // The shell moves itself into the cgroup, then becomes the holder, so
   // every socket the holder creates carries that cgroup.
-  const start = async (r, title, n) => {
+  const start = async (r: string, title: string, n: number) => {
     const fx = await h.startFixture('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', path.join(mount, r),
       process.execPath, HOLDER, title, String(n), '0']);
     holders.push(fx);
@@ -291,7 +292,7 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
   try {
     const svc = await start(rel.service, 'tc-cg-svc', 5);
     const ctr = await start(rel.container, 'tc-cg-ctr', 3);
-    const ino = (r) => fs.statSync(path.join(mount, r), { bigint: true }).ino;
+    const ino = (r: string) => fs.statSync(path.join(mount, r), { bigint: true }).ino;
     const ids = { service: ino(rel.service), container: ino(rel.container) };
     assert.equal(fs.readFileSync(`/proc/${svc.info.pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::')), `0::/${rel.service}`);
 
@@ -329,12 +330,12 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
 
     // The kernel's filter against ss with the same filter (ss takes a path
     // relative to the cgroup2 mount, and finds its id by name_to_handle_at).
-    const rows = (table) => {
+    const rows = (table: RawTable) => {
       const out: string[] = [];
       for (let i = 0; i < table.size; i++) out.push(`${table.state[i]} ${table.localPort[i]} ${table.remotePort[i]}`);
       return out.sort();
     };
-    const ssRows = (extra) => h.ss(['state', 'all', ...extra]).map((r) => {
+    const ssRows = (extra: string[]) => h.ss(['state', 'all', ...extra]).map((r) => {
       const n = { ESTABLISHED: 1, SYN_SENT: 2, SYN_RECV: 3, FIN_WAIT1: 4, FIN_WAIT2: 5, TIME_WAIT: 6, CLOSE: 7, CLOSE_WAIT: 8, LAST_ACK: 9, LISTEN: 10, CLOSING: 11 }[r.state!];
       return `${n} ${r.localPort} ${r.remotePort}`;
     }).sort();
@@ -372,8 +373,9 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
           fs.rmdirSync(path.join(mount, r));
           break;
         } catch (e) {
-          if (e.code === 'ENOENT') break;
-          if (e.code !== 'EBUSY' || i === 49) throw e;
+          const code = (e as h.Thrown).code;
+          if (code === 'ENOENT') break;
+          if (code !== 'EBUSY' || i === 49) throw e;
           await new Promise((res) => setTimeout(res, 100));
         }
       }

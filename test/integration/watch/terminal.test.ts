@@ -56,7 +56,7 @@ test('sparklines scale from zero to the largest value shown, newest at the right
 test('the header: LAST is the time the samples drawn cover; a narrow terminal drops whole words', () => {
   const st = { color: false, unicode: true };
   const view = new WatchView(1000, ['CLOSE_WAIT']);
-  const at = (sec) => new Date(Date.UTC(2025, 0, 1, 12, 0, sec));
+  const at = (sec: number) => new Date(Date.UTC(2025, 0, 1, 12, 0, sec));
   view.push({ ...sample(1, { CLOSE_WAIT: 591 }, []), at: at(0) });
   assert.match(renderWatch(view, 120, 30, st).join('\n'), /CHANGE +LAST 0s$/m, 'one sample covers no time');
   for (let i = 2; i <= 5; i++) view.push({ ...sample(i, { CLOSE_WAIT: 590 + i }, []), at: at(i - 1), delta: { CLOSE_WAIT: 1 } });
@@ -67,7 +67,7 @@ test('the header: LAST is the time the samples drawn cover; a narrow terminal dr
   view.push({ ...sample(6, { CLOSE_WAIT: 595 }, []), at: at(64) });
   assert.match(renderWatch(view, 120, 30, st).join('\n'), /CHANGE +LAST 1m4s$/m);
   // A wide terminal: the whole header; narrower ones drop parts, never cut a word.
-  const head = (cols) => renderWatch(view, cols, 30, st, () => '12:01:04')[0];
+  const head = (cols: number) => renderWatch(view, cols, 30, st, () => '12:01:04')[0];
   assert.equal(head(120), `${'tcpcensus watch  every 1s  12:01:04  sample 6 (1.5 ms)  owners: proc, 0 looked up'.padEnd(111)}  q quits`);
   assert.equal(head(80), `${'every 1s  12:01:04  sample 6 (1.5 ms)  owners: proc, 0 looked up'.padEnd(71)}  q quits`);
   assert.equal(head(70), `${'every 1s  12:01:04  sample 6  owners: proc, 0 looked up'.padEnd(61)}  q quits`);
@@ -238,7 +238,7 @@ test('watch under tmux: a live screen that follows sockets made and closed, q qu
 });
 
 // "LAST 4s" or "LAST 600ms" or "LAST 1m4s" on the histogram's header, in ms.
-function lastSpan(screen) {
+function lastSpan(screen: string) {
   const m = /LAST (?:(\d+)ms|(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)$/m.exec(screen);
   assert.ok(m, `no LAST on the screen:\n${screen}`);
   if (m[1] !== undefined) return Number(m[1]);

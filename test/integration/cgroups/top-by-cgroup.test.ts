@@ -1,4 +1,4 @@
-// Attribution by cgroup through the CLI and the library (issue 12): cgroups
+// Attribution by cgroup through the CLI and the library: cgroups
 // the test makes under the cgroup2 mount (wherever /proc/mounts says it is),
 // shaped like a systemd service, a Docker container and a Kubernetes pod's
 // container, with holder processes moved into them. Checks top --by cgroup

@@ -1,4 +1,4 @@
-// The CLI commands of issue 3, run for real against real sockets: every
+// The CLI commands, run for real against real sockets: every
 // command in text and JSON, every filter against ss with the same filter,
 // every --by grouping against the true owners, every bad input.
 import { test, before, after } from 'node:test';

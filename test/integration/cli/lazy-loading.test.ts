@@ -1,5 +1,5 @@
 // Commands that do not serve metrics never load prom-client or Node's HTTP
-// server (issue 11): they keep the CLI's start-up as it was. Every command
+// server: they keep the CLI's start-up as it was. Every command
 // but serve is run with a preloaded hook that records every module the
 // process loaded; serve is the control that loads both, so the check can
 // fail. The library's require('tcpcensus') and countStates load neither.
@@ -67,7 +67,7 @@ test('the library loads prom-client only when registerMetrics is called', async 
   assert.ok(metrics.files.some((f) => f.endsWith(`${path.sep}dist${path.sep}metrics${path.sep}metrics.js`)));
 });
 
-// Start-up (issue 10's small-host budget): the report and states load no
+// Start-up (the small-host budget: the whole CLI within `node -e 0` + 30 ms): the report and states load no
 // Node module they do not use. commander's node:child_process, node:net for
 // address parsing, node:fs/promises and node:perf_hooks each cost a few ms.
 // stdout and stderr go to files: a pipe or a terminal makes Node itself load

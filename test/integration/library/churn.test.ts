@@ -1,4 +1,4 @@
-// Under churn (issue 8): loopback connections opened and closed as fast as
+// Under churn: loopback connections opened and closed as fast as
 // one process can, while holder processes start and exit, tcpcensus samples
 // at least 300 times with countStates and topProcesses({ states: ['all'] }):
 // no exception, and every result adds up (states sum to total; total =

@@ -1,4 +1,4 @@
-// Other network namespaces through the CLI and the library (issue 12): a
+// Other network namespaces through the CLI and the library: a
 // namespace the test makes (ip netns add, lo up) with a holder inside; its
 // sockets appear with --netns NAME, a path, pid:PID, and under its own
 // label in --all-netns, and never in the default namespace's answer. A

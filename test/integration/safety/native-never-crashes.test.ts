@@ -1,4 +1,4 @@
-// The native core must never take its host process down (issue 8): a
+// The native core must never take its host process down: a
 // leaderless process with hundreds of threads is walked safely, a failure at
 // any stage of a call (the kernel work, the conversion to JS, a runtime that
 // refuses external buffers) is a JS error, Sync calls in a loop that never

@@ -1,4 +1,4 @@
-// createSampler (issue 11): counts and deltas against sockets the test opens
+// createSampler: counts and deltas against sockets the test opens
 // and closes between ticks, owners found incrementally (probes of freed fd
 // slots, pending then walked), a reused pid never blamed, the schedule
 // (skipped ticks, no overlap), and close() leaving nothing behind.

@@ -1,4 +1,4 @@
-// examples/ (issue 11): the Prometheus config and alert rules pass promtool
+// examples/: the Prometheus config and alert rules pass promtool
 // (check and its unit tests of the rules), the systemd unit passes
 // systemd-analyze verify, each when the tool is installed; the rules use
 // metrics serve really exports; and the unit's claim holds: a user of its

@@ -1,4 +1,4 @@
-// tcpcensus serve and registerMetrics (issue 11): real scrapes over HTTP on
+// tcpcensus serve and registerMetrics: real scrapes over HTTP on
 // loopback, parsed as the Prometheus text format, with values equal to
 // countStates and topProcesses on sockets the test made; one sample for
 // concurrent scrapes within the min interval; 405, 404, 413, 431 and a slow

@@ -1,4 +1,4 @@
-// The /proc/net/tcp source through the CLI and the library (issue 12): the
+// The /proc/net/tcp source through the CLI and the library: the
 // same sockets through both sources give the same rows, counts and owners;
 // a seccomp launcher refusing netlink sockets makes auto fall back and say
 // why, and forced netlink fail naming socket() and EPERM; what the text

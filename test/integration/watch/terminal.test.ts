@@ -1,4 +1,4 @@
-// tcpcensus watch (issue 11), tested as a person would: run under tmux,
+// tcpcensus watch, tested as a person would: run under tmux,
 // sockets made and closed while it runs, the screen read with capture-pane,
 // q pressed, the terminal checked to be restored (normal screen, cursor
 // shown), also after a resize, a signal and a crash. Not on a terminal: one

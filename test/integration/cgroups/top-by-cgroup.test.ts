@@ -26,7 +26,7 @@ const CG = {
   },
 };
 const dirs = [BASE, ...Object.values(CG).map((c) => c.path), path.dirname(CG.pod.path)].map((p) => `${MOUNT}${p}`);
-const holders: Record<string, h.Fixture> = {};
+const holders = {} as Record<keyof typeof CG, h.Fixture>;
 
 before(async () => {
   assert.ok(MOUNT, 'no cgroup2 mount in /proc/mounts');
@@ -34,7 +34,7 @@ before(async () => {
   // The shell moves itself into the cgroup, then becomes the holder: every
   // socket the holder creates carries that cgroup. The holders run as root,
   // so nobody cannot read their fd tables.
-  for (const [which, c] of Object.entries(CG)) {
+  for (const [which, c] of Object.entries(CG) as Array<[keyof typeof CG, (typeof CG)[keyof typeof CG]]>) {
     holders[which] = await h.startFixture('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', `${MOUNT}${c.path}`,
       process.execPath, path.join(h.FIXTURES, 'holder.js'), `tc-cg-${which}`, String(c.closeWait), '1']);
   }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import * as h from '../../helpers/index';
 
 let fx: h.Fixture;
-const H: Record<string, h.Fixture> = {};
+const H = {} as Record<'a' | 'b' | 'c1' | 'c2' | 'nobody', h.Fixture>;
 before(async () => {
   [fx, H.a, H.b, H.c1, H.c2, H.nobody] = await Promise.all([
     h.startStates(['--close']),
@@ -94,7 +94,7 @@ test('top --by remote, remote-host, local-port and user equal ss grouped the sam
 
 // Filters: the same expression given to tcpcensus and to ss must select the
 // same sockets. Compared on the sockets of this test's fixtures.
-function filterCases() {
+function filterCases(): Array<[string[], string[]]> {
   const pa = H.a.info.port;
   const pb = H.b.info.port;
   const lo = Math.min(...fx.info.ports);
@@ -156,9 +156,9 @@ test('list --ndjson streams one object per line, -n limits, text has ss-like col
   assert.equal(limited.stdout.trim().split('\n').length, 3);
   const text = await h.runCli(['list', '-p', '-s', 'close-wait', '--sport', String(H.b.info.port)]);
   const tl = text.stdout.trim().split('\n');
-  assert.match(tl[0], /^State\s+Recv-Q\s+Send-Q\s+Local Address:Port\s+Peer Address:Port\s+PID Command$/);
+  assert.match(tl[0]!, /^State\s+Recv-Q\s+Send-Q\s+Local Address:Port\s+Peer Address:Port\s+PID Command$/);
   assert.equal(tl.length, 10);
-  assert.match(tl[1], new RegExp(`^CLOSE_WAIT\\s+0\\s+0\\s+\\[::1\\]:${H.b.info.port}\\s+\\[::1\\]:\\d+\\s+${H.b.info.pid} tc-cmd-b$`));
+  assert.match(tl[1]!, new RegExp(`^CLOSE_WAIT\\s+0\\s+0\\s+\\[::1\\]:${H.b.info.port}\\s+\\[::1\\]:\\d+\\s+${H.b.info.pid} tc-cmd-b$`));
 });
 
 test('--pid keeps only the sockets those processes hold', async () => {

@@ -26,7 +26,7 @@ test('the report histogram equals ss counted by state', async () => {
   const { oracle, mine: stdout } = await h.stable(() => h.ssCounts(), async () => (await h.runCli([])).stdout);
   const hist = stdout.split('\n\n')[0];
   const mine: Record<string, number> = {};
-  for (const m of hist.matchAll(/^\s+(\d+)\s+([A-Z_0-9]+)\s+#+$/gm)) mine[m[2]!] = Number(m[1]);
+  for (const m of hist!.matchAll(/^\s+(\d+)\s+([A-Z_0-9]+)\s+#+$/gm)) mine[m[2]!] = Number(m[1]);
   delete oracle.CLOSE;
   assert.deepEqual(mine, oracle);
 });

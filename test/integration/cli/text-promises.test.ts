@@ -36,11 +36,11 @@ test('"could not be read" is said once, on stderr, with the hint that fits who r
     assert.doesNotMatch(r.stdout, /could not be read/, `${args}: stdout stays what was asked for`);
     const lines = [...r.stderr.matchAll(UNREADABLE)];
     assert.equal(lines.length, 1, `${args}: ${r.stderr}`);
-    assert.equal(lines[0][2], 'not root; root sees all owners');
+    assert.equal(lines[0]![2], 'not root; root sees all owners');
   }
   const np = await h.runCli(['top', '--owners', 'proc'], { prefix: h.NO_PTRACE });
   const [line] = [...np.stderr.matchAll(UNREADABLE)];
-  assert.equal(line[2], "root without CAP_SYS_PTRACE (a container's default) cannot read another process's fd links");
+  assert.equal(line![2], "root without CAP_SYS_PTRACE (a container's default) cannot read another process's fd links");
   assert.doesNotMatch(np.stdout, /could not be read/);
   // Root with CAP_SYS_PTRACE reads what it may; what it may not (on some
   // hosts pid 1, behind a security module) gets neither of the hints above.
@@ -48,7 +48,7 @@ test('"could not be read" is said once, on stderr, with the hint that fits who r
   const n = JSON.parse(root.stdout).unreadableProcesses;
   const rootLines = [...root.stderr.matchAll(UNREADABLE)];
   assert.equal(rootLines.length, n ? 1 : 0);
-  if (n) assert.equal(rootLines[0][2], 'refused even to root: a security module, or a process holding capabilities this one lacks');
+  if (n) assert.equal(rootLines[0]![2], 'refused even to root: a security module, or a process holding capabilities this one lacks');
 });
 
 const LIMITS: Array<[string[], string]> = [

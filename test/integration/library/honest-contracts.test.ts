@@ -109,7 +109,7 @@ test('--proc must be the root of a procfs mount: anything else is exit 2 naming 
     ['/proc/self', '--proc "/proc/self" is inside a procfs mount, not its root'],
   ];
   for (const [proc, start] of cases) {
-    const r = await h.runCli(['top', '--proc', proc]);
+    const r = await h.runCli(['top', '--proc', proc!]);
     assert.equal(r.code, 2, r.stderr);
     assert.ok(r.stderr.startsWith(`tcpcensus: ${start}`), r.stderr);
     assert.match(r.stderr, /give the directory procfs is mounted on, e.g. \/proc or \/host\/proc\n\(run tcpcensus --help/);

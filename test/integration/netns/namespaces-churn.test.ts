@@ -101,7 +101,7 @@ test('the text of --all-netns names each skipped namespace and why', async () =>
   }
   await cleanUp();
   assert.ok(seen, 'a run saw a namespace vanish');
-  const listed = seen[2].trimEnd().split('\n');
+  const listed = seen[2]!.trimEnd().split('\n');
   assert.equal(listed.length, Number(seen[1]));
   for (const line of listed) assert.match(line, /^    \S.* \[\d+\]: gone during the run \(/);
 });

@@ -84,7 +84,7 @@ after(async () => {
 
 function ownerByInode(t: RawTable): Map<number, number> {
   const m = new Map<number, number>();
-  for (let i = 0; i < t.size; i++) if (t.inode[i] !== 0) m.set(t.inode[i], t.owners!.owner[i]);
+  for (let i = 0; i < t.size; i++) if (t.inode[i] !== 0) m.set(t.inode[i]!, t.owners!.owner[i]!);
   return m;
 }
 
@@ -136,7 +136,7 @@ test('bpf and the /proc walk give every socket on the host the same owner', asyn
 
   // Holders of known counts: each CLOSE_WAIT socket is theirs.
   for (const [i, count] of [[0, 17], [1, 9]] as const) {
-    const pid = holders[i].info.pid;
+    const pid = holders[i]!.info.pid;
     let cw = 0;
     for (let r = 0; r < b.size; r++) if (b.state[r] === 8 && b.owners!.owner[r] === pid) cw++;
     assert.equal(cw, count, `holder ${i} CLOSE_WAIT`);
@@ -164,12 +164,12 @@ test('bpf and the /proc walk give every socket on the host the same owner', asyn
 });
 
 test('bpf and the walk agree on named pids, and a pid that does not exist is vanished', async () => {
-  const pids = Int32Array.from([holders[0].info.pid, leaderless.info.pid, 2147483000]);
+  const pids = Int32Array.from([holders[0]!.info.pid, leaderless.info.pid, 2147483000]);
   const { b } = await compareSources({ pids });
   assert.equal(b.owners!.vanished, 1);
   assert.deepEqual([...b.owners!.failedPids], [2147483000]);
   const owners = new Set<number>(b.owners!.processes.map((p) => p.pid));
-  assert.deepEqual([...owners].sort((x: number, y: number) => x - y), [holders[0].info.pid, leaderless.info.pid].sort((x, y) => x - y));
+  assert.deepEqual([...owners].sort((x: number, y: number) => x - y), [holders[0]!.info.pid, leaderless.info.pid].sort((x, y) => x - y));
 });
 
 test('sync and async, and auto picks bpf as root', async () => {
@@ -259,7 +259,7 @@ test('list -p --json -s all: --owners bpf and --owners proc give every socket th
   assert.deepEqual(bpf, proc);
   // And the special processes, by pid.
   for (const [src, want] of [['bpf', 'bpf'], ['proc', 'proc'], ['auto', 'bpf']]) {
-    const top = await cliJson(['top', '-s', 'listen', '-n', '100000', '--owners', src]);
+    const top = await cliJson(['top', '-s', 'listen', '-n', '100000', '--owners', src!]);
     assert.equal(top.ownerSource, want);
     assert.equal(top.ownerFallback, null);
     const count = (pid: number) => top.rows.find((r: h.JsonRow) => r.pid === pid)?.count ?? 0;

@@ -19,9 +19,9 @@ let server: h.HalfCloser;
 let holder: h.CwClient;
 // Not h.tempDir: that removes its directories recursively at exit, which
 // must never run into a mounted procfs. Unmounted, then removed, in after().
-const mounts: Record<string, string> = {};
+const mounts = {} as Record<'hidden' | 'group' | 'plain', string>;
 before(async () => {
-  for (const [name, opts] of <Array<[string, string | null]>>[['hidden', 'hidepid=2'], ['group', 'hidepid=2,gid=65534'], ['plain', null]]) {
+  for (const [name, opts] of <Array<['hidden' | 'group' | 'plain', string | null]>>[['hidden', 'hidepid=2'], ['group', 'hidepid=2,gid=65534'], ['plain', null]]) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tcpcensus-proc-${name}-`));
     execFileSync('mount', ['-t', 'proc', ...(opts ? ['-o', opts] : []), 'proc', dir]);
     mounts[name] = dir;

@@ -39,19 +39,19 @@ test('topProcesses finds each holder with its exact CLOSE_WAIT count, pid, comma
   const top = await tc.topProcesses({ limit: 1000 });
   assert.deepEqual(top.states, ['CLOSE_WAIT']);
   assert.equal(top.by, 'process');
-  for (let i = 1; i < top.rows.length; i++) assert.ok(top.rows[i - 1].count >= top.rows[i].count, 'rows sorted by count');
+  for (let i = 1; i < top.rows.length; i++) assert.ok(top.rows[i - 1]!.count >= top.rows[i]!.count, 'rows sorted by count');
   const positions: number[] = [];
   PLAN.forEach((p, i) => {
-    const pid = holders[i].info.pid;
+    const pid = holders[i]!.info.pid;
     const idx = top.rows.findIndex((r) => r.pid === pid);
     assert.ok(idx >= 0, `${p.title} (pid ${pid}) missing from ${JSON.stringify(top.rows)}`);
     const row = top.rows[idx];
-    assert.equal(row.count, p.closeWait, `${p.title} count`);
-    assert.equal(row.key, String(pid));
-    assert.equal(row.command, p.title);
+    assert.equal(row!.count, p.closeWait, `${p.title} count`);
+    assert.equal(row!.key, String(pid));
+    assert.equal(row!.command, p.title);
     // process.title rewrites argv in place, so /proc/<pid>/cmdline is the title now.
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
-    assert.equal(row.cmdline, cmdline);
+    assert.equal(row!.cmdline, cmdline);
     positions.push(idx);
   });
   assert.deepEqual(positions, [...positions].sort((a, b) => a - b), 'holders in count order');
@@ -72,7 +72,7 @@ test('topProcesses agrees with ss -tanp state close-wait for every owner on the 
 test('limit keeps the largest rows', async () => {
   const top = await tc.topProcesses({ limit: 1 });
   assert.equal(top.rows.length, 1);
-  assert.ok(top.rows[0].count >= 37);
+  assert.ok(top.rows[0]!.count >= 37);
 });
 
 test('TIME_WAIT and orphaned FIN_WAIT2 sockets count as unowned, never as unattributed', async () => {
@@ -94,7 +94,7 @@ test('a socket held by two processes counts once, for the lower pid, and is repo
   const table = await tc.snapshot({ states: ['LISTEN'], processes: true });
   const rows = [...table].filter((r) => r.localPort === port);
   assert.equal(rows.length, 1);
-  assert.equal(rows[0].pid, pid);
+  assert.equal(rows[0]!.pid, pid);
   const { oracle, mine: top } = await h.stable(() => h.ss(['state', 'listening']), () => tc.topProcesses({ states: ['LISTEN'], limit: 1000 }));
   const sharedBySs = oracle.filter((r) => new Set(r.users.map((u) => u.pid)).size > 1).length;
   assert.ok(sharedBySs >= 1);
@@ -115,8 +115,8 @@ test('a process whose main thread exited is still found, through a live thread',
     const { pid, port } = fx.info;
     const rows = [...await tc.snapshot({ states: ['LISTEN'], processes: true, sport: port })];
     assert.equal(rows.length, 1);
-    assert.equal(rows[0].pid, pid);
-    assert.equal(rows[0].command, 'leaderless');
+    assert.equal(rows[0]!.pid, pid);
+    assert.equal(rows[0]!.command, 'leaderless');
   } finally {
     await fx.stop();
   }

@@ -36,7 +36,7 @@ test('the truth adds up', () => {
   // Strictly decreasing CLOSE_WAIT counts: the top list has one right order.
   const counts = Object.values(t.closeWaitByPid).sort((a, b) => b - a);
   assert.ok(counts.length >= 10);
-  for (let i = 1; i < counts.length; i++) assert.ok(counts[i - 1] > counts[i], `tie in ${counts}`);
+  for (let i = 1; i < counts.length; i++) assert.ok(counts[i - 1]! > counts[i]!, `tie in ${counts}`);
 });
 
 test('topProcesses finds every CLOSE_WAIT holder with its exact count and title, in order', async () => {
@@ -45,12 +45,12 @@ test('topProcesses finds every CLOSE_WAIT holder with its exact count and title,
   for (const [pid, count] of Object.entries(farm.truth.closeWaitByPid)) {
     const idx = top.rows.findIndex((r) => r.pid === Number(pid));
     assert.ok(idx >= 0, `farm holder ${pid} missing from ${JSON.stringify(top.rows)}`);
-    assert.equal(top.rows[idx].count, count, `count of ${pid}`);
-    assert.equal(top.rows[idx].command, farm.truth.commandByPid[pid]);
+    assert.equal(top.rows[idx]!.count, count, `count of ${pid}`);
+    assert.equal(top.rows[idx]!.command, farm.truth.commandByPid[pid]);
     positions.push([count, idx]);
   }
   positions.sort((a, b) => b[0] - a[0]);
-  for (let i = 1; i < positions.length; i++) assert.ok(positions[i - 1][1] < positions[i][1], 'holders in count order');
+  for (let i = 1; i < positions.length; i++) assert.ok(positions[i - 1]![1] < positions[i]![1], 'holders in count order');
 });
 
 test('countStates sees at least the farm in every state', async () => {

@@ -77,7 +77,7 @@ function docsKeys(label: string): string[] {
   assert.ok(line, `the docs have no JSON line for ${label}`);
   let body = /`(\{.*\})`/.exec(line)![1]!.slice(1, -1);
   for (let prev; prev !== body;) { prev = body; body = body.replace(/\{[^{}[\]]*\}|\[[^{}[\]]*\]/g, ''); }
-  return [...body.matchAll(/"(\w+)"/g)].map((m) => m[1]);
+  return [...body.matchAll(/"(\w+)"/g)].map((m) => m[1]!);
 }
 
 test('the docs\' JSON contracts list the keys the CLI prints, in order', async () => {
@@ -103,6 +103,6 @@ test('the docs say what npm test needs', () => {
   const needs = /`npm test` needs ([^\n]*(?:\n(?!\n)[^\n]*)*)/.exec(dev);
   assert.ok(needs, 'a sentence starting "`npm test` needs"');
   for (const word of ['root', '`ss`', '`ip`', '`cc`', '`python3`', '`setpriv`', '`script`', '`mount`', '`tmux`']) {
-    assert.ok(needs[1].includes(word), `docs: npm test needs ${word}`);
+    assert.ok(needs[1]!.includes(word), `docs: npm test needs ${word}`);
   }
 });

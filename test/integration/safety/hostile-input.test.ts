@@ -17,11 +17,11 @@ function assertOneLine(r: h.RunResult, code: number): string {
   assert.equal(r.code, code, r.stderr);
   const lines = r.stderr.trimEnd().split('\n');
   assert.ok(lines.length <= 2, `at most the error and the help hint: ${r.stderr.slice(0, 500)}`);
-  assert.match(lines[0], /^tcpcensus: /);
-  assert.ok(lines[0].length <= 400, `a readable line, not ${lines[0].length} characters`);
+  assert.match(lines[0]!, /^tcpcensus: /);
+  assert.ok(lines[0]!.length <= 400, `a readable line, not ${lines[0]!.length} characters`);
   assert.doesNotMatch(r.stderr, CONTROL, 'no control character reaches the terminal');
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-  return lines[0];
+  return lines[0]!;
 }
 
 test('options are read from the object itself: a polluted Object.prototype changes no call', async () => {
@@ -194,8 +194,8 @@ test('an IPv6 address that looks like it carries a port is refused with both spe
   assert.match(lib.error.message, /and dport \d+\)/);
   // The port form is the kernel's host condition with a port, as ss compiles `src [::1]:PORT`.
   for (const [flag, ssWord] of [['--src', 'src'], ['--dst', 'dst']]) {
-    const { oracle, mine } = await h.stable(() => h.ssCounts([ssWord, `[::1]:${port}`]), async () => {
-      const r = await h.runCli(['states', '--json', flag, `[::1]:${port}`]);
+    const { oracle, mine } = await h.stable(() => h.ssCounts([ssWord!, `[::1]:${port}`]), async () => {
+      const r = await h.runCli(['states', '--json', flag!, `[::1]:${port}`]);
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout).states as Record<string, number>;
     });

@@ -24,7 +24,7 @@ test('a leaderless process with 400 threads: the CLI and the library attribute i
       assert.equal(row.command, 'leaderless');
       const rows = [...await tc.snapshot({ states: ['listen'], processes: true, sport: port })];
       assert.equal(rows.length, 1);
-      assert.equal(rows[0].pid, pid, `library run ${i}`);
+      assert.equal(rows[0]!.pid, pid, `library run ${i}`);
     }
   } finally {
     await fx.stop();

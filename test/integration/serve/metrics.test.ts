@@ -14,7 +14,7 @@ import { startServe } from '../../helpers/serve';
 
 const HOST = '127.0.0.73';
 let server: h.HalfCloser;
-const holders: Record<string, h.CwClient> = {};
+const holders = {} as Record<'a1' | 'a2' | 'b', h.CwClient>;
 before(async () => {
   server = await h.startHalfCloser(HOST);
   [holders.a1, holders.a2, holders.b] = await Promise.all([
@@ -50,7 +50,7 @@ function parseExposition(text: string): Series[] {
       let l;
       let seen = 0;
       while ((l = re.exec(m[3])) !== null) {
-        labels[l[1]] = l[2].replace(/\\(.)/g, (_x, c) => (c === 'n' ? '\n' : c));
+        labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_x, c) => (c === 'n' ? '\n' : c));
         seen += l[0].length;
       }
       assert.equal(seen, m[3].length, `bad labels: ${line}`);

@@ -70,12 +70,12 @@ test('list, states and top give the same sockets, counts and owners through netl
   for (let i = 0; i < 5; i++) {
     t = await Promise.all(['netlink', 'procfs'].map((source) =>
       json(['top', '-s', 'all', '--dport', String(holder.info.port), '--source', source, '--owners', 'proc'])));
-    if (t[0].total === t[1].total) break;
+    if (t[0]!.total === t[1]!.total) break;
   }
   assert.deepEqual(t.map((x) => x.source), ['netlink', 'procfs']);
-  assert.equal(t[1].total, t[0].total);
-  assert.equal(t[1].unowned, t[0].unowned);
-  assert.equal(t[1].unowned, t[1].total, 'no client end is owned');
+  assert.equal(t[1]!.total, t[0]!.total);
+  assert.equal(t[1]!.unowned, t[0]!.unowned);
+  assert.equal(t[1]!.unowned, t[1]!.total, 'no client end is owned');
   const both = await Promise.all(['netlink', 'procfs'].map((source) => json(['top', '--sport', String(holder.info.port), '--source', source])));
   assert.deepEqual(both[0].rows, both[1].rows);
   assert.deepEqual(both[1].rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holder.info.pid, 6]]);

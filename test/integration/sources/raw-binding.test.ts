@@ -27,7 +27,7 @@ const hex = (a: Uint8Array, i: number) => Buffer.from(a.subarray(16 * i, 16 * i 
 function keys(t: RawTable, ports: Set<number>): string[] {
   const out: string[] = [];
   for (let i = 0; i < t.size; i++) {
-    if (!ports.has(t.localPort[i]) && !ports.has(t.remotePort[i])) continue;
+    if (!ports.has(t.localPort[i]!) && !ports.has(t.remotePort[i]!)) continue;
     const sendQ = t.state[i] === S.LISTEN ? '?' : t.sendQ[i];
     const owner = t.owners ? ` pid ${t.owners.owner[i]}` : '';
     out.push(`${t.state[i]} v${t.family[i]} ${hex(t.localAddr, i)}:${t.localPort[i]} ${hex(t.remoteAddr, i)}:${t.remotePort[i]} ` +
@@ -246,7 +246,7 @@ test('a network namespace the test made: its sockets by name, path and pid, in l
 function cgroup2Mount() {
   for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
     const f = line.split(' ');
-    if (f[2] === 'cgroup2') return f[1].replace(/\\([0-7]{3})/g, (_m, o) => String.fromCharCode(parseInt(o, 8)));
+    if (f[2] === 'cgroup2') return f[1]!.replace(/\\([0-7]{3})/g, (_m, o) => String.fromCharCode(parseInt(o, 8)));
   }
   return undefined;
 }

@@ -75,7 +75,7 @@ test('the header: LAST is the time the samples drawn cover; a narrow terminal dr
   assert.equal(head(45), `${'12:01:04  sample 6  owners: proc'.padEnd(36)}  q quits`);
   assert.equal(head(30), `${'12:01:04  sample 6'.padEnd(21)}  q quits`);
   assert.equal(head(20), `${'sample 6'.padEnd(11)}  q quits`);
-  for (const cols of [20, 30, 45, 60, 70, 80, 120]) assert.equal([...head(cols)].length, cols);
+  for (const cols of [20, 30, 45, 60, 70, 80, 120]) assert.equal([...head(cols)!].length, cols);
 });
 
 test('the screen: histogram with changes and bars, top owners with changes, within the terminal', () => {
@@ -86,7 +86,7 @@ test('the screen: histogram with changes and bars, top owners with changes, with
   const st = { color: false, unicode: true };
   const lines = renderWatch(view, 100, 30, st, () => '12:00:02');
   const text = lines.join('\n');
-  assert.match(lines[0], /^tcpcensus watch {2}every 1m {2}12:00:02 {2}sample 2 \(1\.5 ms\) {2}owners: proc, 0 looked up +q quits$/);
+  assert.match(lines[0]!, /^tcpcensus watch {2}every 1m {2}12:00:02 {2}sample 2 \(1\.5 ms\) {2}owners: proc, 0 looked up +q quits$/);
   assert.match(text, /^ {2}ESTABLISHED +38 +-2 +█+ +██$/m);
   assert.match(text, /^ {2}CLOSE_WAIT +14 +\+4 +█+ +▆█$/m);
   assert.doesNotMatch(text, /LISTEN/, 'states with no sockets in the span are left out');
@@ -135,8 +135,8 @@ test('not on a terminal: NDJSON with --json, one line per sample, --count stops 
   assert.equal(plain.code, 0, plain.stderr);
   const pl = plain.stdout.trim().split('\n');
   assert.equal(pl.length, 2);
-  assert.match(pl[0], /^\d{4}-\d\d-\d\dT[\d:.]+Z {2}total 0 {2}top CLOSE_WAIT: none$/);
-  assert.match(pl[1], /^\S+ {2}total 0 \(0\) {2}top CLOSE_WAIT: none$/);
+  assert.match(pl[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z {2}total 0 {2}top CLOSE_WAIT: none$/);
+  assert.match(pl[1]!, /^\S+ {2}total 0 \(0\) {2}top CLOSE_WAIT: none$/);
 });
 
 test('bad watch flags exit 2 with one line', async () => {
@@ -258,11 +258,11 @@ test('watch under tmux at 120 and 70 columns: the header in whole words, LAST th
     t.send(watchCmd(), 'Enter');
     let s = await t.waitFor(/sample ([3-9]|\d\d+) .*q quits/);
     let head = s.split('\n')[0];
-    assert.match(head, HEADER_120);
+    assert.match(head!, HEADER_120);
     assert.match(s, /^ {2}CLOSE_WAIT +20 /m);
     // The span of the samples drawn: a few samples 300ms apart, not the
     // 5 minutes the row could hold.
-    let seq = Number(HEADER_120.exec(head)![1]);
+    let seq = Number(HEADER_120.exec(head!)![1]);
     let span = lastSpan(s);
     assert.ok(span >= (seq - 1) * 150 && span <= (seq - 1) * 600 + 1000, `LAST ${span}ms after ${seq} samples 300ms apart`);
 
@@ -283,9 +283,9 @@ test('watch under tmux at 120 and 70 columns: the header in whole words, LAST th
     await sleep(700);
     s = t.screen();
     head = s.split('\n')[0];
-    assert.match(head, HEADER_70, 'cut to whole words');
-    assert.ok([...head].length <= 70);
-    seq = Number(HEADER_70.exec(head)![2]);
+    assert.match(head!, HEADER_70, 'cut to whole words');
+    assert.ok([...head!].length <= 70);
+    seq = Number(HEADER_70.exec(head!)![2]);
     span = lastSpan(s);
     assert.ok(span >= (seq - 1) * 150 && span <= (seq - 1) * 600 + 1000, `at 70 columns, LAST ${span}ms after ${seq} samples 300ms apart`);
     for (const l of s.split('\n')) assert.ok([...l].length <= 70, l);

@@ -299,7 +299,7 @@ async function measure(a, farm) {
 }
 
 function summary(truth) {
-  const { closeWaitByPid, commandByPid, ...rest } = truth;
+  const { closeWaitByPid, commandByPid: _commandByPid, ...rest } = truth;
   return { ...rest, closeWaitHolders: Object.keys(closeWaitByPid).length };
 }
 

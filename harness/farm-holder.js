@@ -148,7 +148,6 @@ async function peer() {
   const pairs = cfg.pairs || 0;
   const finAcked = waiter();
   let estabWindow = null; // set before the first connect; accepts finish its operations
-  let estabAccepted = 0;
   let estabConnected = 0;
   const out = [];
   for (const l of cfg.listeners) {
@@ -170,7 +169,6 @@ async function peer() {
         s.on('error', noop);
         held.add(s);
         pairUp(`${s.remoteAddress}:${s.remotePort}`, 'server', s);
-        estabAccepted++;
         counts.established++;
         progress(1);
         if (estabWindow) estabWindow.finish();

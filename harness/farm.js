@@ -610,7 +610,7 @@ async function cli() {
       '  then (with --hold) a line "timewait N" on stdin makes N TIME_WAIT sockets and prints the new truth.\n');
     return;
   }
-  const { hold, quiet, help, ...opts } = o;
+  const { hold, quiet, help: _help, ...opts } = o;
   let last = 0;
   const t0 = Date.now();
   const farm = await startFarm({

@@ -92,7 +92,6 @@ function onTerminal(args: string[], cols: number, env = process.env): string {
   const cmd = `stty cols ${cols} rows 40; exec ${process.execPath} ${h.CLI} ${args.join(' ')}`;
   return execFileSync('script', ['-qec', cmd, '/dev/null'], { env }).toString();
 }
-// eslint-disable-next-line no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '');
 
 test('the state histogram fits the terminal: no line wider than 60 columns at 60', () => {

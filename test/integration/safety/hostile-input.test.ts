@@ -165,7 +165,7 @@ test('unknown options and commands start "tcpcensus:" and suggest the near word,
 });
 
 let server: net.Server;
-let clients: net.Socket[] = [];
+const clients: net.Socket[] = [];
 before(async () => {
   server = net.createServer((s) => s.on('error', () => {}));
   await new Promise<void>((resolve) => server.listen(0, '::1', resolve));

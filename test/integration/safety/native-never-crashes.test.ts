@@ -4,6 +4,7 @@
 // refuses external buffers) is a JS error, Sync calls in a loop that never
 // yields keep memory bounded, and maxSockets bounds a dump.
 import { test } from 'node:test';
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -183,7 +184,7 @@ test('a worker that exits with a sample or a batch in flight ends alone; the pro
     }`;
   const dir = h.tempDir();
   const file = path.join(dir, 'workers.js');
-  require('node:fs').writeFileSync(file, code);
+  fs.writeFileSync(file, code);
   const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 120000 });
   h.removeTempDir(dir);
   assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr.slice(0, 300)}`);

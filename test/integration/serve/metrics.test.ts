@@ -5,6 +5,7 @@
 // client that stalls nobody and is dropped; registerMetrics into a fresh
 // prom-client Registry; bad flags exit 2.
 import { test, before, after } from 'node:test';
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
@@ -122,7 +123,7 @@ test('a real scrape: every state present, owners per command and process equal c
     assert.equal(value(m, 'tcpcensus_owner_source', { source: 'bpf' }), 1, 'as root, the eBPF iterator answers');
     assert.equal(value(m, 'tcpcensus_sample_duration_seconds_count'), 1);
     assert.ok(value(m, 'tcpcensus_unreadable_processes') >= 0);
-    assert.equal(value(m, 'tcpcensus_host_limit', { limit: 'tcp_max_tw_buckets' }), Number(require('node:fs').readFileSync('/proc/sys/net/ipv4/tcp_max_tw_buckets', 'utf8')));
+    assert.equal(value(m, 'tcpcensus_host_limit', { limit: 'tcp_max_tw_buckets' }), Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_max_tw_buckets', 'utf8')));
     assert.ok(value(m, 'tcpcensus_host_limit', { limit: 'local_ports' }) > 1000);
     assert.ok(value(m, 'process_resident_memory_bytes') > 0, "prom-client's default process metrics");
   } finally {
@@ -213,7 +214,7 @@ test('a client that sends half a request stalls nobody and is dropped after the 
 });
 
 test('registerMetrics: the same metrics in a service\'s own prom-client registry, sampled on its scrapes', async () => {
-  const { Registry } = require('prom-client');
+  const { Registry } = await import('prom-client');
   const registry = new Registry();
   tc.registerMetrics(registry, { dst: HOST, dport: server.port, minInterval: '5s', top: 5 });
   const [a, b] = await Promise.all([registry.metrics(), registry.metrics()]);

@@ -5,6 +5,7 @@
 // line (or JSON object) per sample. The view itself is pure functions,
 // tested on made-up samples.
 import { test, before, after } from 'node:test';
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type * as tc from '../../../src/index';
@@ -60,7 +61,7 @@ test('the header: LAST is the time the samples drawn cover; a narrow terminal dr
   view.push({ ...sample(1, { CLOSE_WAIT: 591 }, []), at: at(0) });
   assert.match(renderWatch(view, 120, 30, st).join('\n'), /CHANGE +LAST 0s$/m, 'one sample covers no time');
   for (let i = 2; i <= 5; i++) view.push({ ...sample(i, { CLOSE_WAIT: 590 + i }, []), at: at(i - 1), delta: { CLOSE_WAIT: 1 } });
-  let text = renderWatch(view, 120, 30, st).join('\n');
+  const text = renderWatch(view, 120, 30, st).join('\n');
   assert.match(text, /CHANGE +LAST 4s$/m, '5 samples a second apart cover 4s');
   assert.match(text, /^ {2}CLOSE_WAIT +595 +\+1 +█+ +█$/m, 'one character holds 6 samples of a second at this width');
   // Late samples: the time they were taken, not the interval, says the span.
@@ -316,8 +317,8 @@ test('watch under tmux: Ctrl-C, a signal and a crash all restore the terminal', 
     t.send(watchCmd(), 'Enter');
     await t.waitFor(/q quits/);
     const shell = Number(t.tmux('display', '-p', '-t', t.name, '#{pane_pid}').trim());
-    const pid = Number(require('node:fs').readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(' ')[0]);
-    assert.match(require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /cli\.js\0watch/);
+    const pid = Number(fs.readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(' ')[0]);
+    assert.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /cli\.js\0watch/);
     process.kill(pid, 'SIGTERM');
     await sleep(1000);
     assert.deepEqual(t.flags(), { alternate: false, cursor: true }, 'after SIGTERM');

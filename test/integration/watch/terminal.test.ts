@@ -7,9 +7,9 @@
 import { test, before, after } from 'node:test';
 import fs from 'node:fs';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import type * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
+import { Tmux } from '../../helpers/tmux';
 
 const HOST = '127.0.0.72';
 let server: h.HalfCloser;
@@ -160,37 +160,6 @@ test('bad watch flags exit 2 with one line', async () => {
 // A shell on a 120x40 terminal (or as asked) in a tmux server of its own (its socket in a
 // temporary directory, so no one else's tmux is touched); the server is
 // killed and the directory removed after each test.
-class Tmux {
-  name: string;
-  dir: string;
-  constructor(name: string, columns = 120, rows = 40) {
-    this.name = name;
-    this.dir = h.tempDir('tcpcensus-tmux-');
-    this.tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), 'env PS1="$ " TERM=xterm-256color bash --norc --noprofile');
-  }
-  tmux(...args: string[]): string { return execFileSync('tmux', ['-S', `${this.dir}/socket`, ...args]).toString(); }
-  send(...keys: string[]): void { this.tmux('send-keys', '-t', this.name, ...keys); }
-  screen(history = 0) { return this.tmux('capture-pane', '-p', '-S', String(-history), '-t', this.name); }
-  flags() {
-    const [alt, cursor] = this.tmux('display', '-p', '-t', this.name, '#{alternate_on} #{cursor_flag}').trim().split(' ');
-    return { alternate: alt === '1', cursor: cursor === '1' };
-  }
-  resize(x: number, y: number): void { this.tmux('resize-window', '-t', this.name, '-x', String(x), '-y', String(y)); }
-  async waitFor(re: RegExp, ms = 15000): Promise<string> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const s = this.screen();
-      if (re.test(s)) return s;
-      if (Date.now() > end) throw new Error(`screen never showed ${re}:\n${s}`);
-      await sleep(100);
-    }
-  }
-  kill() {
-    try { execFileSync('tmux', ['-S', `${this.dir}/socket`, 'kill-server'], { stdio: 'ignore' }); } catch { /* gone */ }
-    h.removeTempDir(this.dir);
-  }
-}
-
 const watchCmd = (extra = '') => `cd ${h.ROOT} && ${extra}${process.execPath} dist/cli.js watch --interval 300ms --dst ${HOST} --dport ${server.port}`;
 
 test('watch under tmux: a live screen that follows sockets made and closed, q quits and restores the terminal', async () => {

@@ -6,6 +6,7 @@
  * against the binary's.
  */
 import type { RawColumns } from './columns';
+import type { OwnerSource, SocketSource } from './sources';
 
 export const FAMILY_IPV4 = 1;
 export const FAMILY_IPV6 = 2;
@@ -54,7 +55,7 @@ export type RawMissing =
 
 /** How a dump was answered; on every count and sample result. */
 export interface RawDumpInfo {
-  source: 'netlink' | 'procfs';
+  source: SocketSource;
   /** Why 'auto' read procfs: the refused call and errno, e.g. "socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted"; null when it did not fall back. */
   sourceFallback: string | null;
   /** Inode of the network namespace the dump ran in (0 when unreadable). */
@@ -89,7 +90,7 @@ export interface RawSampleOptions extends RawDumpOptions, RawWalkOptions {
    * iterator or an error naming the failed call), 'proc' (the walk).
    * Absent: 'proc'.
    */
-  ownerSource?: 'auto' | 'bpf' | 'proc';
+  ownerSource?: 'auto' | OwnerSource;
   /**
    * The kernel BTF the iterator reads its offsets from. Absent: the
    * environment variable TCPCENSUS_BTF_PATH when set, else
@@ -154,7 +155,7 @@ export interface RawOwners {
    * The source that answered. With 'bpf', walked and candidates count the
    * processes seen holding a socket, unreadable is 0 and complete is true.
    */
-  source: 'bpf' | 'proc';
+  source: OwnerSource;
   /** Why ownerSource 'auto' fell back to the walk, e.g. "bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)"; null otherwise. */
   fallback: string | null;
 }

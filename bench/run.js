@@ -41,14 +41,26 @@ const DOC = path.join(ROOT, 'docs', 'performance.md');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const JOB = path.join(SUITES, 'job.js');
 
-const USAGE = 'usage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-docs]\n' +
+const USAGE =
+  'usage: npm run bench -- [--sockets N] [--runs N] [--idle N] [--no-update-docs]\n' +
   '       npm run bench -- --soak [--calls N] [--warmup N] [--sockets N]\n' +
   '       npm run bench -- --sampler [--sockets N] [--samples N]\n' +
   '       (--skip-sampler leaves out the sampler part of a full run; --no-update-readme is\n' +
   '       the old name of --no-update-docs; bench/README.md says what each suite measures)\n';
 
 function args() {
-  const a = { sockets: 200000, runs: 5, idle: 400, updateDocs: true, soak: false, calls: 10000, warmup: 1000, sampler: false, samples: 20, skipSampler: false };
+  const a = {
+    sockets: 200000,
+    runs: 5,
+    idle: 400,
+    updateDocs: true,
+    soak: false,
+    calls: 10000,
+    warmup: 1000,
+    sampler: false,
+    samples: 20,
+    skipSampler: false,
+  };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -74,7 +86,13 @@ function args() {
   // On a small farm every run is cheap and the start-up figures (tens of ms)
   // are noisy: take more runs unless told.
   if (!argv.includes('--runs') && a.sockets <= 10000) a.runs = 21;
-  if (!(a.sockets >= 1000) || !(a.runs >= 1) || !(Number.isInteger(a.calls) && a.calls >= 1) || !(Number.isInteger(a.warmup) && a.warmup >= 0) || !(Number.isInteger(a.samples) && a.samples >= 3)) {
+  if (
+    !(a.sockets >= 1000) ||
+    !(a.runs >= 1) ||
+    !(Number.isInteger(a.calls) && a.calls >= 1) ||
+    !(Number.isInteger(a.warmup) && a.warmup >= 0) ||
+    !(Number.isInteger(a.samples) && a.samples >= 3)
+  ) {
     process.stderr.write('bench: --sockets must be >= 1000, --runs and --calls >= 1, --samples >= 3\n');
     process.exit(2);
   }
@@ -106,9 +124,19 @@ const median = (xs) => {
 
 function ssCounts() {
   const out = execFileSync('ss', ['-tanH'], { maxBuffer: 1 << 30 }).toString();
-  const names = { ESTAB: 'ESTABLISHED', 'SYN-SENT': 'SYN_SENT', 'SYN-RECV': 'SYN_RECV', 'FIN-WAIT-1': 'FIN_WAIT1',
-    'FIN-WAIT-2': 'FIN_WAIT2', 'TIME-WAIT': 'TIME_WAIT', UNCONN: 'CLOSE', 'CLOSE-WAIT': 'CLOSE_WAIT',
-    'LAST-ACK': 'LAST_ACK', LISTEN: 'LISTEN', CLOSING: 'CLOSING' };
+  const names = {
+    ESTAB: 'ESTABLISHED',
+    'SYN-SENT': 'SYN_SENT',
+    'SYN-RECV': 'SYN_RECV',
+    'FIN-WAIT-1': 'FIN_WAIT1',
+    'FIN-WAIT-2': 'FIN_WAIT2',
+    'TIME-WAIT': 'TIME_WAIT',
+    UNCONN: 'CLOSE',
+    'CLOSE-WAIT': 'CLOSE_WAIT',
+    'LAST-ACK': 'LAST_ACK',
+    LISTEN: 'LISTEN',
+    CLOSING: 'CLOSING',
+  };
   const c = {};
   for (const line of out.split('\n')) {
     const s = line.slice(0, line.indexOf(' '));
@@ -133,7 +161,10 @@ function checkCounts(result) {
 }
 
 function checkTop(result, truth) {
-  const want = Object.entries(truth.closeWaitByPid).map(([pid, n]) => [Number(pid), n]).sort((a, b) => b[1] - a[1]).slice(0, 10);
+  const want = Object.entries(truth.closeWaitByPid)
+    .map(([pid, n]) => [Number(pid), n])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10);
   const got = result.rows.map((r) => [r.pid, r.count]);
   if (JSON.stringify(want) !== JSON.stringify(got)) {
     throw new Error(`top rows ${JSON.stringify(got)} differ from the farm's truth ${JSON.stringify(want)}`);
@@ -158,7 +189,7 @@ async function main() {
     if (a.updateDocs) updateDocs(table, 'soak');
     return results && met ? 0 : 3;
   }
-  if (process.getuid() !== 0) process.stderr.write('bench: not root; the /proc walk will miss other users\' processes\n');
+  if (process.getuid() !== 0) process.stderr.write("bench: not root; the /proc walk will miss other users' processes\n");
   buildFloor();
   process.stderr.write(`bench: building a farm of ${a.sockets} sockets and ${a.idle} idle processes...\n`);
   const farm = await startFarm({ sockets: a.sockets, idle: a.idle, listen: 300 });
@@ -176,7 +207,8 @@ async function measureSampler(a, farm) {
   const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version };
   const results = { date: new Date().toISOString(), machine, sockets: a.sockets, churn: '2% of the sockets replaced every second', ...r };
   fs.writeFileSync(path.join(RESULTS, `results-sampler-${a.sockets}.json`), JSON.stringify(results, null, 2) + '\n');
-  const header = `${a.sockets.toLocaleString('en-US')} sockets, 2% of them replaced every second (each holder replaces 2% of its own: CLOSE_WAIT with their peers' FIN_WAIT2, ESTABLISHED pairs), ` +
+  const header =
+    `${a.sockets.toLocaleString('en-US')} sockets, 2% of them replaced every second (each holder replaces 2% of its own: CLOSE_WAIT with their peers' FIN_WAIT2, ESTABLISHED pairs), ` +
     `${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; ${a.samples} samples a second apart, CLOSE_WAIT attributed, every state counted, each sample followed by a countStates()`;
   const table = renderSampler(r, header);
   process.stdout.write(table + '\n');
@@ -222,7 +254,8 @@ async function measure(a, farm) {
 
   const samples = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
   const once = new Set();
-  for (let run = 0; run <= a.runs; run++) { // run 0 is the warm-up
+  for (let run = 0; run <= a.runs; run++) {
+    // run 0 is the warm-up
     for (const [name, fn] of Object.entries(jobs)) {
       if (once.has(name) && run > 0) continue;
       const r = fn();
@@ -272,13 +305,15 @@ async function measure(a, farm) {
   // counts most is what the CLI adds to Node's start-up (issue 10: the whole
   // default report at most node -e 0 + 30 ms).
   const targets = [
-    ...(small ? [] : [
-      ['countStates vs floor dump', ratios.countVsFloorDump, '<=', 1.25, 'x'],
-      ['topProcesses (auto = bpf) vs floor dump of CLOSE_WAIT alone', ratios.topVsFloorDumpCw, '<=', 1.6, 'x'],
-      ['topProcesses (proc, 2 threads) vs floor dump + 1-thread walk', ratios.topProcVsFloorJoin, '<=', 0.7, 'x'],
-      ['tcpcensus top --json (auto = bpf) speed-up vs ss -tanp state close-wait', ratios.cliTopSpeedupVsSsP, '>=', big ? 200 : 40, 'x'],
-      ['tcpcensus top --json: bpf speed-up vs --owners proc', ratios.cliTopBpfVsProc, '>=', 3, 'x'],
-    ]),
+    ...(small
+      ? []
+      : [
+          ['countStates vs floor dump', ratios.countVsFloorDump, '<=', 1.25, 'x'],
+          ['topProcesses (auto = bpf) vs floor dump of CLOSE_WAIT alone', ratios.topVsFloorDumpCw, '<=', 1.6, 'x'],
+          ['topProcesses (proc, 2 threads) vs floor dump + 1-thread walk', ratios.topProcVsFloorJoin, '<=', 0.7, 'x'],
+          ['tcpcensus top --json (auto = bpf) speed-up vs ss -tanp state close-wait', ratios.cliTopSpeedupVsSsP, '>=', big ? 200 : 40, 'x'],
+          ['tcpcensus top --json: bpf speed-up vs --owners proc', ratios.cliTopBpfVsProc, '>=', 3, 'x'],
+        ]),
     ['CLI states: whole process minus Node start-up minus library call', ratios.cliOverheadStatesMs, '<=', 80, ' ms'],
     ['CLI top: whole process minus Node start-up minus library call', ratios.cliOverheadTopMs, '<=', 80, ' ms'],
     ['peak RSS of tcpcensus top', ratios.topRssMb, '<=', big ? 200 : 120, ' MB'],
@@ -286,8 +321,23 @@ async function measure(a, farm) {
     ...(small ? [['tcpcensus (default report, whole) minus node -e 0', ratios.reportOverNodeMs, '<=', 30, ' ms']] : []),
   ].map(([name, value, op, limit, unit]) => ({ name, value, op, limit, unit, met: op === '<=' ? value <= limit : value >= limit }));
 
-  const machine = { cores: os.cpus().length, kernel: os.release(), node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30), clearedEnv: CLEARED_ENV };
-  const results = { date: new Date().toISOString(), machine, sockets: a.sockets, truth: summary(farm.truth), runs: a.runs, jobs: med, ratios, targets };
+  const machine = {
+    cores: os.cpus().length,
+    kernel: os.release(),
+    node: process.version,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    clearedEnv: CLEARED_ENV,
+  };
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    sockets: a.sockets,
+    truth: summary(farm.truth),
+    runs: a.runs,
+    jobs: med,
+    ratios,
+    targets,
+  };
   // results.json is the latest run; results-<N>.json keeps one per farm size.
   const out = JSON.stringify(results, null, 2) + '\n';
   fs.writeFileSync(path.join(RESULTS, 'results.json'), out);
@@ -306,7 +356,9 @@ function summary(truth) {
 function render(r) {
   const lines = [];
   const cleared = r.machine.clearedEnv?.length ? ` (${r.machine.clearedEnv.join(', ')} cleared for every timed process)` : '';
-  lines.push(`${r.sockets.toLocaleString('en-US')} sockets (${JSON.stringify(r.truth)}), ${r.machine.cores} cores, Linux ${r.machine.kernel}, Node ${r.machine.node}${cleared}; median of ${r.runs} runs after a warm-up`);
+  lines.push(
+    `${r.sockets.toLocaleString('en-US')} sockets (${JSON.stringify(r.truth)}), ${r.machine.cores} cores, Linux ${r.machine.kernel}, Node ${r.machine.node}${cleared}; median of ${r.runs} runs after a warm-up`,
+  );
   lines.push('');
   lines.push('| job | median time | peak RSS |');
   lines.push('| --- | ---: | ---: |');
@@ -323,11 +375,15 @@ function render(r) {
     lines.push(`| ${t.name} | ${t.value.toFixed(2)}${t.unit} | ${t.op} ${t.limit}${t.unit} | ${t.met ? 'yes' : '**no**'} |`);
   }
   lines.push('');
-  lines.push(`The default report, whole, minus \`node -e 0\`: ${r.ratios.reportOverNodeMs.toFixed(0)} ms. ` +
-    `countStates from /proc/net/tcp (the procfs source) vs netlink: ${r.ratios.procfsVsNetlink.toFixed(2)}x. ` +
-    `snapshotSync (copied into V8 memory) vs snapshot (adopted), all states: ${r.ratios.syncCopyVsAsyncAdopt.toFixed(2)}x.` +
-    (r.sockets <= 10000 ? ` Not targets at this size (set for 200k and 1M): countStates ${r.ratios.countVsFloorDump.toFixed(2)}x the floor dump, \`tcpcensus top --json\` ${r.ratios.cliTopSpeedupVsSsP.toFixed(2)}x faster than \`ss -tanp state close-wait\`, ` +
-      `bpf ${r.ratios.cliTopBpfVsProc.toFixed(2)}x faster than \`--owners proc\`, topProcesses (auto = bpf) ${r.ratios.topVsFloorDumpCw.toFixed(2)}x the floor dump of CLOSE_WAIT.` : ''));
+  lines.push(
+    `The default report, whole, minus \`node -e 0\`: ${r.ratios.reportOverNodeMs.toFixed(0)} ms. ` +
+      `countStates from /proc/net/tcp (the procfs source) vs netlink: ${r.ratios.procfsVsNetlink.toFixed(2)}x. ` +
+      `snapshotSync (copied into V8 memory) vs snapshot (adopted), all states: ${r.ratios.syncCopyVsAsyncAdopt.toFixed(2)}x.` +
+      (r.sockets <= 10000
+        ? ` Not targets at this size (set for 200k and 1M): countStates ${r.ratios.countVsFloorDump.toFixed(2)}x the floor dump, \`tcpcensus top --json\` ${r.ratios.cliTopSpeedupVsSsP.toFixed(2)}x faster than \`ss -tanp state close-wait\`, ` +
+          `bpf ${r.ratios.cliTopBpfVsProc.toFixed(2)}x faster than \`--owners proc\`, topProcesses (auto = bpf) ${r.ratios.topVsFloorDumpCw.toFixed(2)}x the floor dump of CLOSE_WAIT.`
+        : ''),
+  );
   return lines.join('\n');
 }
 
@@ -346,7 +402,10 @@ function updateDocs(table, sockets) {
   fs.writeFileSync(DOC, `${text.slice(0, i + start.length)}\n${table}\n${text.slice(j)}`);
 }
 
-main().then((code) => process.exit(code), (err) => {
-  process.stderr.write(`bench: ${err.stack ?? err}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -49,10 +49,14 @@ let lastProgress = 0;
 let tearingDown = false;
 
 function send(msg) {
-  try { process.stdout.write(JSON.stringify(msg) + '\n'); } catch { /* parent gone */ }
+  try {
+    process.stdout.write(JSON.stringify(msg) + '\n');
+  } catch {
+    /* parent gone */
+  }
 }
 function fail(err) {
-  send({ ev: 'error', pid: process.pid, title: cfg.title, message: String(err && err.stack || err) });
+  send({ ev: 'error', pid: process.pid, title: cfg.title, message: String((err && err.stack) || err) });
   teardown(1);
 }
 function noop() {}
@@ -82,13 +86,19 @@ function windowed(total, window, start) {
   let settled = false;
   let resolve;
   let reject;
-  const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   const w = {
     promise,
     finish() {
       if (settled) return;
       finished++;
-      if (finished >= total) { settled = true; resolve(); } else pump();
+      if (finished >= total) {
+        settled = true;
+        resolve();
+      } else pump();
     },
     fail(err) {
       if (settled) return;
@@ -99,7 +109,10 @@ function windowed(total, window, start) {
   function pump() {
     while (!settled && started < total && started - finished < window) start(started++, w);
   }
-  if (total <= 0) { settled = true; resolve(); } else pump();
+  if (total <= 0) {
+    settled = true;
+    resolve();
+  } else pump();
   return w;
 }
 
@@ -109,10 +122,16 @@ function waiter() {
   return {
     until(cond) {
       if (cond()) return Promise.resolve();
-      return new Promise((resolve) => { pending = { cond, resolve }; });
+      return new Promise((resolve) => {
+        pending = { cond, resolve };
+      });
     },
     poke() {
-      if (pending && pending.cond()) { const p = pending; pending = null; p.resolve(); }
+      if (pending && pending.cond()) {
+        const p = pending;
+        pending = null;
+        p.resolve();
+      }
     },
   };
 }
@@ -135,7 +154,11 @@ function expandTargets(targets) {
   let remaining = left.reduce((a, b) => a + b, 0);
   while (remaining > 0) {
     for (let i = 0; i < targets.length; i++) {
-      if (left[i] > 0) { order.push(i); left[i]--; remaining--; }
+      if (left[i] > 0) {
+        order.push(i);
+        left[i]--;
+        remaining--;
+      }
     }
   }
   return order;
@@ -159,10 +182,17 @@ async function peer() {
         held.add(s);
         finEnds.add(s);
         // Once churn runs, the 'cw' side resets these: read, to see it and let go.
-        s.once('close', () => { held.delete(s); finEnds.delete(s); });
+        s.once('close', () => {
+          held.delete(s);
+          finEnds.delete(s);
+        });
         if (churning) s.resume();
         s.end();
-        s.once('finish', () => { counts.finWait2++; progress(1); finAcked.poke(); });
+        s.once('finish', () => {
+          counts.finWait2++;
+          progress(1);
+          finAcked.poke();
+        });
       });
     } else {
       server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
@@ -225,7 +255,11 @@ async function closeWait(targets) {
     });
     // The peer accepted and shut down: our end is now CLOSE_WAIT and stays
     // so, since allowHalfOpen keeps node from ending our side in reply.
-    c.once('end', () => { counts.closeWait++; progress(1); w.finish(); });
+    c.once('end', () => {
+      counts.closeWait++;
+      progress(1);
+      w.finish();
+    });
   });
   await w.promise;
   cwTargets = targets;
@@ -257,7 +291,15 @@ function pairUp(key, side, sock) {
 
 function reset(sock) {
   held.delete(sock);
-  try { sock.resetAndDestroy(); } catch { try { sock.destroy(); } catch { /* gone */ } }
+  try {
+    sock.resetAndDestroy();
+  } catch {
+    try {
+      sock.destroy();
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** Removes and returns a random element of arr (order does not matter). */
@@ -348,17 +390,25 @@ async function timeWaitChunk(n, host) {
   const server = net.createServer((s) => {
     // allowHalfOpen false: on the client's FIN we end() too, then close.
     s.on('error', noop);
-    s.once('close', () => { serverClosed++; allClosed.poke(); });
+    s.once('close', () => {
+      serverClosed++;
+      allClosed.poke();
+    });
   });
   const port = await listen(server, host);
   const w = windowed(n, WINDOW, (i, w) => {
     const c = net.connect({ host, port });
     let failed = false;
-    c.once('error', (err) => { failed = true; w.fail(err); });
+    c.once('error', (err) => {
+      failed = true;
+      w.fail(err);
+    });
     // We close first (FIN), the server answers with its FIN, we ACK it and
     // our socket goes TIME_WAIT; 'close' comes after that.
     c.once('connect', () => c.end());
-    c.once('close', () => { if (!failed) w.finish(); });
+    c.once('close', () => {
+      if (!failed) w.finish();
+    });
   });
   await w.promise;
   await allClosed.until(() => serverClosed >= n);
@@ -372,10 +422,22 @@ function teardown(code = 0) {
   tearingDown = true;
   if (churnTimer) clearInterval(churnTimer);
   for (const s of held) {
-    try { s.resetAndDestroy(); } catch { try { s.destroy(); } catch { /* ignore */ } }
+    try {
+      s.resetAndDestroy();
+    } catch {
+      try {
+        s.destroy();
+      } catch {
+        /* ignore */
+      }
+    }
   }
   for (const s of servers) {
-    try { s.close(); } catch { /* ignore */ }
+    try {
+      s.close();
+    } catch {
+      /* ignore */
+    }
   }
   // uv_tcp_close_reset closes each fd at once (SO_LINGER 0, then close), so
   // nothing is left for the exit to close gracefully.
@@ -392,7 +454,12 @@ const rl = readline.createInterface({ input: process.stdin });
 rl.on('line', (line) => {
   if (!line.trim()) return;
   let msg;
-  try { msg = JSON.parse(line); } catch (err) { fail(err); return; }
+  try {
+    msg = JSON.parse(line);
+  } catch (err) {
+    fail(err);
+    return;
+  }
   if (msg.cmd === 'targets') closeWait(msg.targets).catch(fail);
   else if (msg.cmd === 'timewait') timeWait(msg).catch(fail);
   else if (msg.cmd === 'churn') churn(msg);

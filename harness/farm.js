@@ -94,7 +94,8 @@ function skewedCounts(total, minK, cap) {
     let hi = 1;
     for (let it = 0; it < 50; it++) {
       const mid = (lo + hi) / 2;
-      if (top(mid) > cap) hi = mid; else lo = mid;
+      if (top(mid) > cap) hi = mid;
+      else lo = mid;
     }
     s = lo;
   }
@@ -115,7 +116,11 @@ function skewedCounts(total, minK, cap) {
     for (let i = 0; i < K && excess > 0; i++) {
       const floor = i === K - 1 ? 1 : c[i + 1] + 1;
       const take = Math.min(c[i] - floor, excess);
-      if (take > 0) { c[i] -= take; excess -= take; moved = true; }
+      if (take > 0) {
+        c[i] -= take;
+        excess -= take;
+        moved = true;
+      }
     }
     if (!moved) throw new Error(`cannot split ${total} into ${K} distinct counts`);
   }
@@ -151,7 +156,8 @@ function plan({ sockets, listen }) {
       if (f < nFin && (e >= nEst || k % 2 === 0)) role = 'fin';
       else if (e < nEst) role = 'estab';
       else role = fin[j] >= pr[j] ? 'fin' : 'estab';
-      if (role === 'fin') f++; else e++;
+      if (role === 'fin') f++;
+      else e++;
       listeners.push({ host: `127.0.0.${1 + (hostIx++ % HOSTS)}`, role });
     }
     peers.push({ title: `farm-peer-${String(j + 1).padStart(2, '0')}`, role: 'peer', fin: fin[j], pairs: pr[j], listeners });
@@ -236,7 +242,11 @@ class Farm {
 
   _progress(ev) {
     if (this.opts.onProgress) {
-      try { this.opts.onProgress(ev); } catch { /* a caller's bug must not break the farm */ }
+      try {
+        this.opts.onProgress(ev);
+      } catch {
+        /* a caller's bug must not break the farm */
+      }
     }
   }
 
@@ -257,10 +267,16 @@ class Farm {
     // Not enumerable: farm.holders stays printable as JSON.
     Object.defineProperty(rec, 'child', { value: child });
     Object.defineProperty(rec, 'stderr', { value: '', writable: true });
-    child.stderr.on('data', (d) => { rec.stderr = (rec.stderr + d).slice(-4000); });
+    child.stderr.on('data', (d) => {
+      rec.stderr = (rec.stderr + d).slice(-4000);
+    });
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       let msg;
-      try { msg = JSON.parse(line); } catch { return; }
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
       if (msg.ev === 'timewait') {
         const p = this._twPending.get(msg.id);
         if (p) p.got(msg.made);
@@ -315,7 +331,10 @@ class Farm {
     this._idleShell = child;
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       const pid = Number(line);
-      if (pid > 0) { this.idle.push(pid); onPid(); }
+      if (pid > 0) {
+        this.idle.push(pid);
+        onPid();
+      }
     });
     return child;
   }
@@ -333,14 +352,20 @@ class Farm {
     this._nullFd = fs.openSync('/dev/null', 'r');
 
     let fail;
-    const failed = new Promise((_, reject) => { fail = reject; });
+    const failed = new Promise((_, reject) => {
+      fail = reject;
+    });
     failed.catch(() => {});
     const peerListening = new Map(); // peer index -> [{host, port, role}]
     let onListening;
-    const allListening = new Promise((resolve) => { onListening = resolve; });
+    const allListening = new Promise((resolve) => {
+      onListening = resolve;
+    });
     const ready = new Map(); // pid -> counts
     let onReady;
-    const allReady = new Promise((resolve) => { onReady = resolve; });
+    const allReady = new Promise((resolve) => {
+      onReady = resolve;
+    });
     const nHolders = p.peers.length + p.cws.length;
     const handlers = (kind, index) => ({
       fail,
@@ -375,14 +400,18 @@ class Farm {
       }
       h.rec.child.stdin.write(JSON.stringify({ cmd: 'targets', targets }) + '\n');
     };
-    allListening.then(() => { listening = true; p.cws.forEach(sendTargets); });
+    allListening.then(() => {
+      listening = true;
+      p.cws.forEach(sendTargets);
+    });
 
     // Spawn the holders paced by the idle processes, peers and cw holders
     // mixed, so their pids are spread through the crowd as in a real process
     // table (a /proc walk that stops once every owner is found must not find
     // them all at the start).
-    const peerSpawners = p.peers.map((x, i) => () => this._spawnHolder(
-      { title: x.title, role: 'peer', fin: x.fin, pairs: x.pairs, listeners: x.listeners }, handlers('peer', i)));
+    const peerSpawners = p.peers.map(
+      (x, i) => () => this._spawnHolder({ title: x.title, role: 'peer', fin: x.fin, pairs: x.pairs, listeners: x.listeners }, handlers('peer', i)),
+    );
     const cwSpawners = p.cws.map((x, i) => () => {
       x.rec = this._spawnHolder({ title: x.title, role: 'cw' }, handlers('cw', i));
       sendTargets(x);
@@ -390,7 +419,8 @@ class Farm {
     const spawners = [];
     for (let a = 0, b = 0; a < peerSpawners.length || b < cwSpawners.length;) {
       // Keep the peers a little ahead: the cw holders connect to them.
-      if (b >= cwSpawners.length || (a < peerSpawners.length && a * cwSpawners.length <= (b + 1) * peerSpawners.length)) spawners.push(peerSpawners[a++]);
+      if (b >= cwSpawners.length || (a < peerSpawners.length && a * cwSpawners.length <= (b + 1) * peerSpawners.length))
+        spawners.push(peerSpawners[a++]);
       else spawners.push(cwSpawners[b++]);
     }
     const H = spawners.length;
@@ -398,15 +428,24 @@ class Farm {
     let hi = 0;
     let wake = null;
     const idleDone = new Promise((resolve) => {
-      if (nIdle === 0) { resolve(); return; }
+      if (nIdle === 0) {
+        resolve();
+        return;
+      }
       this._spawnIdle(nIdle, () => {
-        if (wake) { const w = wake; wake = null; w(); }
+        if (wake) {
+          const w = wake;
+          wake = null;
+          w();
+        }
         if (this.idle.length % 64 === 0 || this.idle.length === nIdle) {
           this._progress({ phase: 'spawn-idle', done: this.idle.length, total: nIdle });
         }
         if (this.idle.length === nIdle) resolve();
       });
-      this._idleShell.once('exit', () => { if (this.idle.length < nIdle && !this._stopping) fail(new Error('the idle-process shell exited early')); });
+      this._idleShell.once('exit', () => {
+        if (this.idle.length < nIdle && !this._stopping) fail(new Error('the idle-process shell exited early'));
+      });
     });
     while (hi < H) {
       // Holder k goes once k/H of the idle processes exist.
@@ -415,7 +454,12 @@ class Farm {
         this._progress({ phase: 'spawn', done: hi, total: H });
         await new Promise((r) => setImmediate(r)); // let messages in between spawns
       } else {
-        await Promise.race([new Promise((r) => { wake = r; }), failed]);
+        await Promise.race([
+          new Promise((r) => {
+            wake = r;
+          }),
+          failed,
+        ]);
       }
     }
     await Promise.race([idleDone, failed]);
@@ -470,21 +514,34 @@ class Farm {
     if (!this.truth || this._stopping) throw new Error('the farm is not running');
     if (!Number.isInteger(n) || n < 0) throw new RangeError('makeTimeWait(n): a non-negative integer');
     let max = Infinity;
-    try { max = Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_max_tw_buckets', 'utf8')); } catch { /* keep Infinity */ }
+    try {
+      max = Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_max_tw_buckets', 'utf8'));
+    } catch {
+      /* keep Infinity */
+    }
     if (n > max) throw new RangeError(`makeTimeWait(${n}): over net.ipv4.tcp_max_tw_buckets (${max})`);
     if (n === 0) return this.truth;
     const peers = this.holders.filter((h) => h.role === 'peer');
     const parts = split(n, Math.min(peers.length, Math.ceil(n / TW_CHUNK)));
-    const jobs = parts.map((k, i) => new Promise((resolve, reject) => {
-      const id = ++this._twId;
-      this._twPending.set(id, {
-        got: (m) => { this._twPending.delete(id); resolve(m); },
-        fail: (err) => { this._twPending.delete(id); reject(err); },
-      });
-      const hosts = [];
-      for (let c = 0; c < Math.ceil(k / TW_CHUNK); c++) hosts.push(twHost(this._twHosts++));
-      peers[i].child.stdin.write(JSON.stringify({ cmd: 'timewait', id, n: k, chunk: TW_CHUNK, hosts }) + '\n');
-    }));
+    const jobs = parts.map(
+      (k, i) =>
+        new Promise((resolve, reject) => {
+          const id = ++this._twId;
+          this._twPending.set(id, {
+            got: (m) => {
+              this._twPending.delete(id);
+              resolve(m);
+            },
+            fail: (err) => {
+              this._twPending.delete(id);
+              reject(err);
+            },
+          });
+          const hosts = [];
+          for (let c = 0; c < Math.ceil(k / TW_CHUNK); c++) hosts.push(twHost(this._twHosts++));
+          peers[i].child.stdin.write(JSON.stringify({ cmd: 'timewait', id, n: k, chunk: TW_CHUNK, hosts }) + '\n');
+        }),
+    );
     const made = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
     this._twBatches.push({ n: made, at: Date.now() });
     this._recount();
@@ -513,7 +570,9 @@ class Farm {
         // idle process in it: signal the whole group.
         if (c === this._idleShell) process.kill(-c.pid, sig);
         else c.kill(sig);
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
 
@@ -521,12 +580,19 @@ class Farm {
   stop() {
     if (this._stopping) return this._stopping;
     this._stopping = (async () => {
-      const gone = [...this.children].map((c) => new Promise((resolve) => {
-        if (c.exitCode !== null || c.signalCode !== null) resolve();
-        else c.once('exit', () => resolve());
-      }));
+      const gone = [...this.children].map(
+        (c) =>
+          new Promise((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) resolve();
+            else c.once('exit', () => resolve());
+          }),
+      );
       for (const c of this.children) {
-        try { c.stdin.end(); } catch { /* gone */ }
+        try {
+          c.stdin.end();
+        } catch {
+          /* gone */
+        }
       }
       // Resetting takes a while at a million sockets (~0.5 s per full
       // holder, 2 cores): SIGKILL only when nothing has exited for a while,
@@ -542,9 +608,19 @@ class Farm {
       await Promise.all(gone);
       clearTimeout(timer);
       for (const fd of [this._nullFd, this._tmpFd]) {
-        if (fd !== null && fd !== undefined) try { fs.closeSync(fd); } catch { /* closed */ }
+        if (fd !== null && fd !== undefined)
+          try {
+            fs.closeSync(fd);
+          } catch {
+            /* closed */
+          }
       }
-      if (this._tmp) try { fs.unlinkSync(this._tmp); } catch { /* gone */ }
+      if (this._tmp)
+        try {
+          fs.unlinkSync(this._tmp);
+        } catch {
+          /* gone */
+        }
       for (const p of this._twPending.values()) p.fail(new Error('the farm stopped'));
       liveFarms.delete(this);
     })();
@@ -605,9 +681,11 @@ async function cli() {
     process.exit(2);
   }
   if (o.help) {
-    process.stdout.write('usage: node harness/farm.js [--sockets N] [--idle N] [--listen N] [--time-wait N] [--hold] [--quiet]\n' +
-      '  Builds the socket farm, prints its truth as JSON. --hold keeps it until Ctrl-C/SIGTERM;\n' +
-      '  then (with --hold) a line "timewait N" on stdin makes N TIME_WAIT sockets and prints the new truth.\n');
+    process.stdout.write(
+      'usage: node harness/farm.js [--sockets N] [--idle N] [--listen N] [--time-wait N] [--hold] [--quiet]\n' +
+        '  Builds the socket farm, prints its truth as JSON. --hold keeps it until Ctrl-C/SIGTERM;\n' +
+        '  then (with --hold) a line "timewait N" on stdin makes N TIME_WAIT sockets and prints the new truth.\n',
+    );
     return;
   }
   const { hold, quiet, help: _help, ...opts } = o;
@@ -615,14 +693,19 @@ async function cli() {
   const t0 = Date.now();
   const farm = await startFarm({
     ...opts,
-    onProgress: quiet ? undefined : (ev) => {
-      const now = Date.now();
-      if (now - last < 1000 && ev.done !== ev.total) return;
-      last = now;
-      process.stderr.write(`farm: ${((now - t0) / 1000).toFixed(1)} s  ${ev.phase} ${ev.done}/${ev.total}\n`);
-    },
+    onProgress: quiet
+      ? undefined
+      : (ev) => {
+          const now = Date.now();
+          if (now - last < 1000 && ev.done !== ev.total) return;
+          last = now;
+          process.stderr.write(`farm: ${((now - t0) / 1000).toFixed(1)} s  ${ev.phase} ${ev.done}/${ev.total}\n`);
+        },
   });
-  if (!quiet) process.stderr.write(`farm: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${farm.holders.length} holders, ${farm.idle.length} idle processes\n`);
+  if (!quiet)
+    process.stderr.write(
+      `farm: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${farm.holders.length} holders, ${farm.idle.length} idle processes\n`,
+    );
   process.stdout.write(JSON.stringify(farm.truth) + '\n');
   if (!hold) {
     await farm.stop();

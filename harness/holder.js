@@ -18,7 +18,11 @@ const readline = require('node:readline');
 const children = new Set();
 function killAll() {
   for (const c of children) {
-    try { c.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      c.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 }
 process.on('exit', killAll);
@@ -29,7 +33,9 @@ function startFixture(cmd, args, { timeoutMs = 30000, spawnOpts = {} } = {}) {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOpts });
     children.add(child);
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not ready in ${timeoutMs} ms\n${stderr}`)), timeoutMs);
     const rl = readline.createInterface({ input: child.stdout });
     rl.once('line', (line) => {
@@ -38,12 +44,16 @@ function startFixture(cmd, args, { timeoutMs = 30000, spawnOpts = {} } = {}) {
       resolve({
         child,
         info,
-        stop: () => new Promise((res) => {
-          if (child.exitCode !== null || child.signalCode !== null) return res();
-          child.once('exit', () => { children.delete(child); res(); });
-          child.stdin.end();
-          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-        }),
+        stop: () =>
+          new Promise((res) => {
+            if (child.exitCode !== null || child.signalCode !== null) return res();
+            child.once('exit', () => {
+              children.delete(child);
+              res();
+            });
+            child.stdin.end();
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+          }),
       });
     });
     child.once('exit', (code) => {

@@ -22,7 +22,8 @@ const lazyChildProcess = {
   name: 'lazy-child-process',
   setup(build) {
     build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined);
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined,
+    );
     build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
       contents: "module.exports = new Proxy({}, { get: (_, key) => require('node:child_process')[key] });",
       loader: 'js',
@@ -30,17 +31,22 @@ const lazyChildProcess = {
   },
 };
 
-esbuild.build({
-  entryPoints: [path.join(dist, 'cli', 'main.js')],
-  outfile: path.join(dist, 'cli.js'),
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  external: ['prom-client'],
-  logLevel: 'warning',
-  plugins: [lazyChildProcess],
-}).then(() => require('node:fs').chmodSync(path.join(dist, 'cli.js'), 0o755), (err) => {
-  process.stderr.write(`bundle-cli: ${err.message}\n`);
-  process.exit(1);
-});
+esbuild
+  .build({
+    entryPoints: [path.join(dist, 'cli', 'main.js')],
+    outfile: path.join(dist, 'cli.js'),
+    allowOverwrite: true,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    external: ['prom-client'],
+    logLevel: 'warning',
+    plugins: [lazyChildProcess],
+  })
+  .then(
+    () => require('node:fs').chmodSync(path.join(dist, 'cli.js'), 0o755),
+    (err) => {
+      process.stderr.write(`bundle-cli: ${err.message}\n`);
+      process.exit(1);
+    },
+  );

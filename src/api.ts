@@ -20,8 +20,19 @@ import { SocketTable } from './report/table';
 import { GROUPINGS } from './report/groupings';
 import { cgroupRowsByState, topReport, type Labels } from './report/top';
 import type {
-  AllNetnsOption, CgroupStateOptions, CgroupStateReport, CountOptions, NetnsSnapshot, NetnsStateCounts, NetnsStateCountsOf, NetnsTopReport, SnapshotOptions, StateCounts, StateCountsOf,
-  TopOptions, TopReport,
+  AllNetnsOption,
+  CgroupStateOptions,
+  CgroupStateReport,
+  CountOptions,
+  NetnsSnapshot,
+  NetnsStateCounts,
+  NetnsStateCountsOf,
+  NetnsTopReport,
+  SnapshotOptions,
+  StateCounts,
+  StateCountsOf,
+  TopOptions,
+  TopReport,
 } from './types';
 import { userNamesSteps } from './report/users';
 
@@ -50,8 +61,14 @@ function sumCounts(req: Request, per: PerNetns<RawCountResult>, took: () => numb
     families.ipv6 += n.families.ipv6;
   }
   return {
-    total: families.ipv4 + families.ipv6, states, families, namespaces,
-    skipped: per.skipped.length, skippedNamespaces: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+    total: families.ipv4 + families.ipv6,
+    states,
+    families,
+    namespaces,
+    skipped: per.skipped.length,
+    skippedNamespaces: per.skipped,
+    unreadableProcesses: per.unreadableProcesses,
+    tookMs: took(),
   };
 }
 
@@ -73,15 +90,25 @@ function* counting(req: Request, took: () => number): Check<StateCounts | NetnsS
 // The result is typed by the states asked for (StatesOf): counts.states.CLOSE_WAIT
 // is a number when CLOSE_WAIT was asked for.
 type Counting<S> = Omit<CountOptions, 'states'> & { states?: S };
-export async function countStates<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & AllNetns): Promise<NetnsStateCountsOf<StatesOf<S>>>;
-export async function countStates<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & EitherNetns): Promise<StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>>;
-export async function countStates<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): Promise<StateCountsOf<StatesOf<S>>>;
+export async function countStates<const S extends readonly string[] | undefined = undefined>(
+  options: Counting<S> & AllNetns,
+): Promise<NetnsStateCountsOf<StatesOf<S>>>;
+export async function countStates<const S extends readonly string[] | undefined = undefined>(
+  options: Counting<S> & EitherNetns,
+): Promise<StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>>;
+export async function countStates<const S extends readonly string[] | undefined = undefined>(
+  options?: Counting<S>,
+): Promise<StateCountsOf<StatesOf<S>>>;
 export async function countStates(options?: CountOptions & Partial<EitherNetns>): Promise<StateCounts | NetnsStateCounts> {
   return runAsync(calling('countStates', options, counting));
 }
 
-export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & AllNetns): NetnsStateCountsOf<StatesOf<S>>;
-export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options: Counting<S> & EitherNetns): StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>;
+export function countStatesSync<const S extends readonly string[] | undefined = undefined>(
+  options: Counting<S> & AllNetns,
+): NetnsStateCountsOf<StatesOf<S>>;
+export function countStatesSync<const S extends readonly string[] | undefined = undefined>(
+  options: Counting<S> & EitherNetns,
+): StateCountsOf<StatesOf<S>> | NetnsStateCountsOf<StatesOf<S>>;
 export function countStatesSync<const S extends readonly string[] | undefined = undefined>(options?: Counting<S>): StateCountsOf<StatesOf<S>>;
 export function countStatesSync(options?: CountOptions & Partial<EitherNetns>): StateCounts | NetnsStateCounts {
   return runSync(calling('countStates', options, counting));
@@ -94,12 +121,16 @@ export function countStatesSync(options?: CountOptions & Partial<EitherNetns>): 
 // falling back), nor has a kernel before 5.7.
 function needCgroupIds(t: RawSampleResult): void {
   if (t.source === 'procfs') {
-    throw new TcpcensusError(`cannot group by cgroup: NETLINK_SOCK_DIAG was refused (${t.sourceFallback}) and /proc/net/tcp has no cgroup ids`,
-      'ERR_TCPCENSUS_UNSUPPORTED');
+    throw new TcpcensusError(
+      `cannot group by cgroup: NETLINK_SOCK_DIAG was refused (${t.sourceFallback}) and /proc/net/tcp has no cgroup ids`,
+      'ERR_TCPCENSUS_UNSUPPORTED',
+    );
   }
   if (t.missing.includes('cgroupId')) {
-    throw new TcpcensusError('cannot group by cgroup: the kernel sent no cgroup ids (INET_DIAG_CGROUP_ID: Linux 5.7+ with CONFIG_SOCK_CGROUP_DATA)',
-      'ERR_TCPCENSUS_UNSUPPORTED');
+    throw new TcpcensusError(
+      'cannot group by cgroup: the kernel sent no cgroup ids (INET_DIAG_CGROUP_ID: Linux 5.7+ with CONFIG_SOCK_CGROUP_DATA)',
+      'ERR_TCPCENSUS_UNSUPPORTED',
+    );
   }
 }
 
@@ -111,8 +142,14 @@ function* labelsFor(req: Request, t: RawSampleResult, users: Map<number, string>
 
 function netnsTop(req: Request, namespaces: NetnsTopReport['namespaces'], per: PerNetns<unknown>, took: () => number): NetnsTopReport {
   return {
-    states: maskNames(req.raw.states), by: req.by, total: namespaces.reduce((n, r) => n + r.total, 0), namespaces,
-    skipped: per.skipped.length, skippedNamespaces: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+    states: maskNames(req.raw.states),
+    by: req.by,
+    total: namespaces.reduce((n, r) => n + r.total, 0),
+    namespaces,
+    skipped: per.skipped.length,
+    skippedNamespaces: per.skipped,
+    unreadableProcesses: per.unreadableProcesses,
+    tookMs: took(),
   };
 }
 
@@ -160,7 +197,10 @@ export function topProcessesSync(options?: TopOptions & Partial<EitherNetns>): T
 function netnsTables(per: PerNetns<RawSampleResult>, took: () => number, procHidden: string | null): NetnsSnapshot {
   return {
     namespaces: per.namespaces.map(({ netns, result }) => ({ netns, table: new SocketTable(result, procHidden) })),
-    skipped: per.skipped.length, skippedNamespaces: per.skipped, unreadableProcesses: per.unreadableProcesses, tookMs: took(),
+    skipped: per.skipped.length,
+    skippedNamespaces: per.skipped,
+    unreadableProcesses: per.unreadableProcesses,
+    tookMs: took(),
   };
 }
 

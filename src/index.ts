@@ -7,7 +7,14 @@ import type { Registry } from 'prom-client';
 import type { MetricsOptions } from './types';
 
 export {
-  countStates, countStatesSync, topProcesses, topProcessesSync, snapshot, snapshotSync, topCgroupsByState, topCgroupsByStateSync,
+  countStates,
+  countStatesSync,
+  topProcesses,
+  topProcessesSync,
+  snapshot,
+  snapshotSync,
+  topCgroupsByState,
+  topCgroupsByStateSync,
 } from './api';
 export { snapshotStream, type SnapshotBatch } from './stream';
 export { createSampler } from './sampler/sampler';

@@ -68,7 +68,9 @@ async function measure(states) {
     const b = median(times.bpf);
     const p = median(times.proc);
     const out = {
-      rows, rounds, states: states === 0xffe ? 'all' : 'CLOSE_WAIT',
+      rows,
+      rounds,
+      states: states === 0xffe ? 'all' : 'CLOSE_WAIT',
       found,
       medianMs: { dump: +d.toFixed(1), dumpAndBpf: +b.toFixed(1), dumpAndProc: +p.toFixed(1) },
       joinMs: { bpf: +(b - d).toFixed(1), proc: +(p - d).toFixed(1) },

@@ -26,7 +26,15 @@ async function main() {
   let mark = process.cpuUsage();
   for await (const s of sampler) {
     const sampleCpu = cpuMs(process.cpuUsage(mark));
-    out.samples.push({ seq: s.seq, ms: s.tookMs, cpuMs: sampleCpu, attribution: s.attribution, skipped: s.skipped, total: s.total, closeWait: s.states.CLOSE_WAIT });
+    out.samples.push({
+      seq: s.seq,
+      ms: s.tookMs,
+      cpuMs: sampleCpu,
+      attribution: s.attribution,
+      skipped: s.skipped,
+      total: s.total,
+      closeWait: s.states.CLOSE_WAIT,
+    });
     out.top = s.top.rows.map((r) => ({ pid: r.pid, command: r.command, count: r.count }));
     out.unattributed = s.top.unattributed;
     const c0 = process.cpuUsage();

@@ -24,7 +24,13 @@ const median = (xs) => {
 };
 
 function runJob(owners, samples) {
-  return JSON.parse(execFileSync(process.execPath, [JOB, owners, String(samples)], { maxBuffer: 1 << 26 }).toString().trim().split('\n').pop());
+  return JSON.parse(
+    execFileSync(process.execPath, [JOB, owners, String(samples)], { maxBuffer: 1 << 26 })
+      .toString()
+      .trim()
+      .split('\n')
+      .pop(),
+  );
 }
 
 // The top rows must name the farm's CLOSE_WAIT holders with their counts,
@@ -37,13 +43,15 @@ function check(r, truth, owners) {
     const row = got.get(pid);
     if (!row) throw new Error(`sampler (${owners}): holder ${pid} (${truth.commandByPid[pid]}, ${n} CLOSE_WAIT) missing from the top rows`);
     if (row.command !== truth.commandByPid[pid]) throw new Error(`sampler (${owners}): pid ${pid} is ${row.command}, not ${truth.commandByPid[pid]}`);
-    if (Math.abs(row.count - n) > Math.max(3, n * 0.03)) throw new Error(`sampler (${owners}): pid ${pid} holds ${row.count} CLOSE_WAIT, the farm made ${n}`);
+    if (Math.abs(row.count - n) > Math.max(3, n * 0.03))
+      throw new Error(`sampler (${owners}): pid ${pid} holds ${row.count} CLOSE_WAIT, the farm made ${n}`);
   }
   // Other processes of a shared host may hold CLOSE_WAIT too: reported, not checked.
   r.foreign = r.top.filter((x) => !want.has(x.pid));
   r.samples.forEach((s, k) => {
     const c = r.counts[k].total;
-    if (Math.abs(s.total - c) > Math.max(50, c * 0.01)) throw new Error(`sampler (${owners}): sample ${s.seq} counted ${s.total}, countStates right after ${c}`);
+    if (Math.abs(s.total - c) > Math.max(50, c * 0.01))
+      throw new Error(`sampler (${owners}): sample ${s.seq} counted ${s.total}, countStates right after ${c}`);
   });
 }
 
@@ -91,10 +99,12 @@ async function runSamplerBench({ farm, samples = 20, fraction = 0.02, log = () =
       results[owners] = summarize(r);
       log(`sampler: owners ${owners}: ${JSON.stringify(results[owners])}`);
     }
-    const targets = Object.entries(results).flatMap(([owners, s]) => [
-      { name: `steady-state sample with owners (owners '${owners}') vs countStates, medians`, value: s.steadyMs / s.countMs },
-      { name: `the same, means (wide walks spread in)`, value: s.steadyMeanMs / s.countMeanMs },
-    ]).map((t) => ({ ...t, limit: LIMIT, met: t.value <= LIMIT }));
+    const targets = Object.entries(results)
+      .flatMap(([owners, s]) => [
+        { name: `steady-state sample with owners (owners '${owners}') vs countStates, medians`, value: s.steadyMs / s.countMs },
+        { name: `the same, means (wide walks spread in)`, value: s.steadyMeanMs / s.countMeanMs },
+      ])
+      .map((t) => ({ ...t, limit: LIMIT, met: t.value <= LIMIT }));
     return { results, targets, met: targets.every((t) => t.met) };
   } finally {
     await farm.churn(0);
@@ -104,10 +114,14 @@ async function runSamplerBench({ farm, samples = 20, fraction = 0.02, log = () =
 function renderSampler(r, header) {
   const ms = (x) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
   const lines = [header, ''];
-  lines.push('| owners | source | cold sample (full attribution) | steady sample: median, mean, max | of it looking up owners (median) | countStates: median, mean | CPU, median: steady sample / countStates | looked up / probed / walked processes / pending per sample (median) |');
+  lines.push(
+    '| owners | source | cold sample (full attribution) | steady sample: median, mean, max | of it looking up owners (median) | countStates: median, mean | CPU, median: steady sample / countStates | looked up / probed / walked processes / pending per sample (median) |',
+  );
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [owners, s] of Object.entries(r.results)) {
-    lines.push(`| ${owners} | ${s.source} | ${ms(s.coldMs)} | ${ms(s.steadyMs)}, ${ms(s.steadyMeanMs)}, ${ms(s.steadyMaxMs)} | ${ms(s.lookupMs)} | ${ms(s.countMs)}, ${ms(s.countMeanMs)} | ${ms(s.steadyCpuMs)} / ${ms(s.countCpuMs)} | ${s.lookedUp} / ${s.probed} / ${s.walkedProcesses} / ${s.pending} |`);
+    lines.push(
+      `| ${owners} | ${s.source} | ${ms(s.coldMs)} | ${ms(s.steadyMs)}, ${ms(s.steadyMeanMs)}, ${ms(s.steadyMaxMs)} | ${ms(s.lookupMs)} | ${ms(s.countMs)}, ${ms(s.countMeanMs)} | ${ms(s.steadyCpuMs)} / ${ms(s.countCpuMs)} | ${s.lookedUp} / ${s.probed} / ${s.walkedProcesses} / ${s.pending} |`,
+    );
   }
   lines.push('');
   lines.push('| target | measured | limit | met |');

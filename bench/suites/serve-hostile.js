@@ -37,7 +37,10 @@ function term(child) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const kill = setTimeout(() => child.kill('SIGKILL'), 10000);
-    child.once('exit', (code, signal) => { clearTimeout(kill); resolve({ ms: Date.now() - t0, code, signal }); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(kill);
+      resolve({ ms: Date.now() - t0, code, signal });
+    });
     child.kill('SIGTERM');
   });
 }
@@ -92,4 +95,7 @@ async function main() {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

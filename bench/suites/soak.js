@@ -45,13 +45,22 @@ async function soak(name, call, calls, warmup) {
   const before = { fds: fdsBefore, rssMb: median(rss.slice(0, window)) };
   const after = { fds: fdsAfter, rssMb: median(rss.slice(-window)) };
   const r = {
-    name, ownerSource: source, calls, warmup, seconds, before, after, peakRssMb: Math.max(...rss),
+    name,
+    ownerSource: source,
+    calls,
+    warmup,
+    seconds,
+    before,
+    after,
+    peakRssMb: Math.max(...rss),
     fdsChanged: after.fds - before.fds,
     rssGrowthPct: ((after.rssMb - before.rssMb) / before.rssMb) * 100,
   };
   r.met = r.fdsChanged === 0 && r.rssGrowthPct < 10;
-  process.stderr.write(`soak: ${name} (${source}): ${calls} calls in ${seconds.toFixed(1)} s; fds ${before.fds} -> ${after.fds}; ` +
-    `median RSS ${before.rssMb.toFixed(1)} -> ${after.rssMb.toFixed(1)} MB (${r.rssGrowthPct.toFixed(1)}%, peak ${r.peakRssMb.toFixed(1)} MB)\n`);
+  process.stderr.write(
+    `soak: ${name} (${source}): ${calls} calls in ${seconds.toFixed(1)} s; fds ${before.fds} -> ${after.fds}; ` +
+      `median RSS ${before.rssMb.toFixed(1)} -> ${after.rssMb.toFixed(1)} MB (${r.rssGrowthPct.toFixed(1)}%, peak ${r.peakRssMb.toFixed(1)} MB)\n`,
+  );
   return r;
 }
 
@@ -63,8 +72,10 @@ function render(results) {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | :---: |',
   ];
   for (const r of results.runs) {
-    lines.push(`| ${r.name} | ${r.ownerSource} | ${r.seconds.toFixed(1)} s | ${r.before.fds} -> ${r.after.fds} | ${r.before.rssMb.toFixed(1)} -> ${r.after.rssMb.toFixed(1)} MB | ` +
-      `${r.rssGrowthPct.toFixed(1)}% | ${r.peakRssMb.toFixed(1)} MB | ${r.met ? 'yes' : '**no**'} |`);
+    lines.push(
+      `| ${r.name} | ${r.ownerSource} | ${r.seconds.toFixed(1)} s | ${r.before.fds} -> ${r.after.fds} | ${r.before.rssMb.toFixed(1)} -> ${r.after.rssMb.toFixed(1)} MB | ` +
+        `${r.rssGrowthPct.toFixed(1)}% | ${r.peakRssMb.toFixed(1)} MB | ${r.met ? 'yes' : '**no**'} |`,
+    );
   }
   return lines.join('\n');
 }

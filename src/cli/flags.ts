@@ -11,7 +11,10 @@ import { flagName, flagsOf, KEYS, OPTIONS, type Command as CommandName, type Fla
 import type { MetricsOptions, SamplerOptions, SnapshotOptions, TopOptions } from '../types';
 
 /** Every option a flag can set; each command passes on the ones its call takes (the library checks them). */
-export type FlagOptions = TopOptions & SnapshotOptions & SamplerOptions & MetricsOptions & { allNetns?: boolean; listen?: string; requestTimeout?: string };
+export type FlagOptions = TopOptions &
+  SnapshotOptions &
+  SamplerOptions &
+  MetricsOptions & { allNetns?: boolean; listen?: string; requestTimeout?: string };
 
 /** The flags no library call takes (their entries name no call): how to print, when to stop. */
 export interface CliFlags {
@@ -29,8 +32,7 @@ export interface Parsed {
 const collect = (v: string, prev: string[] | undefined) => (prev ?? []).concat(v);
 
 // commander's name for a flag's value: the long flag in camelCase.
-const attribute = (f: Flag): string =>
-  (/--([a-z0-9-]+)/.exec(f.flags)?.[1] ?? '').replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+const attribute = (f: Flag): string => (/--([a-z0-9-]+)/.exec(f.flags)?.[1] ?? '').replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 /** Adds to a command every flag the option table gives it. */
 export function addFlags(cmd: Command, name: CommandName): Command {
@@ -71,4 +73,3 @@ export function flagOptions(parsed: Record<string, unknown>, name: CommandName):
 
 /** The CLI's words for an option in a message: its flag, and a value as typed after it. */
 export const cliWords: Namer = (key, value) => `${flagName(key)}${value === undefined ? '' : ` ${value}`}`;
-

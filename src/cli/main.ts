@@ -22,7 +22,10 @@ const HELP_HINT = '(run tcpcensus --help for usage)';
 // in our form: one line that starts "tcpcensus:", the suggestion on it, the
 // echoed word cut and escaped like every other.
 function commanderLine(text: string): string {
-  const [first = '', ...rest] = text.replace(/^error: /, '').trimEnd().split('\n');
+  const [first = '', ...rest] = text
+    .replace(/^error: /, '')
+    .trimEnd()
+    .split('\n');
   const near = rest.map((l) => /^\(Did you mean (.*)\?\)$/.exec(l.trim())?.[1]).find((m) => m !== undefined);
   const line = first.replace(/'([^']*)'/g, (_m, w: string) => `'${cut(w)}'`);
   return `tcpcensus: ${printable(line)}${near ? ` (did you mean ${printable(near)}?)` : ''}\n`;
@@ -38,7 +41,9 @@ function fatal(err: unknown): never {
   let line = err instanceof OptionError || err instanceof LimitError ? err.worded(cliWords) : e.message;
   if (err instanceof SystemError) line += ` (${err.code})`;
   const hint =
-    err instanceof SystemError && err.syscall === 'setns' && err.code === 'EPERM' ? 'tcpcensus: entering another network namespace needs CAP_SYS_ADMIN (root)\n' : '';
+    err instanceof SystemError && err.syscall === 'setns' && err.code === 'EPERM'
+      ? 'tcpcensus: entering another network namespace needs CAP_SYS_ADMIN (root)\n'
+      : '';
   process.stderr.write(`tcpcensus: ${printable(line)}\n${hint}${err instanceof OptionError ? `${HELP_HINT}\n` : ''}`);
   if (process.env.TCPCENSUS_DEBUG === '1') process.stderr.write(`${e.stack}\n`);
   process.exit(err instanceof OptionError ? 2 : 1);
@@ -81,7 +86,9 @@ async function main(argv: string[]): Promise<void> {
     const names = program.commands.map((c) => c.name()).concat('help');
     if (!names.includes(first)) {
       const near = closest(first, names);
-      process.stderr.write(`tcpcensus: unknown command '${cut(first)}'${near ? ` (did you mean ${near}?)` : ''}; commands: ${names.join(', ')}\n${HELP_HINT}\n`);
+      process.stderr.write(
+        `tcpcensus: unknown command '${cut(first)}'${near ? ` (did you mean ${near}?)` : ''}; commands: ${names.join(', ')}\n${HELP_HINT}\n`,
+      );
       process.exit(2);
     }
   }

@@ -16,9 +16,12 @@ import type { TopReport } from '../types';
  * ("not root; root sees all owners").
  */
 export function cgroupsInsteadBecause(top: TopReport, pidsGiven: boolean, why: string): string | null {
-  if (pidsGiven || top.by !== 'process' || top.ownerSource === null || !OWNER_SOURCE[top.ownerSource].refusedByProcess || top.source !== 'netlink') return null;
+  if (pidsGiven || top.by !== 'process' || top.ownerSource === null || !OWNER_SOURCE[top.ownerSource].refusedByProcess || top.source !== 'netlink')
+    return null;
   if (!top.unreadableProcesses || !top.unattributed) return null;
   const p = top.unreadableProcesses;
-  return `${p} ${p === 1 ? 'process' : 'processes'} could not be read (${why}), so ${top.unattributed} of ${top.total} sockets had no owner found` +
-    (top.ownerFallback ? `; the eBPF owner source could not be used: ${top.ownerFallback}` : '');
+  return (
+    `${p} ${p === 1 ? 'process' : 'processes'} could not be read (${why}), so ${top.unattributed} of ${top.total} sockets had no owner found` +
+    (top.ownerFallback ? `; the eBPF owner source could not be used: ${top.ownerFallback}` : '')
+  );
 }

@@ -36,12 +36,20 @@ export function cut(s: string, max = MAX_SHOWN): string {
  */
 export function shown(v: unknown): string {
   switch (typeof v) {
-    case 'string': return `"${cut(v)}"`;
-    case 'number': case 'boolean': case 'undefined': return String(v);
-    case 'bigint': return cut(`${v}n`);
-    case 'symbol': return 'a symbol';
-    case 'function': return 'a function';
-    default: break;
+    case 'string':
+      return `"${cut(v)}"`;
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(v);
+    case 'bigint':
+      return cut(`${v}n`);
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      break;
   }
   if (v === null) return 'null';
   try {

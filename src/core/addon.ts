@@ -6,7 +6,20 @@
 import { join } from 'node:path';
 import { packageRoot } from './package-root';
 import { COLUMNS } from './columns';
-import type { DumpHandle, ProgressHandle, RawBatch, RawCgroupPaths, RawCgroupPathsOptions, RawCountResult, RawDumpOptions, RawFindOptions, RawFound, RawNetnsList, RawSampleOptions, RawSampleResult } from './raw';
+import type {
+  DumpHandle,
+  ProgressHandle,
+  RawBatch,
+  RawCgroupPaths,
+  RawCgroupPathsOptions,
+  RawCountResult,
+  RawDumpOptions,
+  RawFindOptions,
+  RawFound,
+  RawNetnsList,
+  RawSampleOptions,
+  RawSampleResult,
+} from './raw';
 import { MAX_THREADS } from './raw';
 import { isErrorCode, LimitError, SystemError, TcpcensusError } from '../errors';
 
@@ -66,14 +79,23 @@ const raw = load() as RawBinding;
 for (const [i, [name, [Ctor, width]]] of Object.entries(COLUMNS).entries()) {
   const c = raw.columns[i];
   if (!c || c.name !== name || c.bytes !== Ctor.BYTES_PER_ELEMENT || c.width !== width) {
-    throw new TcpcensusError(`the tcpcensus addon's columns do not match this version (column ${name}); rebuild it with npm run build:native`, 'ERR_TCPCENSUS_ADDON');
+    throw new TcpcensusError(
+      `the tcpcensus addon's columns do not match this version (column ${name}); rebuild it with npm run build:native`,
+      'ERR_TCPCENSUS_ADDON',
+    );
   }
 }
 if (raw.maxThreads !== MAX_THREADS) {
-  throw new TcpcensusError(`the tcpcensus addon's thread bound (${raw.maxThreads}) does not match this version (${MAX_THREADS}); rebuild it with npm run build:native`, 'ERR_TCPCENSUS_ADDON');
+  throw new TcpcensusError(
+    `the tcpcensus addon's thread bound (${raw.maxThreads}) does not match this version (${MAX_THREADS}); rebuild it with npm run build:native`,
+    'ERR_TCPCENSUS_ADDON',
+  );
 }
 if (raw.columns.length !== Object.keys(COLUMNS).length) {
-  throw new TcpcensusError('the tcpcensus addon has more columns than this version knows; rebuild it with npm run build:native', 'ERR_TCPCENSUS_ADDON');
+  throw new TcpcensusError(
+    'the tcpcensus addon has more columns than this version knows; rebuild it with npm run build:native',
+    'ERR_TCPCENSUS_ADDON',
+  );
 }
 
 // The addon throws plain objects and Errors with these own fields set.
@@ -113,9 +135,10 @@ function sync<A, R>(fn: (a: A) => R): (a: A) => R {
 }
 
 function async<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
-  return (a) => fn(a).catch((err: unknown) => {
-    throw convert(err);
-  });
+  return (a) =>
+    fn(a).catch((err: unknown) => {
+      throw convert(err);
+    });
 }
 
 export const native = {
@@ -132,9 +155,10 @@ export const native = {
   startTimes: async(raw.startTimes),
   startTimesSync: sync(raw.startTimesSync),
   openDump: sync((o: RawDumpOptions & { keepStates?: number }) => raw.openDump(o)),
-  nextBatch: (h: DumpHandle, rows: number) => raw.nextBatch(h, rows).catch((err: unknown) => {
-    throw convert(err);
-  }),
+  nextBatch: (h: DumpHandle, rows: number) =>
+    raw.nextBatch(h, rows).catch((err: unknown) => {
+      throw convert(err);
+    }),
   closeDump: (h: DumpHandle) => raw.closeDump(h),
   newProgress: () => raw.newProgress(),
   readProgress: (h: ProgressHandle) => raw.readProgress(h),

@@ -105,8 +105,30 @@ export function* allNetns<R extends RawDumpInfo>(req: Request, run: Run<R>): Che
 }
 
 // A caller's own run has one form; the driver of the other form never asks for it.
-const awaited = <R>(run: (r: Request) => Promise<R>): Run<R> => (r) => call({ sync: () => { throw new TypeError('an awaited run driven blocking'); }, async: run }, r);
-const blocking = <R>(run: (r: Request) => R): Run<R> => (r) => call({ sync: run, async: () => { throw new TypeError('a blocking run driven awaited'); } }, r);
+const awaited =
+  <R>(run: (r: Request) => Promise<R>): Run<R> =>
+  (r) =>
+    call(
+      {
+        sync: () => {
+          throw new TypeError('an awaited run driven blocking');
+        },
+        async: run,
+      },
+      r,
+    );
+const blocking =
+  <R>(run: (r: Request) => R): Run<R> =>
+  (r) =>
+    call(
+      {
+        sync: run,
+        async: () => {
+          throw new TypeError('a blocking run driven awaited');
+        },
+      },
+      r,
+    );
 
 /**
  * `run` (a function of the caller's) in one namespace of the listing, as
@@ -119,5 +141,6 @@ export function inOneNetns<R extends Pick<RawDumpInfo, 'netnsInode'>>(req: Reque
 }
 
 /** allNetns with a run of the caller's, awaited or blocking. */
-export const eachNetns = <R extends RawDumpInfo>(req: Request, run: (r: Request) => Promise<R>): Promise<PerNetns<R>> => runAsync(allNetns(req, awaited(run)));
+export const eachNetns = <R extends RawDumpInfo>(req: Request, run: (r: Request) => Promise<R>): Promise<PerNetns<R>> =>
+  runAsync(allNetns(req, awaited(run)));
 export const eachNetnsSync = <R extends RawDumpInfo>(req: Request, run: (r: Request) => R): PerNetns<R> => runSync(allNetns(req, blocking(run)));

@@ -85,12 +85,18 @@ export function* all<T extends unknown[]>(...checks: { [K in keyof T]: Check<T[K
 export function lookupSync(s: Lookup): AnyOutcome {
   try {
     switch (s.op) {
-      case 'stat': return { ok: true, value: fs.statSync(s.path) };
-      case 'statBig': return { ok: true, value: fs.statSync(s.path, { bigint: true }) };
-      case 'statfs': return { ok: true, value: fs.statfsSync(s.path) };
-      case 'readlink': return { ok: true, value: fs.readlinkSync(s.path) };
-      case 'realpath': return { ok: true, value: fs.realpathSync(s.path) };
-      case 'readFile': return { ok: true, value: fs.readFileSync(s.path, 'utf8') };
+      case 'stat':
+        return { ok: true, value: fs.statSync(s.path) };
+      case 'statBig':
+        return { ok: true, value: fs.statSync(s.path, { bigint: true }) };
+      case 'statfs':
+        return { ok: true, value: fs.statfsSync(s.path) };
+      case 'readlink':
+        return { ok: true, value: fs.readlinkSync(s.path) };
+      case 'realpath':
+        return { ok: true, value: fs.realpathSync(s.path) };
+      case 'readFile':
+        return { ok: true, value: fs.readFileSync(s.path, 'utf8') };
     }
   } catch (error) {
     return { ok: false, error: error as NodeJS.ErrnoException };
@@ -106,12 +112,18 @@ const pool = <T>(start: (done: (err: NodeJS.ErrnoException | null, value: T) => 
 export async function lookupAsync(s: Lookup): Promise<AnyOutcome> {
   try {
     switch (s.op) {
-      case 'stat': return { ok: true, value: await pool<fs.Stats>((d) => fs.stat(s.path, d)) };
-      case 'statBig': return { ok: true, value: await pool<fs.BigIntStats>((d) => fs.stat(s.path, { bigint: true }, d)) };
-      case 'statfs': return { ok: true, value: await pool<fs.StatsFs>((d) => fs.statfs(s.path, d)) };
-      case 'readlink': return { ok: true, value: await pool<string>((d) => fs.readlink(s.path, d)) };
-      case 'realpath': return { ok: true, value: await pool<string>((d) => fs.realpath(s.path, d)) };
-      case 'readFile': return { ok: true, value: await pool<string>((d) => fs.readFile(s.path, 'utf8', d)) };
+      case 'stat':
+        return { ok: true, value: await pool<fs.Stats>((d) => fs.stat(s.path, d)) };
+      case 'statBig':
+        return { ok: true, value: await pool<fs.BigIntStats>((d) => fs.stat(s.path, { bigint: true }, d)) };
+      case 'statfs':
+        return { ok: true, value: await pool<fs.StatsFs>((d) => fs.statfs(s.path, d)) };
+      case 'readlink':
+        return { ok: true, value: await pool<string>((d) => fs.readlink(s.path, d)) };
+      case 'realpath':
+        return { ok: true, value: await pool<string>((d) => fs.realpath(s.path, d)) };
+      case 'readFile':
+        return { ok: true, value: await pool<string>((d) => fs.readFile(s.path, 'utf8', d)) };
     }
   } catch (error) {
     return { ok: false, error: error as NodeJS.ErrnoException };

@@ -167,7 +167,6 @@ export interface RawFound extends RawOwners {
   claimInodes: Uint32Array;
 }
 
-
 export interface RawTable extends RawColumns {
   size: number;
   owners?: RawOwners;

@@ -14,10 +14,17 @@ import { call, errnoText, runAsync, runSync, type Check, type Twin } from './loo
 import { native } from './addon';
 import { COLUMNS, type ColumnName, type RawColumns } from './columns';
 import type {
-  RawBatch, RawCgroupPaths, RawCountResult, RawDumpOptions, RawFindOptions, RawFound, RawNetnsList, RawSampleOptions, RawSampleResult,
+  RawBatch,
+  RawCgroupPaths,
+  RawCountResult,
+  RawDumpOptions,
+  RawFindOptions,
+  RawFound,
+  RawNetnsList,
+  RawSampleOptions,
+  RawSampleResult,
 } from './raw';
 import type { Request } from '../request/options';
-
 
 // With pids, only the rows those processes own are kept (the kernel cannot
 // filter by owner). The walk only read those processes, so this is small.
@@ -119,7 +126,10 @@ export function release(t: RawSampleResult): void {
 const dump: Twin<Request, RawSampleResult> = { sync: (req) => native.sampleSync(req.raw), async: sampleRaw };
 const counts: Twin<RawDumpOptions, RawCountResult> = { sync: native.countSync, async: native.count };
 const netnsList: Twin<{ procRoot?: string }, RawNetnsList> = { sync: native.listNetnsSync, async: native.listNetns };
-const cgroupWalk: Twin<BigUint64Array, RawCgroupPaths> = { sync: (ids) => native.cgroupPathsSync({ ids }), async: (ids) => native.cgroupPaths({ ids }) };
+const cgroupWalk: Twin<BigUint64Array, RawCgroupPaths> = {
+  sync: (ids) => native.cgroupPathsSync({ ids }),
+  async: (ids) => native.cgroupPaths({ ids }),
+};
 
 /** The socket table of a request (owners when it asks for them). */
 export function* sampleSteps(req: Request): Check<RawSampleResult> {

@@ -45,7 +45,10 @@ export class SharedSamples {
   /** Told why, on each sample whose owners came from the walk because the eBPF iterator could not be used ('auto'). */
   onOwnerFallback: ((reason: string) => void) | undefined;
 
-  constructor(private readonly taker: SampleTaker, private readonly minIntervalMs: number) {}
+  constructor(
+    private readonly taker: SampleTaker,
+    private readonly minIntervalMs: number,
+  ) {}
 
   /** The sample a scrape starting now reports. Never awaits before deciding, so every collect of one scrape shares it. */
   latest(): Promise<Observation> {
@@ -68,7 +71,9 @@ export class SharedSamples {
       },
     );
     this.inflight = p;
-    const clear = () => { this.inflight = null; };
+    const clear = () => {
+      this.inflight = null;
+    };
     p.then(clear, clear);
     return p;
   }
@@ -86,7 +91,11 @@ const ownersCache = new WeakMap<Observation, Owners>();
 function ownersOf(o: Observation, attributed: StateName[]): Owners {
   let r = ownersCache.get(o);
   if (r) return r;
-  r = { byPid: new Map(attributed.map((s) => [s, new Map<number, number>()])), unattributed: new Map(attributed.map((s) => [s, 0])), comm: new Map() };
+  r = {
+    byPid: new Map(attributed.map((s) => [s, new Map<number, number>()])),
+    unattributed: new Map(attributed.map((s) => [s, 0])),
+    comm: new Map(),
+  };
   const t = o.table;
   const rows = o.rows;
   const owned = o.owned;
@@ -141,10 +150,14 @@ const HOST_LIMITS: Array<[string, string, (text: string) => number]> = [
   ['tcp_max_tw_buckets', 'sys/net/ipv4/tcp_max_tw_buckets', Number],
   ['tcp_max_orphans', 'sys/net/ipv4/tcp_max_orphans', Number],
   ['file_max', 'sys/fs/file-max', Number],
-  ['local_ports', 'sys/net/ipv4/ip_local_port_range', (t) => {
-    const [lo, hi] = t.trim().split(/\s+/).map(Number);
-    return hi! - lo! + 1;
-  }],
+  [
+    'local_ports',
+    'sys/net/ipv4/ip_local_port_range',
+    (t) => {
+      const [lo, hi] = t.trim().split(/\s+/).map(Number);
+      return hi! - lo! + 1;
+    },
+  ],
 ];
 
 type HostLimits = Array<readonly [string, number]>;
@@ -155,13 +168,15 @@ const hostLimitsCache = new WeakMap<Observation, Promise<HostLimits>>();
 function hostLimitsOf(o: Observation, procRoot: string): Promise<HostLimits> {
   let r = hostLimitsCache.get(o);
   if (r) return r;
-  r = Promise.all(HOST_LIMITS.map(async ([limit, file, parse]) => {
-    try {
-      return [limit, parse(await readFile(`${procRoot}/${file}`, 'utf8'))] as const;
-    } catch {
-      return [limit, NaN] as const; // not there (another kernel, a sandbox): no series
-    }
-  }));
+  r = Promise.all(
+    HOST_LIMITS.map(async ([limit, file, parse]) => {
+      try {
+        return [limit, parse(await readFile(`${procRoot}/${file}`, 'utf8'))] as const;
+      } catch {
+        return [limit, NaN] as const; // not there (another kernel, a sandbox): no series
+      }
+    }),
+  );
   hostLimitsCache.set(o, r);
   return r;
 }
@@ -233,19 +248,20 @@ export function installMetrics(registry: Registry, req: Request): SharedSamples 
   });
   // --top-processes 0: no per-process series (no pids, no per-process
   // commands) for whoever can reach the exporter.
-  if (s.topProcesses > 0) new Gauge({
-    name: 'tcpcensus_process_sockets',
-    help: `TCP sockets of the attributed states (${attributed.join(', ')}) by owning process: the top ${s.topProcesses} processes per state.`,
-    labelNames: ['state', 'pid', 'command'],
-    registers,
-    async collect() {
-      const o = ownersOf(await shared.latest(), attributed);
-      this.reset();
-      for (const [state, byPid] of o.byPid) {
-        for (const [pid, n] of topN(byPid, s.topProcesses)) this.set({ state, pid: String(pid), command: printable(o.comm.get(pid)) }, n);
-      }
-    },
-  });
+  if (s.topProcesses > 0)
+    new Gauge({
+      name: 'tcpcensus_process_sockets',
+      help: `TCP sockets of the attributed states (${attributed.join(', ')}) by owning process: the top ${s.topProcesses} processes per state.`,
+      labelNames: ['state', 'pid', 'command'],
+      registers,
+      async collect() {
+        const o = ownersOf(await shared.latest(), attributed);
+        this.reset();
+        for (const [state, byPid] of o.byPid) {
+          for (const [pid, n] of topN(byPid, s.topProcesses)) this.set({ state, pid: String(pid), command: printable(o.comm.get(pid)) }, n);
+        }
+      },
+    });
   new Gauge({
     name: 'tcpcensus_cgroup_sockets',
     help: `TCP sockets of the attributed states (${attributed.join(', ')}) by the cgroup v2 of the process that created them (its path under the cgroup2 mount): the top ${s.topCommands} cgroups per state.`,
@@ -295,7 +311,7 @@ export function installMetrics(registry: Registry, req: Request): SharedSamples 
   });
   new Gauge({
     name: 'tcpcensus_owner_source_fallback',
-    help: 'Present (1) when owners were asked of the eBPF iterator (owners auto) but the last sample\'s came from the /proc walk: why it could not be used.',
+    help: "Present (1) when owners were asked of the eBPF iterator (owners auto) but the last sample's came from the /proc walk: why it could not be used.",
     labelNames: ['reason'],
     registers,
     async collect() {

@@ -133,7 +133,14 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
     const p = registry.metrics();
     rendering = p;
     renderedAt = Infinity; // under way: shared
-    p.then(() => { if (rendering === p) renderedAt = performance.now(); }, () => { if (rendering === p) rendering = null; });
+    p.then(
+      () => {
+        if (rendering === p) renderedAt = performance.now();
+      },
+      () => {
+        if (rendering === p) rendering = null;
+      },
+    );
     return p;
   };
 
@@ -264,15 +271,17 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
     c.busy = true;
     if (c.queue.length > 0) c.socket.pause();
     const [request, response] = next;
-    void answer(request, response).then(() => flushed(c, response)).then(() => {
-      c.busy = false;
-      // Node may resume the socket when a response ends (it drains the
-      // request): decide again, after that, whether to read.
-      setImmediate(() => {
-        if (c.queue.length > 0 || c.pending) c.socket.pause();
-        pump(c);
+    void answer(request, response)
+      .then(() => flushed(c, response))
+      .then(() => {
+        c.busy = false;
+        // Node may resume the socket when a response ends (it drains the
+        // request): decide again, after that, whether to read.
+        setImmediate(() => {
+          if (c.queue.length > 0 || c.pending) c.socket.pause();
+          pump(c);
+        });
       });
-    });
   }
 
   /** Resolves once the response was handed to the kernel, or the connection is gone (destroyed if it did not drain in time). */
@@ -300,7 +309,8 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
       await handle(request, response);
     } catch (err) {
       if (response.destroyed) return;
-      if (!response.headersSent) send(response, request, 500, 'text/plain; charset=utf-8', `tcpcensus: ${err instanceof Error ? err.message : String(err)}\n`);
+      if (!response.headersSent)
+        send(response, request, 500, 'text/plain; charset=utf-8', `tcpcensus: ${err instanceof Error ? err.message : String(err)}\n`);
       else response.destroy();
     }
   }
@@ -344,7 +354,13 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const errno = Math.abs(err.errno ?? 0);
       const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-      reject(err.syscall ? new SystemError(`${err.syscall} ${where} failed: ${errnoText(errno).message}`, err.syscall, errno, err.code ?? 'EUNKNOWN', { path: where }) : err);
+      reject(
+        err.syscall
+          ? new SystemError(`${err.syscall} ${where} failed: ${errnoText(errno).message}`, err.syscall, errno, err.code ?? 'EUNKNOWN', {
+              path: where,
+            })
+          : err,
+      );
     });
     server.listen(port, host, () => resolve());
   });
@@ -352,13 +368,14 @@ async function start(options: ServeOptions, hooks: Hooks): Promise<Server> {
   const url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   return {
     url,
-    close: () => new Promise<void>((resolve) => {
-      closing = true;
-      server.close(() => resolve());
-      // Not waited for: a request under way is cut.
-      for (const socket of conns.keys()) socket.destroy();
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        server.close(() => resolve());
+        // Not waited for: a request under way is cut.
+        for (const socket of conns.keys()) socket.destroy();
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -382,11 +399,12 @@ export function isLoopback(host: string): boolean {
   return family !== 0 && LOOPBACK.check(h, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-
 /** The CLI's serve: runs until SIGINT or SIGTERM, then exits 0 within STOP_DEADLINE_MS. */
 export async function runServe(options: ServeOptions): Promise<void> {
   let stop: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => { stop = resolve; });
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
   let signalled = false;
   const onSignal = () => {
     // A second signal: at once.
@@ -410,8 +428,10 @@ export async function runServe(options: ServeOptions): Promise<void> {
   });
   const host = new URL(server.url).hostname.replace(/^\[|\]$/g, '');
   if (!isLoopback(host)) {
-    process.stderr.write(`tcpcensus: warning: listening on ${server.url}, beyond loopback: whoever reaches it sees the pid and command of every socket's owner; `
-      + 'restrict it (a firewall, systemd IPAddressAllow=) or turn the per-process series off with --top-processes 0\n');
+    process.stderr.write(
+      `tcpcensus: warning: listening on ${server.url}, beyond loopback: whoever reaches it sees the pid and command of every socket's owner; ` +
+        'restrict it (a firewall, systemd IPAddressAllow=) or turn the per-process series off with --top-processes 0\n',
+    );
   }
   process.stderr.write(`tcpcensus: serving metrics on ${server.url}/metrics\n`);
   await stopped;

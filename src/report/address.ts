@@ -15,7 +15,7 @@ export function formatIPv6(bytes: Uint8Array, off: number): string {
   // Longest run of two or more zero words (first one on a tie).
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;

@@ -15,7 +15,6 @@ import { runAsync, type Check } from '../core/lookup';
 import * as runner from '../core/runner';
 import type { RawCgroupPaths } from '../core/raw';
 
-
 const MAX_ENTRIES = 100_000; // then start over: a bound, not an eviction policy
 const cache = new Map<bigint, CgroupLabel>();
 const REMOVED: CgroupLabel = { path: null, name: '(removed)' };

@@ -70,7 +70,12 @@ function endpointKey(t: RawTable, i: number): number | string {
 }
 
 // Groups rows by a key, skipping rows `skip` says to; returns [count, first row] per group.
-function groupRows(t: RawTable, rows: Rows, keyOf: (t: RawTable, i: number) => number | string | bigint, skip?: (i: number) => boolean): Array<[number, number]> {
+function groupRows(
+  t: RawTable,
+  rows: Rows,
+  keyOf: (t: RawTable, i: number) => number | string | bigint,
+  skip?: (i: number) => boolean,
+): Array<[number, number]> {
   const groups = new Map<number | string | bigint, [number, number]>();
   for (let j = 0, n = rowCount(t, rows); j < n; j++) {
     const i = rowAt(rows, j);
@@ -175,7 +180,12 @@ export const GROUPINGS: { readonly [B in TopBy]: Grouping } = {
     countsUnowned: false,
     unownedText: HELD_BY_NONE,
     rows: (t, labels, rows) =>
-      groupRows(t, rows, (x, i) => x.uid[i]!, (i) => t.inode[i] === 0).map(([count, i]) => {
+      groupRows(
+        t,
+        rows,
+        (x, i) => x.uid[i]!,
+        (i) => t.inode[i] === 0,
+      ).map(([count, i]) => {
         const uid = t.uid[i]!;
         const user = labels.users?.get(uid) ?? null;
         return { key: user ?? String(uid), count, uid, user };
@@ -198,7 +208,13 @@ export const GROUPINGS: { readonly [B in TopBy]: Grouping } = {
     unowned: (t, i) => t.cgroupId[i] === 0n,
     countsUnowned: false,
     unownedText: 'carry no cgroup (TIME_WAIT, half-open requests, orphans kept as TIME_WAIT)',
-    rows: (t, labels, rows) => groupRows(t, rows, (x, i) => x.cgroupId[i]!, (i) => t.cgroupId[i] === 0n).map(([count, i]) => cgroupRow(t.cgroupId[i]!, count, labels)),
+    rows: (t, labels, rows) =>
+      groupRows(
+        t,
+        rows,
+        (x, i) => x.cgroupId[i]!,
+        (i) => t.cgroupId[i] === 0n,
+      ).map(([count, i]) => cgroupRow(t.cgroupId[i]!, count, labels)),
     columns: [
       { header: 'NAME', cell: (r) => r.name ?? '', align: 'left', width: 24 },
       { header: 'PATH', cell: (r) => r.path ?? `(id ${r.cgroupId})`, align: 'left', width: 0 },

@@ -23,8 +23,14 @@ const rowAt = (rows: Uint32Array | undefined, j: number) => (rows ? rows[j]! : j
  * it names are `states`, default the request's); tookMs is the caller's to
  * fill in.
  */
-export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Labels, tookMs: () => number,
-  rows?: Uint32Array, states: number = req.raw.states): TopReport {
+export function topReport(
+  req: Request,
+  t: RawTable & RawDumpInfo,
+  labels: Labels,
+  tookMs: () => number,
+  rows?: Uint32Array,
+  states: number = req.raw.states,
+): TopReport {
   const n = rowCount(t, rows);
   const grouping = GROUPINGS[req.by];
   let unowned = 0;
@@ -67,8 +73,12 @@ export function topReport(req: Request, t: RawTable & RawDumpInfo, labels: Label
  * cgroup id: what the exporter's tcpcensus_cgroup_sockets{state,cgroup}
  * needs, from one dump.
  */
-export function cgroupRowsByState(t: RawTable, mask: number, limit: number, labels: Labels):
-  { rows: CgroupStateRow[]; noCgroup: Partial<Record<StateName, number>> } {
+export function cgroupRowsByState(
+  t: RawTable,
+  mask: number,
+  limit: number,
+  labels: Labels,
+): { rows: CgroupStateRow[]; noCgroup: Partial<Record<StateName, number>> } {
   const perState = new Map<number, Map<bigint, number>>();
   const none = new Map<number, number>();
   for (let i = 0; i < t.size; i++) {

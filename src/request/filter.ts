@@ -69,8 +69,7 @@ function ipv4Bytes(s: string): Uint8Array {
 
 function ipv6Bytes(s: string): Uint8Array {
   // A trailing dotted quad (::ffff:1.2.3.4) becomes its two hex words first.
-  const text = s.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) =>
-    `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const text = s.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
   const words = (part: string) => (part === '' ? [] : part.split(':').map((w) => parseInt(w, 16)));
   const gap = text.indexOf('::');
   const head = words(gap < 0 ? text : text.slice(0, gap));
@@ -135,8 +134,11 @@ function portAfterIpv6(text: string, addr: string, what: string): void {
   if (!/^\d{2,5}$/.test(tail) || Number(tail) > 65535 || ipFamily(head) !== 'ipv6') return;
   const portKey = what === 'src' ? 'sport' : 'dport';
   const itself = ipFamily(addr) === 'ipv6' ? `; for the address ${addr} itself write [${addr}]` : '';
-  throw new OptionError(`${opt(what)} ${shown(text)} looks like address ${head} with port ${tail}: write [${head}]:${tail} ` +
-    `(or the address alone and ${opt(portKey)} ${tail})${itself}`, what);
+  throw new OptionError(
+    `${opt(what)} ${shown(text)} looks like address ${head} with port ${tail}: write [${head}]:${tail} ` +
+      `(or the address alone and ${opt(portKey)} ${tail})${itself}`,
+    what,
+  );
 }
 
 /** Compiles a filter; returns undefined when there is nothing to filter. */

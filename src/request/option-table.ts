@@ -150,7 +150,10 @@ function ofType<T>(v: unknown, type: 'string' | 'function' | 'boolean', key: str
 // '/', or a name under /var/run/netns. Checked here so a typo is exit 2.
 function netnsSpec(v: unknown): string {
   const fail = () =>
-    new OptionError(`${opt('netns')} ${shown(v)} is not a namespace name (letters, digits, '.', '_', '-'), a path such as /proc/1234/ns/net, or pid:PID`, 'netns');
+    new OptionError(
+      `${opt('netns')} ${shown(v)} is not a namespace name (letters, digits, '.', '_', '-'), a path such as /proc/1234/ns/net, or pid:PID`,
+      'netns',
+    );
   if (typeof v !== 'string' || v === '') throw fail();
   if (v.startsWith('pid:')) {
     const pid = v.slice(4);
@@ -165,7 +168,10 @@ function netnsSpec(v: unknown): string {
 function cgroupPaths(v: unknown): string[] {
   const list = typeof v === 'string' ? [v] : v;
   if (!Array.isArray(list) || list.length === 0 || !list.every((p) => typeof p === 'string' && p !== '' && !p.includes('\0'))) {
-    throw new OptionError(`${opt('cgroup')} must be a cgroup path such as /system.slice/nginx.service, or a non-empty array of them, got ${shown(v)}`, 'cgroup');
+    throw new OptionError(
+      `${opt('cgroup')} must be a cgroup path such as /system.slice/nginx.service, or a non-empty array of them, got ${shown(v)}`,
+      'cgroup',
+    );
   }
   return list as string[];
 }
@@ -177,7 +183,10 @@ function pidArray(v: unknown): Int32Array {
 }
 
 function pidText(text: string): number[] {
-  const parts = text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (parts.length === 0 || !parts.every((p) => /^\d{1,10}$/.test(p) && Number(p) >= 1 && Number(p) <= INT_MAX)) {
     throw new OptionError(`${opt('pids')} takes process ids such as 1234 or 1234,5678, got ${shown(text)}`, 'pids');
   }
@@ -188,7 +197,10 @@ function pidText(text: string): number[] {
 // only when it is written out: listening beyond loopback is a choice.
 function parseListen(v: unknown): Listen {
   const fail = () =>
-    new OptionError(`${opt('listen')} must be PORT, ADDRESS:PORT or [IPv6]:PORT with a port from 0 to 65535, e.g. 127.0.0.1:${DEFAULT_PORT}, got ${shown(v)}`, 'listen');
+    new OptionError(
+      `${opt('listen')} must be PORT, ADDRESS:PORT or [IPv6]:PORT with a port from 0 to 65535, e.g. 127.0.0.1:${DEFAULT_PORT}, got ${shown(v)}`,
+      'listen',
+    );
   if (typeof v !== 'string') throw fail();
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):)?(\d{1,5})$/.exec(v.trim());
   if (!m || Number(m[2]) > 65535) throw fail();
@@ -200,7 +212,10 @@ function parseListen(v: unknown): Listen {
 
 // parseStates names 'states'; options.ts re-keys its error to ownerStates.
 const states = (v: unknown) => parseStates(v as string[]);
-const int = (key: Key, lo: number, hi: number) => ({ check: (v: unknown) => integer(key, v, lo, hi), fromText: (t: string) => integerText(key, t, lo, hi) });
+const int = (key: Key, lo: number, hi: number) => ({
+  check: (v: unknown) => integer(key, v, lo, hi),
+  fromText: (t: string) => integerText(key, t, lo, hi),
+});
 const bool = (key: Key) => (v: unknown) => ofType<boolean>(v, 'boolean', key, 'true or false');
 
 // ---- the table ----
@@ -236,7 +251,11 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
     check: (v) => parsePortRange(v, 'sport'),
     flag: { flags: '--sport <port>', help: each(FILTER_FLAGS, 'local port or range, e.g. 443 or 1000-2000 (filtered in the kernel)') },
   },
-  dport: { calls: FILTERS, check: (v) => parsePortRange(v, 'dport'), flag: { flags: '--dport <port>', help: each(FILTER_FLAGS, 'remote port or range') } },
+  dport: {
+    calls: FILTERS,
+    check: (v) => parsePortRange(v, 'dport'),
+    flag: { flags: '--dport <port>', help: each(FILTER_FLAGS, 'remote port or range') },
+  },
   src: {
     calls: FILTERS,
     check: (v) => parsePrefix(v, 'src'),
@@ -247,7 +266,10 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
   source: {
     calls: FILTERS,
     check: (v) => oneOf(v, SOCKET_SOURCES, 'source', 'socket source', 'valid'),
-    flag: { flags: '--source <source>', help: each(DUMPS, 'where sockets come from: auto (default: netlink, /proc/net/tcp when refused), netlink or procfs') },
+    flag: {
+      flags: '--source <source>',
+      help: each(DUMPS, 'where sockets come from: auto (default: netlink, /proc/net/tcp when refused), netlink or procfs'),
+    },
   },
   netns: {
     calls: FILTERS,
@@ -260,7 +282,10 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
   allNetns: {
     calls: ONCE,
     check: bool('allNetns'),
-    flag: { flags: '--all-netns', help: each(DUMPS, 'look in every network namespace, each labelled, with totals per namespace (needs root for all but our own)') },
+    flag: {
+      flags: '--all-netns',
+      help: each(DUMPS, 'look in every network namespace, each labelled, with totals per namespace (needs root for all but our own)'),
+    },
   },
   cgroup: {
     calls: FILTERS,
@@ -268,7 +293,10 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
     flag: {
       flags: '--cgroup <path>',
       repeatable: true,
-      help: each(DUMPS, "only sockets created in this cgroup, e.g. /system.slice/nginx.service (filtered in the kernel, as ss 'cgroup PATH'); repeatable"),
+      help: each(
+        DUMPS,
+        "only sockets created in this cgroup, e.g. /system.slice/nginx.service (filtered in the kernel, as ss 'cgroup PATH'); repeatable",
+      ),
     },
   },
   pids: {
@@ -291,7 +319,11 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
   threads: {
     calls: OWNERS_TOO,
     ...int('threads', 1, MAX_THREADS),
-    flag: { flags: '--threads <n>', fromText: int('threads', 1, MAX_THREADS).fromText, help: each(FILTER_FLAGS, 'threads for the /proc walk (1-8, default: cores)') },
+    flag: {
+      flags: '--threads <n>',
+      fromText: int('threads', 1, MAX_THREADS).fromText,
+      help: each(FILTER_FLAGS, 'threads for the /proc walk (1-8, default: cores)'),
+    },
   },
   procRoot: {
     calls: OWNERS_TOO,
@@ -306,7 +338,10 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
     flag: {
       flags: '--max-sockets <n>',
       fromText: int('maxSockets', 1, INT_MAX).fromText,
-      help: { ...each(WALKS, 'fail (exit 1) rather than hold more than n sockets in memory'), serve: 'fail a scrape (500) rather than hold more than n sockets in memory' },
+      help: {
+        ...each(WALKS, 'fail (exit 1) rather than hold more than n sockets in memory'),
+        serve: 'fail a scrape (500) rather than hold more than n sockets in memory',
+      },
     },
   },
   limit: {
@@ -315,7 +350,12 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
     flag: {
       flags: '-n, --limit <n>',
       fromText: int('limit', 1, INT_MAX).fromText,
-      help: { report: 'rows in the top section (default 10)', top: 'rows to show (default 10)', list: 'at most this many rows', watch: 'rows of owners (default 10)' },
+      help: {
+        report: 'rows in the top section (default 10)',
+        top: 'rows to show (default 10)',
+        list: 'at most this many rows',
+        watch: 'rows of owners (default 10)',
+      },
     },
   },
   by: {
@@ -326,7 +366,11 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
       help: { top: `group by ${TOP_BY.join(', ')} (default process)`, watch: `group the owners by ${TOP_BY.join(', ')} (default process)` },
     },
   },
-  processes: { calls: ['snapshot', 'createSampler'], check: bool('processes'), flag: { flags: '-p, --processes', help: { list: 'add the owning pid and command' } } },
+  processes: {
+    calls: ['snapshot', 'createSampler'],
+    check: bool('processes'),
+    flag: { flags: '-p, --processes', help: { list: 'add the owning pid and command' } },
+  },
   ndjson: { calls: [], check: bool('ndjson'), flag: { flags: '--ndjson', help: { list: 'one JSON object per line' } } },
   interval: {
     calls: ['createSampler'],
@@ -336,7 +380,11 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
   count: {
     calls: [],
     ...int('count', 1, INT_MAX),
-    flag: { flags: '-c, --count <n>', fromText: int('count', 1, INT_MAX).fromText, help: { watch: 'stop after n samples (default: until q, Ctrl-C or a signal)' } },
+    flag: {
+      flags: '-c, --count <n>',
+      fromText: int('count', 1, INT_MAX).fromText,
+      help: { watch: 'stop after n samples (default: until q, Ctrl-C or a signal)' },
+    },
   },
   fullEvery: {
     calls: SAMPLING,
@@ -359,7 +407,11 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
   top: {
     calls: METRICS,
     ...int('top', 1, 10000),
-    flag: { flags: '--top <n>', fromText: int('top', 1, 10000).fromText, help: { serve: 'commands per attributed state in tcpcensus_command_sockets (default 20)' } },
+    flag: {
+      flags: '--top <n>',
+      fromText: int('top', 1, 10000).fromText,
+      help: { serve: 'commands per attributed state in tcpcensus_command_sockets (default 20)' },
+    },
   },
   topProcesses: {
     calls: METRICS,
@@ -373,7 +425,10 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
   minInterval: {
     calls: METRICS,
     check: (v) => parseDuration(v, 'minInterval', 0),
-    flag: { flags: '--min-interval <duration>', help: { serve: 'a scrape within this long of the last sample reuses it (default 1s; 0s: every scrape samples)' } },
+    flag: {
+      flags: '--min-interval <duration>',
+      help: { serve: 'a scrape within this long of the last sample reuses it (default 1s; 0s: every scrape samples)' },
+    },
   },
   listen: {
     calls: ['serve'],
@@ -386,7 +441,10 @@ export const OPTIONS: { readonly [K in Key]: OptionSpec<Values[K]> } = {
   requestTimeout: {
     calls: ['serve'],
     check: (v) => parseDuration(v, 'requestTimeout', 1),
-    flag: { flags: '--request-timeout <duration>', help: { serve: 'a request must arrive whole within this, else 408 and the connection is closed (default 10s)' } },
+    flag: {
+      flags: '--request-timeout <duration>',
+      help: { serve: 'a request must arrive whole within this, else 408 and the connection is closed (default 10s)' },
+    },
   },
 };
 

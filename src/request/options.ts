@@ -88,13 +88,17 @@ type Parsed = Partial<Values>;
 // here, where what it throws becomes an OptionError.
 function checkObject(options: unknown): Record<string, unknown> {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new OptionError(`options must be an object, got ${shown(options)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new OptionError(`options must be an object, got ${shown(options)}`);
   const own: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   let key = '';
   try {
     for (key of Object.keys(options)) own[key] = (options as Record<string, unknown>)[key];
   } catch (e) {
-    throw new OptionError(key === '' ? 'options could not be read (their keys threw)' : `${key} could not be read: reading it threw`, key || undefined);
+    throw new OptionError(
+      key === '' ? 'options could not be read (their keys threw)' : `${key} could not be read: reading it threw`,
+      key || undefined,
+    );
   }
   return own;
 }
@@ -146,15 +150,24 @@ const CLOSE_WAIT_MASK = 1 << stateNumber('CLOSE_WAIT');
 // The options that cannot go together.
 function joinRules(call: Call, p: Parsed, by: TopBy): void {
   if (p.allNetns && p.netns !== undefined) {
-    throw new OptionError(`${opt('allNetns')} cannot be combined with ${opt('netns')}: ${opt('allNetns')} already looks in every namespace`, 'allNetns');
+    throw new OptionError(
+      `${opt('allNetns')} cannot be combined with ${opt('netns')}: ${opt('allNetns')} already looks in every namespace`,
+      'allNetns',
+    );
   }
   if (p.allNetns && p.pids) {
-    throw new OptionError(`${opt('pids')} cannot be combined with ${opt('allNetns')}: a process's sockets are in its own namespace; give ${optValue('netns', 'pid:PID')} instead`, 'pids');
+    throw new OptionError(
+      `${opt('pids')} cannot be combined with ${opt('allNetns')}: a process's sockets are in its own namespace; give ${optValue('netns', 'pid:PID')} instead`,
+      'pids',
+    );
   }
   // /proc/net/tcp carries no cgroup ids: nothing to group or filter by.
   const grouping = call === 'topCgroupsByState' || (call === 'topProcesses' && by === 'cgroup');
   if (p.source === 'procfs' && (grouping || p.cgroup)) {
-    throw new OptionError(`${opt('source')} "procfs" cannot ${grouping ? 'group sockets by cgroup' : 'filter by cgroup'}: /proc/net/tcp has no cgroup ids; use ${opt('source')} auto or netlink`, 'source');
+    throw new OptionError(
+      `${opt('source')} "procfs" cannot ${grouping ? 'group sockets by cgroup' : 'filter by cgroup'}: /proc/net/tcp has no cgroup ids; use ${opt('source')} auto or netlink`,
+      'source',
+    );
   }
 }
 
@@ -181,7 +194,17 @@ function build(call: Call, p: Parsed): Request {
   if (p.source !== undefined) raw.source = p.source;
   if (p.netns !== undefined) raw.netns = p.netns;
   if (owners) raw.ownerSource = p.owners ?? 'auto';
-  const req: Request = { call, raw, pids: p.pids, onProgress: p.onProgress, by, limit: p.limit ?? 10, allNetns: p.allNetns === true, cgroups: p.cgroup, procHidden: null };
+  const req: Request = {
+    call,
+    raw,
+    pids: p.pids,
+    onProgress: p.onProgress,
+    by,
+    limit: p.limit ?? 10,
+    allNetns: p.allNetns === true,
+    cgroups: p.cgroup,
+    procHidden: null,
+  };
   if (SAMPLING.includes(call)) req.sampling = sampling(call, p, req);
   return req;
 }
@@ -253,14 +276,23 @@ function* checkNetns(spec: string): Check<void> {
     // Every namespace file is on the one nsfs filesystem, ours too.
     const ours = yield* stat('/proc/self/ns/net');
     if (ours.ok && st.value.dev !== ours.value.dev) {
-      throw new OptionError(`${opt('netns')} ${shown(spec)}: ${cut(path)} is not a namespace file (such as /var/run/netns/NAME or /proc/PID/ns/net)`, 'netns');
+      throw new OptionError(
+        `${opt('netns')} ${shown(spec)}: ${cut(path)} is not a namespace file (such as /var/run/netns/NAME or /proc/PID/ns/net)`,
+        'netns',
+      );
     }
     return;
   }
   if (st.error.code !== 'ENOENT') return;
-  const why = spec.startsWith('pid:') ? `no such process (no /proc/${spec.slice(4)})`
-    : spec.includes('/') ? `no such file (${cut(path)})` : `no network namespace of that name (no ${cut(path)})`;
-  throw new OptionError(`${opt('netns')} ${shown(spec)}: ${why}; ip netns list shows the named ones, tcpcensus states --all-netns every one`, 'netns');
+  const why = spec.startsWith('pid:')
+    ? `no such process (no /proc/${spec.slice(4)})`
+    : spec.includes('/')
+      ? `no such file (${cut(path)})`
+      : `no network namespace of that name (no ${cut(path)})`;
+  throw new OptionError(
+    `${opt('netns')} ${shown(spec)}: ${why}; ip netns list shows the named ones, tcpcensus states --all-netns every one`,
+    'netns',
+  );
 }
 
 // The network namespace the dump sees, as net:[INODE]: the netns option's,
@@ -288,15 +320,22 @@ function* checkCgroups(req: Request, paths: string[]): Check<void> {
   const mounts = yield* readFile('/proc/mounts');
   const mount = mounts.ok ? cgroup2Mount(mounts.value) : undefined;
   if (mount === undefined) {
-    throw new OptionError(`${opt('cgroup')}: no cgroup2 filesystem is mounted (none in /proc/mounts), so there is no cgroup ${shown(paths[0])} to filter by`, 'cgroup');
+    throw new OptionError(
+      `${opt('cgroup')}: no cgroup2 filesystem is mounted (none in /proc/mounts), so there is no cgroup ${shown(paths[0])} to filter by`,
+      'cgroup',
+    );
   }
   const ids: bigint[] = [];
   for (const given of paths) {
     const under = given === mount || given.startsWith(`${mount}/`);
     const rel = under ? given.slice(mount.length) : given.startsWith('/') ? given : `/${given}`;
     const dir = `${mount}${rel}`.replace(/\/+$/, '') || '/';
-    const fail = (why: string) => new OptionError(`${opt('cgroup')} ${shown(given)}: ${why}; give a path relative to the cgroup2 mount ${mount}, ` +
-      'as /proc/PID/cgroup shows it (0::/system.slice/nginx.service), or a directory under it', 'cgroup');
+    const fail = (why: string) =>
+      new OptionError(
+        `${opt('cgroup')} ${shown(given)}: ${why}; give a path relative to the cgroup2 mount ${mount}, ` +
+          'as /proc/PID/cgroup shows it (0::/system.slice/nginx.service), or a directory under it',
+        'cgroup',
+      );
     const st = yield* statBig(dir);
     if (!st.ok) throw fail(st.error.code === 'ENOENT' ? `no such cgroup (no ${cut(dir)})` : `cannot be used: ${describe(st.error)}`);
     if (!st.value.isDirectory()) throw fail(`${cut(dir)} is not a directory`);
@@ -315,8 +354,11 @@ function* checkPid(root: string, pid: number, ours: string | undefined): Check<v
   // Unreadable (another user's process, not root): the walk will refuse it.
   const ns = yield* readlink(`${dir}/ns/net`);
   if (ns.ok && ns.value !== ours) {
-    throw new OptionError(`${opt('pids')} ${pid} lives in network namespace ${ns.value}, not in ${ours} where tcpcensus looks, ` +
-      `so none of its sockets would be seen; look in that namespace with ${optValue('netns', `pid:${pid}`)}`, 'pids');
+    throw new OptionError(
+      `${opt('pids')} ${pid} lives in network namespace ${ns.value}, not in ${ours} where tcpcensus looks, ` +
+        `so none of its sockets would be seen; look in that namespace with ${optValue('netns', `pid:${pid}`)}`,
+      'pids',
+    );
   }
 }
 

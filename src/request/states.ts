@@ -83,8 +83,12 @@ const ALIASES = {
 type Trim<T extends string> = T extends ` ${infer R}` ? Trim<R> : T extends `${infer R} ` ? Trim<R> : T;
 type Squash<T extends string> = T extends `${infer A}-${infer B}` ? Squash<`${A}${B}`> : T extends `${infer A}_${infer B}` ? Squash<`${A}${B}`> : T;
 // As parseStates reads a word: a group in any case, else a spelling without '-' and '_'.
-type Word<W extends string> = Lowercase<W> extends keyof typeof GROUPS ? (typeof GROUPS)[Lowercase<W>][number]
-  : Uppercase<Squash<W>> extends keyof typeof ALIASES ? (typeof ALIASES)[Uppercase<Squash<W>>] : never;
+type Word<W extends string> =
+  Lowercase<W> extends keyof typeof GROUPS
+    ? (typeof GROUPS)[Lowercase<W>][number]
+    : Uppercase<Squash<W>> extends keyof typeof ALIASES
+      ? (typeof ALIASES)[Uppercase<Squash<W>>]
+      : never;
 type Entry<E extends string> = E extends `${infer A},${infer B}` ? Entry<A> | Entry<B> : Trim<E> extends '' ? never : Word<Trim<E>>;
 
 /** '*': the states are known only at run time (a string[], not literals). */
@@ -96,19 +100,26 @@ export type DefaultStates = Exclude<StateName, 'CLOSE'>;
  * `['close-wait', 'listen']` is 'CLOSE_WAIT' | 'LISTEN', no option is
  * DefaultStates, and a plain string[] is AnyStates.
  */
-export type StatesOf<S> = [S] extends [undefined] ? DefaultStates
-  : S extends readonly (infer E)[] ? (string extends E ? AnyStates : E extends string ? Entry<E> : AnyStates) : AnyStates;
+export type StatesOf<S> = [S] extends [undefined]
+  ? DefaultStates
+  : S extends readonly (infer E)[]
+    ? string extends E
+      ? AnyStates
+      : E extends string
+        ? Entry<E>
+        : AnyStates
+    : AnyStates;
 /**
  * A result's `states` for the states asked: each one present, but CLOSE, which
  * a source that cannot show it (/proc/net/tcp) leaves out; every key optional
  * when the states are known only at run time.
  */
-export type CountsOf<S extends StateName | AnyStates> = AnyStates extends S ? Partial<Record<StateName, number>>
+export type CountsOf<S extends StateName | AnyStates> = AnyStates extends S
+  ? Partial<Record<StateName, number>>
   : { [K in Exclude<S, 'CLOSE' | AnyStates>]: number } & { [K in Extract<S, 'CLOSE'>]?: number };
 
 const VALID_HINT =
-  `valid states: ${STATE_NAMES.join(', ')} (or ss spellings such as close-wait, estab), ` +
-  `groups: ${Object.keys(STATE_GROUPS).join(', ')}`;
+  `valid states: ${STATE_NAMES.join(', ')} (or ss spellings such as close-wait, estab), ` + `groups: ${Object.keys(STATE_GROUPS).join(', ')}`;
 
 /**
  * Parses state names and groups into a mask. Each entry may itself be a
@@ -175,12 +186,12 @@ export const STATE_DETAILS: Record<StateName, StateDetail> = {
   },
   SYN_SENT: {
     meaning: 'This side sent a SYN (connect()) and waits for the answer.',
-    waiting: 'The local connect() waits for the peer\'s SYN-ACK; the kernel retries the SYN.',
+    waiting: "The local connect() waits for the peer's SYN-ACK; the kernel retries the SYN.",
     whenMany: 'The peer is down, overloaded or a firewall drops SYNs; look at --by remote.',
   },
   SYN_RECV: {
     meaning: 'A SYN arrived, this side answered SYN-ACK and waits for the final ACK.',
-    waiting: 'The listener waits for the client\'s ACK (or, with TCP_DEFER_ACCEPT, its first data).',
+    waiting: "The listener waits for the client's ACK (or, with TCP_DEFER_ACCEPT, its first data).",
     whenMany: 'A SYN flood, or clients that vanish mid-handshake; check --by remote-host and syncookies.',
   },
   FIN_WAIT1: {
@@ -190,7 +201,7 @@ export const STATE_DETAILS: Record<StateName, StateDetail> = {
   },
   FIN_WAIT2: {
     meaning: 'This side closed and the peer acknowledged; the peer has not closed yet.',
-    waiting: 'The local side waits for the peer\'s FIN.',
+    waiting: "The local side waits for the peer's FIN.",
     whenMany: 'Peers that never close their end (their CLOSE_WAIT leak); orphans expire after tcp_fin_timeout.',
   },
   TIME_WAIT: {
@@ -206,7 +217,8 @@ export const STATE_DETAILS: Record<StateName, StateDetail> = {
   CLOSE_WAIT: {
     meaning: 'The peer closed its end; this side has not called close().',
     waiting: 'The kernel waits for the local application to close the socket; it never times out.',
-    whenMany: 'A leak in the owning process: it stopped reading or forgot to close after the peer hung up. Restarting it frees them; fix the missing close().',
+    whenMany:
+      'A leak in the owning process: it stopped reading or forgot to close after the peer hung up. Restarting it frees them; fix the missing close().',
   },
   LAST_ACK: {
     meaning: 'The peer closed, then this side closed; its FIN waits for the last ACK.',
@@ -219,7 +231,7 @@ export const STATE_DETAILS: Record<StateName, StateDetail> = {
     whenMany: 'Many listening ports or SO_REUSEPORT workers; a full Recv-Q means the application does not accept() fast enough.',
   },
   CLOSING: {
-    meaning: 'Both sides closed at about the same time; this side\'s FIN is not yet acknowledged.',
+    meaning: "Both sides closed at about the same time; this side's FIN is not yet acknowledged.",
     waiting: 'The local side waits for the ACK of its FIN.',
     whenMany: 'Rare; lost ACKs or peers that vanished during a simultaneous close.',
   },

@@ -165,7 +165,10 @@ export class OwnerCache {
 
   private readonly lookups: OwnerLookups;
 
-  constructor(private readonly opts: OwnerCacheOptions, lookups?: OwnerLookups) {
+  constructor(
+    private readonly opts: OwnerCacheOptions,
+    lookups?: OwnerLookups,
+  ) {
     this.lookups = lookups ?? runnerLookups();
   }
 
@@ -192,9 +195,22 @@ export class OwnerCache {
     // is empty, so the next sample must be a full attribution, not an
     // incremental one that would find nothing known.
     if (!OWNER_SOURCE[o.source].wholeEveryTime) this.lastFull = 0;
-    return this.result(o.owner, rows, {
-      source: o.source, fallback: o.fallback, full: true, cached: 0, lookedUp: o.wanted, probed: 0, walkedProcesses: o.walked, pending: 0, lookupMs: 0,
-    }, o.processes);
+    return this.result(
+      o.owner,
+      rows,
+      {
+        source: o.source,
+        fallback: o.fallback,
+        full: true,
+        cached: 0,
+        lookedUp: o.wanted,
+        probed: 0,
+        walkedProcesses: o.walked,
+        pending: 0,
+        lookupMs: 0,
+      },
+      o.processes,
+    );
   }
 
   /**
@@ -270,9 +286,22 @@ export class OwnerCache {
       if (pid !== 0 && !this.procs.has(pid)) continue;
       this.remember(words, i, inodes[j]!, pid, pid ? (fdOf.get(inodes[j]!) ?? -1) : -1, seq, 0);
     }
-    return this.result(owner, rows, {
-      source: found.source, fallback: found.fallback, full: true, cached: 0, lookedUp: found.wanted, probed: 0, walkedProcesses: found.walked, pending: 0, lookupMs: 0,
-    }, found.processes);
+    return this.result(
+      owner,
+      rows,
+      {
+        source: found.source,
+        fallback: found.fallback,
+        full: true,
+        cached: 0,
+        lookedUp: found.wanted,
+        probed: 0,
+        walkedProcesses: found.walked,
+        pending: 0,
+        lookupMs: 0,
+      },
+      found.processes,
+    );
   }
 
   private async incremental(t: RawTable, rows: Uint32Array, seq: number, gone: Set<number>, dumped: number): Promise<OwnedRows> {
@@ -318,7 +347,17 @@ export class OwnerCache {
       if (seq - freed > SLOT_TTL || gone.has(Math.floor(k / 2147483648))) this.slots.delete(k);
     });
 
-    const stats: AttributionStats = { source: this.source ?? 'proc', fallback: this.fallback, full: false, cached, lookedUp: unknown.length, probed: 0, walkedProcesses: 0, pending: 0, lookupMs: 0 };
+    const stats: AttributionStats = {
+      source: this.source ?? 'proc',
+      fallback: this.fallback,
+      full: false,
+      cached,
+      lookedUp: unknown.length,
+      probed: 0,
+      walkedProcesses: 0,
+      pending: 0,
+      lookupMs: 0,
+    };
     const found: RawProcess[] = [];
     // 1. Every socket not known: the freed fd slots, one readlinkat each.
     let left = unknown.length && this.slots.size ? await this.lookUp(t, words, rows, unknown, owner, seq, stats, found, 'probe') : unknown;
@@ -409,8 +448,18 @@ export class OwnerCache {
    * owners first ('walk'). Records what it finds; returns the j still
    * without an owner.
    */
-  private async lookUp(t: RawTable, words: Uint32Array, rows: Uint32Array, which: number[], owner: Int32Array,
-    seq: number, stats: AttributionStats, seen: RawProcess[], how: 'probe' | 'recent' | 'owners' | 'walk', only: number[] = []): Promise<number[]> {
+  private async lookUp(
+    t: RawTable,
+    words: Uint32Array,
+    rows: Uint32Array,
+    which: number[],
+    owner: Int32Array,
+    seq: number,
+    stats: AttributionStats,
+    seen: RawProcess[],
+    how: 'probe' | 'recent' | 'owners' | 'walk',
+    only: number[] = [],
+  ): Promise<number[]> {
     const inodes = Uint32Array.from(which, (j) => t.inode[rows[j]!]!);
     let found: RawFound;
     if (how === 'probe') {
@@ -430,7 +479,10 @@ export class OwnerCache {
         const pids = Int32Array.from(byRecency, ([pid]) => pid);
         found = await this.lookups.findOwners({ ...this.walkOptions(), inodes, claims: true, pids, firstPids: pids });
       } else {
-        const recent = Int32Array.from(byRecency.filter(([, p]) => seq - p.lastNew <= RECENT), ([pid]) => pid);
+        const recent = Int32Array.from(
+          byRecency.filter(([, p]) => seq - p.lastNew <= RECENT),
+          ([pid]) => pid,
+        );
         found = await this.lookups.findOwners({ ...this.walkOptions(), inodes, claims: true, firstPids: recent });
         // A walk that stopped early saw only some of the unreadable processes.
         if (found.complete) this.unreadable = found.unreadable;
@@ -464,9 +516,11 @@ export class OwnerCache {
       const known = this.procs.get(p.pid);
       const same = known !== undefined && known.start === p.startTime;
       this.procs.set(p.pid, {
-        start: p.startTime, comm: p.comm, cmdline: p.cmdline,
+        start: p.startTime,
+        comm: p.comm,
+        cmdline: p.cmdline,
         fds: p.fds > 0 ? p.fds : same ? known.fds : 0,
-        lastNew: isNew ? seq : (same ? known.lastNew : -Infinity),
+        lastNew: isNew ? seq : same ? known.lastNew : -Infinity,
         misses: same ? known.misses : 0,
         skipUntil: same ? known.skipUntil : 0,
       });
@@ -495,7 +549,14 @@ export class OwnerCache {
     for (const [pid, sockets] of counts) {
       const known = this.procs.get(pid);
       const f = fresh.get(pid);
-      processes.set(pid, { pid, comm: known?.comm ?? f?.comm ?? '', cmdline: known?.cmdline ?? f?.cmdline ?? '', sockets, startTime: known?.start ?? f?.startTime ?? 0, fds: known?.fds ?? f?.fds ?? 0 });
+      processes.set(pid, {
+        pid,
+        comm: known?.comm ?? f?.comm ?? '',
+        cmdline: known?.cmdline ?? f?.cmdline ?? '',
+        sockets,
+        startTime: known?.start ?? f?.startTime ?? 0,
+        fds: known?.fds ?? f?.fds ?? 0,
+      });
     }
     return { owner, processes, stats, unreadable: this.unreadable, shared: this.shared };
   }

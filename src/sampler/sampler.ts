@@ -68,7 +68,18 @@ export class SampleTaker {
     const s = this.req.sampling!;
     if (!this.withRows) {
       const c = await dumpCounts(this.req.raw);
-      return { at, seq, tookMs: round(performance.now() - t0), ipv4: c.ipv4, ipv6: c.ipv6, unowned: null, table: null, rows: null, owned: null, labels: {} };
+      return {
+        at,
+        seq,
+        tookMs: round(performance.now() - t0),
+        ipv4: c.ipv4,
+        ipv6: c.ipv6,
+        unowned: null,
+        table: null,
+        rows: null,
+        owned: null,
+        labels: {},
+      };
     }
     // Only the attributed states' rows are kept; every state is counted in
     // the dump's tally. With the eBPF iterator as the owner source, the
@@ -99,14 +110,17 @@ export class SampleTaker {
       owned = await this.cache.attribute(t, rows, seq, gone!, dumpMs, dumped);
       // A forced source that did not answer: the walk stood in, which was not what was asked.
       if (s.ownerSource !== 'auto' && owned.stats.source !== s.ownerSource) {
-        const others = OWNER_SOURCES.filter((o) => o !== s.ownerSource).map((o) => `'${o}'`).join(' or ');
-        throw new TcpcensusError(`owner source ${s.ownerSource} is not available here (owners came from ${owned.stats.source}); use owners ${others}`, 'ERR_TCPCENSUS_OWNER_SOURCE');
+        const others = OWNER_SOURCES.filter((o) => o !== s.ownerSource)
+          .map((o) => `'${o}'`)
+          .join(' or ');
+        throw new TcpcensusError(
+          `owner source ${s.ownerSource} is not available here (owners came from ${owned.stats.source}); use owners ${others}`,
+          'ERR_TCPCENSUS_OWNER_SOURCE',
+        );
       }
     }
     // By cgroup, the rows name the cgroup ids the dump carries (no owners needed).
-    const labels: Labels = this.names === 'cgroups'
-      ? { cgroups: await cgroupLabels(cgroupIds(t.cgroupId, t.size)) }
-      : { users };
+    const labels: Labels = this.names === 'cgroups' ? { cgroups: await cgroupLabels(cgroupIds(t.cgroupId, t.size)) } : { users };
     return { at, seq, tookMs: round(performance.now() - t0), ipv4, ipv6, unowned, table: t, rows, owned, labels };
   }
 }
@@ -185,7 +199,10 @@ class TickSampler implements Sampler {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly taker: SampleTaker, private readonly intervalMs: number) {}
+  constructor(
+    private readonly taker: SampleTaker,
+    private readonly intervalMs: number,
+  ) {}
 
   [Symbol.asyncIterator](): Sampler {
     return this;

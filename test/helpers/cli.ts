@@ -19,9 +19,11 @@ export interface RunResult {
 /** Runs node with args, under opts.prefix when given, and resolves with {code, stdout, stderr}. */
 export function runNodeArgs(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(opts.prefix ? opts.prefix[0]! : process.execPath,
+    const child = spawn(
+      opts.prefix ? opts.prefix[0]! : process.execPath,
       [...(opts.prefix ? opts.prefix.slice(1).concat([process.execPath]) : []), ...args],
-      { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

@@ -9,7 +9,11 @@ export function docsText(): string {
   const parts = [fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')];
   const docs = path.join(ROOT, 'docs');
   if (fs.existsSync(docs)) {
-    for (const f of fs.readdirSync(docs).filter((n) => n.endsWith('.md')).sort()) parts.push(fs.readFileSync(path.join(docs, f), 'utf8'));
+    for (const f of fs
+      .readdirSync(docs)
+      .filter((n) => n.endsWith('.md'))
+      .sort())
+      parts.push(fs.readFileSync(path.join(docs, f), 'utf8'));
   }
   return parts.join('\n');
 }

@@ -46,7 +46,11 @@ export function buildFixture(name: string): string {
 }
 
 /** Starts a fixture and resolves with its first stdout line parsed as JSON. */
-export function startFixture<I = FixtureInfo>(cmd: string, args: string[], { timeoutMs = 30000, spawnOpts = {} }: { timeoutMs?: number; spawnOpts?: SpawnOptions } = {}): Promise<Fixture<I>> {
+export function startFixture<I = FixtureInfo>(
+  cmd: string,
+  args: string[],
+  { timeoutMs = 30000, spawnOpts = {} }: { timeoutMs?: number; spawnOpts?: SpawnOptions } = {},
+): Promise<Fixture<I>> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOpts }) as ChildProcessWithoutNullStreams;
     children.add(child);

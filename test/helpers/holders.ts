@@ -113,7 +113,10 @@ export async function startCwClient(title: string, host: string, port: number, n
   });
   const replace = async (k: number): Promise<void> => {
     fx.child.stdin.write(`replace ${k}\n`);
-    while (!lines.some((l) => l.includes('"replaced"'))) await new Promise<void>((r) => { waiting = r; });
+    while (!lines.some((l) => l.includes('"replaced"')))
+      await new Promise<void>((r) => {
+        waiting = r;
+      });
     lines.length = 0;
   };
   return Object.assign(fx, { replace });

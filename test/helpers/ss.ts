@@ -3,9 +3,17 @@
 import { execFileSync } from 'node:child_process';
 
 export const SS_STATES: Record<string, string> = {
-  ESTAB: 'ESTABLISHED', 'SYN-SENT': 'SYN_SENT', 'SYN-RECV': 'SYN_RECV', 'FIN-WAIT-1': 'FIN_WAIT1',
-  'FIN-WAIT-2': 'FIN_WAIT2', 'TIME-WAIT': 'TIME_WAIT', UNCONN: 'CLOSE', 'CLOSE-WAIT': 'CLOSE_WAIT',
-  'LAST-ACK': 'LAST_ACK', LISTEN: 'LISTEN', CLOSING: 'CLOSING',
+  ESTAB: 'ESTABLISHED',
+  'SYN-SENT': 'SYN_SENT',
+  'SYN-RECV': 'SYN_RECV',
+  'FIN-WAIT-1': 'FIN_WAIT1',
+  'FIN-WAIT-2': 'FIN_WAIT2',
+  'TIME-WAIT': 'TIME_WAIT',
+  UNCONN: 'CLOSE',
+  'CLOSE-WAIT': 'CLOSE_WAIT',
+  'LAST-ACK': 'LAST_ACK',
+  LISTEN: 'LISTEN',
+  CLOSING: 'CLOSING',
 };
 
 export interface SsUser {
@@ -59,7 +67,7 @@ export function ss(extra: string[] = []): SsRow[] {
     const uid = /\buid:(\d+)/.exec(rest);
     const ino = /\bino:(\d+)/.exec(rest);
     rows.push({
-      state: f[0] === null ? null : SS_STATES[f[0]!] ?? f[0]!,
+      state: f[0] === null ? null : (SS_STATES[f[0]!] ?? f[0]!),
       localHost: local.host,
       localPort: local.port,
       remoteHost: peer.host,

@@ -14,14 +14,22 @@ export class Tmux {
     this.dir = tempDir('tcpcensus-tmux-');
     this.tmux('new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), 'env PS1="$ " TERM=xterm-256color bash --norc --noprofile');
   }
-  tmux(...args: string[]): string { return execFileSync('tmux', ['-S', `${this.dir}/socket`, ...args]).toString(); }
-  send(...keys: string[]): void { this.tmux('send-keys', '-t', this.name, ...keys); }
-  screen(history = 0) { return this.tmux('capture-pane', '-p', '-S', String(-history), '-t', this.name); }
+  tmux(...args: string[]): string {
+    return execFileSync('tmux', ['-S', `${this.dir}/socket`, ...args]).toString();
+  }
+  send(...keys: string[]): void {
+    this.tmux('send-keys', '-t', this.name, ...keys);
+  }
+  screen(history = 0) {
+    return this.tmux('capture-pane', '-p', '-S', String(-history), '-t', this.name);
+  }
   flags() {
     const [alt, cursor] = this.tmux('display', '-p', '-t', this.name, '#{alternate_on} #{cursor_flag}').trim().split(' ');
     return { alternate: alt === '1', cursor: cursor === '1' };
   }
-  resize(x: number, y: number): void { this.tmux('resize-window', '-t', this.name, '-x', String(x), '-y', String(y)); }
+  resize(x: number, y: number): void {
+    this.tmux('resize-window', '-t', this.name, '-x', String(x), '-y', String(y));
+  }
   async waitFor(re: RegExp, ms = 15000): Promise<string> {
     const end = Date.now() + ms;
     for (;;) {
@@ -32,7 +40,11 @@ export class Tmux {
     }
   }
   kill() {
-    try { execFileSync('tmux', ['-S', `${this.dir}/socket`, 'kill-server'], { stdio: 'ignore' }); } catch { /* gone */ }
+    try {
+      execFileSync('tmux', ['-S', `${this.dir}/socket`, 'kill-server'], { stdio: 'ignore' });
+    } catch {
+      /* gone */
+    }
     removeTempDir(this.dir);
   }
 }

@@ -77,7 +77,7 @@ test('agrees with the WHATWG URL IPv6 serializer (the same RFC 5952 rules) where
   // URL writes ::ffff:1.2.3.4 as ::ffff:102:304, so addresses whose first
   // five words are zero (the embedded-IPv4 cases above) are left out.
   let seed = 0x1234_5678;
-  const rand = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) >>> 16);
+  const rand = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) >>> 16;
   let compared = 0;
   for (let n = 0; n < 3000; n++) {
     const words = Array.from({ length: 8 }, () => (rand() % 3 === 0 ? 0 : rand() % 4 === 0 ? rand() & 0xf : rand()));

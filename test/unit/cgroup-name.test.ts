@@ -27,7 +27,11 @@ test('the root cgroup is "/"', () => {
 });
 
 test('a systemd service is its unit', () => {
-  assert.deepEqual(cgroupShortName('/system.slice/nginx.service'), { path: '/system.slice/nginx.service', name: 'nginx.service', unit: 'nginx.service' });
+  assert.deepEqual(cgroupShortName('/system.slice/nginx.service'), {
+    path: '/system.slice/nginx.service',
+    name: 'nginx.service',
+    unit: 'nginx.service',
+  });
 });
 
 test('a login session is its scope; the innermost unit wins under user@.service', () => {
@@ -95,7 +99,7 @@ test('near misses are no container: 63 hex, upper case, an unknown runtime, a co
   assert.equal(cgroupShortName(`/kubepods/pod${UID.slice(1)}`).podUid, undefined, 'a uid one digit short');
 });
 
-test('control bytes in a path are kept as given: the name is data, escaping is the renderer\'s job', () => {
+test("control bytes in a path are kept as given: the name is data, escaping is the renderer's job", () => {
   const r = cgroupShortName('/evil\x1b]0;x\x07.service');
   assert.equal(r.name, 'evil\x1b]0;x\x07.service');
   assert.equal(r.path, '/evil\x1b]0;x\x07.service');

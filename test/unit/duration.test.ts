@@ -36,7 +36,11 @@ test('a number value is milliseconds, as setTimeout takes it', () => {
 
 test('a bare number in text, an unknown unit, and other values are refused', () => {
   for (const bad of ['1', '1000', '1sec', '1d', '1us', '-1s', '+1s', '1e3ms', 's', '', '1.s', null, undefined, true, {}, [1000], 1000n]) {
-    assert.throws(() => ms(bad), (e: unknown) => e instanceof OptionError && e.option === 'interval', String(bad));
+    assert.throws(
+      () => ms(bad),
+      (e: unknown) => e instanceof OptionError && e.option === 'interval',
+      String(bad),
+    );
   }
 });
 
@@ -46,7 +50,7 @@ test('less than a whole millisecond, fractional numbers and NaN are refused', ()
   }
 });
 
-test('bounds: the minimum, the maximum and setTimeout\'s 2^31-1 ms by default', () => {
+test("bounds: the minimum, the maximum and setTimeout's 2^31-1 ms by default", () => {
   assert.equal(MAX_DELAY_MS, 2_147_483_647);
   assert.equal(ms('10ms', 10), 10);
   assert.throws(() => ms('9ms', 10), /interval must be a duration such as 500ms, 1s or 2m, from 10ms to 24 days, got "9ms"/);
@@ -58,9 +62,14 @@ test('bounds: the minimum, the maximum and setTimeout\'s 2^31-1 ms by default', 
 });
 
 test('the message names the key it was given and echoes the value escaped', () => {
-  assert.throws(() => parseDuration('1\x1b[2J', 'minInterval', 0), (e: unknown) =>
-    e instanceof OptionError && e.option === 'minInterval' && e.message.startsWith('minInterval must be a duration') &&
-    e.message.endsWith('got "1\\x1b[2J"'));
+  assert.throws(
+    () => parseDuration('1\x1b[2J', 'minInterval', 0),
+    (e: unknown) =>
+      e instanceof OptionError &&
+      e.option === 'minInterval' &&
+      e.message.startsWith('minInterval must be a duration') &&
+      e.message.endsWith('got "1\\x1b[2J"'),
+  );
 });
 
 test('formatDuration writes the largest units first and drops zero parts', () => {

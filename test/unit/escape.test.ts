@@ -102,7 +102,10 @@ test('shown writes plain objects and arrays by their JSON, cut and escaped', () 
 
 test('shown names what it cannot write: a symbol, a function, BigInt inside, a cycle', () => {
   assert.equal(shown(Symbol('\x1b')), 'a symbol');
-  assert.equal(shown(() => 1), 'a function');
+  assert.equal(
+    shown(() => 1),
+    'a function',
+  );
   assert.equal(shown({ n: 1n }), 'an object');
   const cyc: unknown[] = [];
   cyc.push(cyc);
@@ -110,8 +113,17 @@ test('shown names what it cannot write: a symbol, a function, BigInt inside, a c
 });
 
 test('shown never throws on getters, toJSON, Proxies that throw, or a revoked Proxy', () => {
-  const boom = () => { throw new Error('boom'); };
-  assert.equal(shown({ get x() { return boom(); } }), 'an object');
+  const boom = () => {
+    throw new Error('boom');
+  };
+  assert.equal(
+    shown({
+      get x() {
+        return boom();
+      },
+    }),
+    'an object',
+  );
   assert.equal(shown({ toJSON: boom }), 'an object');
   const trap = new Proxy({}, { get: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, has: boom, getPrototypeOf: boom });
   assert.equal(shown(trap), 'an object');

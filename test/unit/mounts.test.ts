@@ -57,8 +57,11 @@ const line = (mountPoint: string, fstype: string, superOptions: string, optional
   `25 1 0:23 / ${mountPoint} rw,nosuid,nodev,noexec,relatime ${optional ? `${optional} ` : ''}- ${fstype} ${fstype} ${superOptions}`;
 
 test('hidepid=invisible (Linux 5.8+ spelling) hides; no gid', () => {
-  assert.deepEqual(parseProcHidepid(line('/proc', 'proc', 'rw,hidepid=invisible', 'shared:12'), '/proc'),
-    { option: 'hidepid=invisible', hides: true, gid: null });
+  assert.deepEqual(parseProcHidepid(line('/proc', 'proc', 'rw,hidepid=invisible', 'shared:12'), '/proc'), {
+    option: 'hidepid=invisible',
+    hides: true,
+    gid: null,
+  });
 });
 
 test('hidepid=2 with gid=N: hides, except from members of group N', () => {
@@ -88,7 +91,10 @@ test('only the mount at the asked mount point counts, and the last one there (th
 });
 
 test('any number of optional fields before the separator', () => {
-  assert.equal(parseProcHidepid(line('/proc', 'proc', 'rw,hidepid=2', 'shared:5 master:3 propagate_from:2 unbindable'), '/proc')?.option, 'hidepid=2');
+  assert.equal(
+    parseProcHidepid(line('/proc', 'proc', 'rw,hidepid=2', 'shared:5 master:3 propagate_from:2 unbindable'), '/proc')?.option,
+    'hidepid=2',
+  );
 });
 
 test('a mount point with an escaped space matches its unescaped path', () => {

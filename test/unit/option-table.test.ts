@@ -20,12 +20,125 @@ const COMMANDS: CommandName[] = ['report', 'states', 'top', 'list', 'watch', 'se
 
 // What each command's --help listed before the table generated it (cli.ts at 45c0d01), as long flags.
 const BEFORE: Record<CommandName, string[]> = {
-  report: ['--state', '--ipv4', '--ipv6', '--sport', '--dport', '--src', '--dst', '--json', '--source', '--netns', '--all-netns', '--cgroup', '--threads', '--pid', '--owners', '--proc', '--max-sockets', '--limit'],
-  states: ['--state', '--ipv4', '--ipv6', '--sport', '--dport', '--src', '--dst', '--json', '--source', '--netns', '--all-netns', '--cgroup', '--threads'],
-  top: ['--state', '--ipv4', '--ipv6', '--sport', '--dport', '--src', '--dst', '--json', '--source', '--netns', '--all-netns', '--cgroup', '--threads', '--pid', '--owners', '--proc', '--max-sockets', '--by', '--limit'],
-  list: ['--state', '--ipv4', '--ipv6', '--sport', '--dport', '--src', '--dst', '--json', '--source', '--netns', '--all-netns', '--cgroup', '--threads', '--pid', '--owners', '--proc', '--max-sockets', '--processes', '--limit', '--ndjson'],
-  watch: ['--state', '--ipv4', '--ipv6', '--sport', '--dport', '--src', '--dst', '--json', '--source', '--netns', '--all-netns', '--cgroup', '--threads', '--owners', '--full-every', '--proc', '--interval', '--by', '--limit', '--count'],
-  serve: ['--owners', '--full-every', '--proc', '--listen', '--owner-states', '--top', '--top-processes', '--min-interval', '--request-timeout', '--ipv4', '--ipv6', '--sport', '--dport', '--src', '--dst', '--threads', '--max-sockets'],
+  report: [
+    '--state',
+    '--ipv4',
+    '--ipv6',
+    '--sport',
+    '--dport',
+    '--src',
+    '--dst',
+    '--json',
+    '--source',
+    '--netns',
+    '--all-netns',
+    '--cgroup',
+    '--threads',
+    '--pid',
+    '--owners',
+    '--proc',
+    '--max-sockets',
+    '--limit',
+  ],
+  states: [
+    '--state',
+    '--ipv4',
+    '--ipv6',
+    '--sport',
+    '--dport',
+    '--src',
+    '--dst',
+    '--json',
+    '--source',
+    '--netns',
+    '--all-netns',
+    '--cgroup',
+    '--threads',
+  ],
+  top: [
+    '--state',
+    '--ipv4',
+    '--ipv6',
+    '--sport',
+    '--dport',
+    '--src',
+    '--dst',
+    '--json',
+    '--source',
+    '--netns',
+    '--all-netns',
+    '--cgroup',
+    '--threads',
+    '--pid',
+    '--owners',
+    '--proc',
+    '--max-sockets',
+    '--by',
+    '--limit',
+  ],
+  list: [
+    '--state',
+    '--ipv4',
+    '--ipv6',
+    '--sport',
+    '--dport',
+    '--src',
+    '--dst',
+    '--json',
+    '--source',
+    '--netns',
+    '--all-netns',
+    '--cgroup',
+    '--threads',
+    '--pid',
+    '--owners',
+    '--proc',
+    '--max-sockets',
+    '--processes',
+    '--limit',
+    '--ndjson',
+  ],
+  watch: [
+    '--state',
+    '--ipv4',
+    '--ipv6',
+    '--sport',
+    '--dport',
+    '--src',
+    '--dst',
+    '--json',
+    '--source',
+    '--netns',
+    '--all-netns',
+    '--cgroup',
+    '--threads',
+    '--owners',
+    '--full-every',
+    '--proc',
+    '--interval',
+    '--by',
+    '--limit',
+    '--count',
+  ],
+  serve: [
+    '--owners',
+    '--full-every',
+    '--proc',
+    '--listen',
+    '--owner-states',
+    '--top',
+    '--top-processes',
+    '--min-interval',
+    '--request-timeout',
+    '--ipv4',
+    '--ipv6',
+    '--sport',
+    '--dport',
+    '--src',
+    '--dst',
+    '--threads',
+    '--max-sockets',
+  ],
 };
 
 const longFlags = (name: CommandName) => addFlags(new Command(name), name).options.map((o) => o.long!);
@@ -53,7 +166,7 @@ test('every option a library call takes has a check, and every flag names a comm
   }
 });
 
-test('an option error is worded in the library\'s names, and in the CLI\'s flags', () => {
+test("an option error is worded in the library's names, and in the CLI's flags", () => {
   const e = new OptionError(`${opt('maxSockets')} must be an integer from 1 to 2147483647, got "0"`, 'maxSockets');
   assert.equal(e.message, 'maxSockets must be an integer from 1 to 2147483647, got "0"');
   assert.equal(e.worded(cliWords), '--max-sockets must be an integer from 1 to 2147483647, got "0"');
@@ -66,25 +179,31 @@ test('an option error is worded in the library\'s names, and in the CLI\'s flags
 });
 
 test('a value that looks like a mark stays a value: escaped control bytes cannot name an option', () => {
-  assert.throws(() => buildRequest('countStates', { netns: '\u0001pids\u0002' }), (e: unknown) => {
-    assert.ok(e instanceof OptionError);
-    assert.doesNotMatch(e.worded(cliWords), /--pid/);
-    assert.match(e.message, /\\x01pids\\x02/);
-    return true;
-  });
+  assert.throws(
+    () => buildRequest('countStates', { netns: '\u0001pids\u0002' }),
+    (e: unknown) => {
+      assert.ok(e instanceof OptionError);
+      assert.doesNotMatch(e.worded(cliWords), /--pid/);
+      assert.match(e.message, /\\x01pids\\x02/);
+      return true;
+    },
+  );
 });
 
-test('a shared parser\'s error is re-keyed: ownerStates, not states', () => {
-  assert.throws(() => buildRequest('serve', { ownerStates: 'x' }), (e: unknown) => {
-    assert.ok(e instanceof OptionError);
-    assert.equal(e.option, 'ownerStates');
-    assert.match(e.message, /^ownerStates must be an array of state names/);
-    assert.match(e.worded(cliWords), /^--owner-states must be an array of state names/);
-    return true;
-  });
+test("a shared parser's error is re-keyed: ownerStates, not states", () => {
+  assert.throws(
+    () => buildRequest('serve', { ownerStates: 'x' }),
+    (e: unknown) => {
+      assert.ok(e instanceof OptionError);
+      assert.equal(e.option, 'ownerStates');
+      assert.match(e.message, /^ownerStates must be an array of state names/);
+      assert.match(e.worded(cliWords), /^--owner-states must be an array of state names/);
+      return true;
+    },
+  );
 });
 
-test('the addon\'s maxSockets message names --max-sockets in the CLI', () => {
+test("the addon's maxSockets message names --max-sockets in the CLI", () => {
   const e = new LimitError('more than 10 sockets match (maxSockets); narrow the states or filters, or raise the bound');
   assert.equal(e.message, 'more than 10 sockets match (maxSockets); narrow the states or filters, or raise the bound');
   assert.equal(e.worded(cliWords), 'more than 10 sockets match (--max-sockets); narrow the states or filters, or raise the bound');
@@ -99,8 +218,10 @@ test('flags become options: -4 alone, -4 with -6 (both: all), --pid lists, numbe
   assert.deepEqual(flagOptions({ json: true, count: '3' }, 'watch').cli, { json: true, count: 3 });
   // A flag the command does not show is not read, even if present.
   assert.equal(flagOptions({ pid: '12' }, 'states').options.pids, undefined);
-  assert.throws(() => flagOptions({ limit: '9007199254740993' }, 'top'), (e: unknown) =>
-    e instanceof OptionError && e.worded(cliWords) === '--limit must be an integer from 1 to 2147483647, got "9007199254740993"');
+  assert.throws(
+    () => flagOptions({ limit: '9007199254740993' }, 'top'),
+    (e: unknown) => e instanceof OptionError && e.worded(cliWords) === '--limit must be an integer from 1 to 2147483647, got "9007199254740993"',
+  );
 });
 
 test('the CLI-only flags are no library option: the library names them unknown', () => {
@@ -112,5 +233,8 @@ test('which calls look up owners follows the groupings: process and command need
     const req = buildRequest('topProcesses', { by });
     assert.equal(req.raw.owners, GROUPINGS[by].needsOwners, by);
   }
-  assert.deepEqual(TOP_BY.filter((by) => GROUPINGS[by].needsOwners), ['process', 'command']);
+  assert.deepEqual(
+    TOP_BY.filter((by) => GROUPINGS[by].needsOwners),
+    ['process', 'command'],
+  );
 });

@@ -85,19 +85,38 @@ class FakeProc implements OwnerLookups {
     for (const [pid, , ino] of claims) holders.set(ino, (holders.get(ino) ?? new Set()).add(pid));
     const sockets = new Map<number, number>();
     for (const pid of owner) if (pid) sockets.set(pid, (sockets.get(pid) ?? 0) + 1);
-    const processes: RawProcess[] = [...sockets].sort((a, b) => a[0] - b[0]).map(([pid, n]) => {
-      const p = this.procs.get(pid)!;
-      return {
-        pid, comm: p.comm, cmdline: `${p.comm} --serve`, sockets: n, startTime: p.exiting ? 0 : p.start,
-        fds: walkedPids.has(pid) ? (p.fdCount ?? p.fds.size) : 0,
-      };
-    });
+    const processes: RawProcess[] = [...sockets]
+      .sort((a, b) => a[0] - b[0])
+      .map(([pid, n]) => {
+        const p = this.procs.get(pid)!;
+        return {
+          pid,
+          comm: p.comm,
+          cmdline: `${p.comm} --serve`,
+          sockets: n,
+          startTime: p.exiting ? 0 : p.start,
+          fds: walkedPids.has(pid) ? (p.fdCount ?? p.fds.size) : 0,
+        };
+      });
     return {
-      owner, processes, wanted: wanted.size, found: winner.size, shared: [...holders.values()].filter((h) => h.size > 1).length,
-      unreadable: 0, vanished: 0, walked: walkedPids.size, candidates: this.procs.size, complete,
-      failedPids: new Int32Array(0), failedErrnos: new Int32Array(0), failedCalls: [],
-      source: this.source, fallback: null,
-      claimPids: Int32Array.from(claims, (c) => c[0]), claimFds: Int32Array.from(claims, (c) => c[1]), claimInodes: Uint32Array.from(claims, (c) => c[2]),
+      owner,
+      processes,
+      wanted: wanted.size,
+      found: winner.size,
+      shared: [...holders.values()].filter((h) => h.size > 1).length,
+      unreadable: 0,
+      vanished: 0,
+      walked: walkedPids.size,
+      candidates: this.procs.size,
+      complete,
+      failedPids: new Int32Array(0),
+      failedErrnos: new Int32Array(0),
+      failedCalls: [],
+      source: this.source,
+      fallback: null,
+      claimPids: Int32Array.from(claims, (c) => c[0]),
+      claimFds: Int32Array.from(claims, (c) => c[1]),
+      claimInodes: Uint32Array.from(claims, (c) => c[2]),
     };
   };
 
@@ -153,8 +172,14 @@ function twoServers(): FakeProc {
 
 test('the cache loads no addon: its rules run without root or a .node file', () => {
   const loaded = Object.keys(require.cache);
-  assert.ok(loaded.some((f) => f.endsWith('owner-cache.ts')), 'require.cache is where the cache was loaded');
-  assert.deepEqual(loaded.filter((f) => f.endsWith('.node')), []);
+  assert.ok(
+    loaded.some((f) => f.endsWith('owner-cache.ts')),
+    'require.cache is where the cache was loaded',
+  );
+  assert.deepEqual(
+    loaded.filter((f) => f.endsWith('.node')),
+    [],
+  );
 });
 
 test('the first sample is a full attribution: every wanted socket, every process', async () => {
@@ -163,7 +188,10 @@ test('the first sample is a full attribution: every wanted socket, every process
   const rows = [11, 12, 21];
   const r = await sample(cache, proc, 1, rows);
   assert.deepEqual(owners(r, rows), { 11: 100, 12: 100, 21: 200 });
-  assert.deepEqual(proc.findsAt(1).map((f) => f.how), ['every process']);
+  assert.deepEqual(
+    proc.findsAt(1).map((f) => f.how),
+    ['every process'],
+  );
   assert.deepEqual(proc.starts, [], 'no start times to check before anything is known');
   assert.equal(r.stats.full, true);
   assert.equal(r.stats.lookedUp, 3);
@@ -175,7 +203,7 @@ test('the first sample is a full attribution: every wanted socket, every process
   assert.equal(r.processes.get(200)!.sockets, 1);
 });
 
-test('cached owners are reused: the next sample reads only the owners\' start times, and looks nothing up', async () => {
+test("cached owners are reused: the next sample reads only the owners' start times, and looks nothing up", async () => {
   const proc = twoServers();
   const cache = newCache(proc);
   const rows = [11, 12, 21];
@@ -200,10 +228,13 @@ test('a socket is known by inode and cookie: an inode that comes back on another
   proc.procs.get(200)!.fds.set(7, 11);
   const rows: Socket[] = [{ inode: 11, cookie: 999 }, 12, 21];
   const r = await sample(cache, proc, 2, rows);
-  assert.deepEqual(owners(r, rows), { 11: 200, 12: 100, 21: 200 }, 'never blamed on the old socket\'s owner');
+  assert.deepEqual(owners(r, rows), { 11: 200, 12: 100, 21: 200 }, "never blamed on the old socket's owner");
   assert.equal(r.stats.cached, 2);
   assert.equal(r.stats.lookedUp, 1);
-  assert.ok(proc.findsAt(2).every((f) => f.inodes.length === 1 && f.inodes[0] === 11), 'only the new socket is looked up');
+  assert.ok(
+    proc.findsAt(2).every((f) => f.inodes.length === 1 && f.inodes[0] === 11),
+    'only the new socket is looked up',
+  );
 });
 
 test('a new socket in a freed fd slot is found by a probe of that slot, walking no fd directory', async () => {
@@ -236,7 +267,11 @@ test('a new socket elsewhere is looked for in the recent owners that are cheap t
   const r = await sample(cache, proc, 2, rows);
   assert.equal(owners(r, rows)[22], 200);
   const finds = proc.findsAt(2);
-  assert.deepEqual(finds.map((f) => f.how), ['pids'], 'no probe (no slot was freed), no walk of every process');
+  assert.deepEqual(
+    finds.map((f) => f.how),
+    ['pids'],
+    'no probe (no slot was freed), no walk of every process',
+  );
   assert.deepEqual(finds[0]!.pids!.sort(), [100, 200], 'the owner with 5000 fds is not walked so');
   assert.equal(r.stats.lookedUp, 1);
   assert.equal(r.stats.pending, 0);
@@ -267,7 +302,10 @@ test('recent owners walked in vain sit out 2, 4, ... samples, then are walked ag
   proc.procs.get(200)!.fds.set(10, 23);
   const r = await sample(cache, proc, 17, [...rows, 22, 23]);
   assert.equal(owners(r, [...rows, 22, 23])[23], 200, 'at 17 found the same sample, by walking the recent owners');
-  assert.deepEqual(proc.findsAt(17).map((f) => [f.how, f.inodes]), [['pids', [23]]]);
+  assert.deepEqual(
+    proc.findsAt(17).map((f) => [f.how, f.inodes]),
+    [['pids', [23]]],
+  );
   assert.equal(r.stats.pending, 0);
 });
 
@@ -294,11 +332,19 @@ test('a pending socket still there is looked for among the known owners, then in
   await sample(cache, proc, 2, rows); // 41 not held yet (a connection being set up): pending
   proc.procs.get(400)!.fds.set(3, 41);
   const r3 = await sample(cache, proc, 3, rows);
-  assert.deepEqual(proc.findsAt(3).map((f) => [f.how, f.pids]), [['pids', [100, 200]]], 'among the known owners first');
+  assert.deepEqual(
+    proc.findsAt(3).map((f) => [f.how, f.pids]),
+    [['pids', [100, 200]]],
+    'among the known owners first',
+  );
   assert.equal(owners(r3, rows)[41], 0);
   assert.equal(r3.stats.pending, 1);
   const r4 = await sample(cache, proc, 4, rows);
-  assert.deepEqual(proc.findsAt(4).map((f) => f.how), ['pids', 'every process'], 'the recent owners again (their sit-out is over), then every process');
+  assert.deepEqual(
+    proc.findsAt(4).map((f) => f.how),
+    ['pids', 'every process'],
+    'the recent owners again (their sit-out is over), then every process',
+  );
   assert.equal(owners(r4, rows)[41], 400);
   assert.equal(r4.stats.pending, 0);
   const r5 = await sample(cache, proc, 5, rows);
@@ -312,8 +358,16 @@ test('unattributed: a socket no process is found holding, even by a walk of ever
   const rows = [11, 12, 21, 0, 77];
   await sample(cache, proc, 1, [11, 12, 21]);
   for (let seq = 2; seq <= 4; seq++) await sample(cache, proc, seq, rows); // pending, among the owners, every process
-  assert.deepEqual(proc.finds.filter((f) => f.inodes.includes(77)).map((f) => [f.seq, f.how]), [[2, 'pids'], [3, 'pids'], [4, 'pids'], [4, 'every process']],
-    'recent owners at 2 (same sample), known owners at 3, recent owners again and every process at 4');
+  assert.deepEqual(
+    proc.finds.filter((f) => f.inodes.includes(77)).map((f) => [f.seq, f.how]),
+    [
+      [2, 'pids'],
+      [3, 'pids'],
+      [4, 'pids'],
+      [4, 'every process'],
+    ],
+    'recent owners at 2 (same sample), known owners at 3, recent owners again and every process at 4',
+  );
   for (let seq = 5; seq <= 8; seq++) {
     const r = await sample(cache, proc, seq, rows);
     assert.deepEqual(proc.findsAt(seq), [], `sample ${seq}: not looked for again`);
@@ -365,7 +419,7 @@ test('pid reuse: an owner whose start time changed is dropped, and its socket ne
   assert.equal(r.processes.get(300)!.startTime, 9000);
 });
 
-test('an owner that exited (no start time) is dropped with its sockets\' entries', async () => {
+test("an owner that exited (no start time) is dropped with its sockets' entries", async () => {
   const proc = twoServers();
   const cache = newCache(proc);
   await sample(cache, proc, 1, [11, 12, 21]);
@@ -406,8 +460,16 @@ test('a full attribution every fullEvery samples, which catches a socket passed 
     if (seq === 4) assert.equal(owners(last, rows)[11], 50, 'the full one puts it under the lowest pid');
   }
   assert.deepEqual(full, [true, false, false, true, false, false, true]);
-  assert.deepEqual(proc.starts.map((s) => s.seq), [2, 3, 5, 6], 'no start times read before a full one');
-  for (const seq of [1, 4, 7]) assert.deepEqual(proc.findsAt(seq).map((f) => [f.how, f.inodes.length]), [['every process', 3]]);
+  assert.deepEqual(
+    proc.starts.map((s) => s.seq),
+    [2, 3, 5, 6],
+    'no start times read before a full one',
+  );
+  for (const seq of [1, 4, 7])
+    assert.deepEqual(
+      proc.findsAt(seq).map((f) => [f.how, f.inodes.length]),
+      [['every process', 3]],
+    );
   assert.equal(last!.stats.lookedUp, 3);
 });
 
@@ -421,18 +483,38 @@ test('wide walks are paced: one that took W ms waits until later samples paid ma
   await sample(cache, proc, 1, base);
   await sample(cache, proc, 2, [...base, 77]); // pending
   await sample(cache, proc, 3, [...base, 77]); // among the owners (quick)
-  assert.deepEqual(proc.finds.map((f) => [f.seq, f.how]), [[1, 'every process'], [3, 'pids']]);
+  assert.deepEqual(
+    proc.finds.map((f) => [f.seq, f.how]),
+    [
+      [1, 'every process'],
+      [3, 'pids'],
+    ],
+  );
   proc.wideWalkMs = 60;
   await sample(cache, proc, 4, [...base, 77, 88]); // 77 in every process: 60 ms at least; 88 pending
-  assert.deepEqual(proc.findsAt(4).filter((f) => f.how === 'every process').map((f) => f.inodes), [[77]]);
+  assert.deepEqual(
+    proc
+      .findsAt(4)
+      .filter((f) => f.how === 'every process')
+      .map((f) => f.inodes),
+    [[77]],
+  );
   // 5 and 6 pay 25 ms each: not yet 60.
   for (const seq of [5, 6]) {
     await sample(cache, proc, seq, [...base, 77, 88]);
-    assert.deepEqual(proc.findsAt(seq).filter((f) => f.inodes.includes(88) && f.how !== 'probes'), [], `sample ${seq}: 88 waits`);
+    assert.deepEqual(
+      proc.findsAt(seq).filter((f) => f.inodes.includes(88) && f.how !== 'probes'),
+      [],
+      `sample ${seq}: 88 waits`,
+    );
   }
   let seq = 6;
   while (proc.finds.filter((f) => f.inodes.includes(88) && f.seq > 6).length === 0 && seq < 20) await sample(cache, proc, ++seq, [...base, 77, 88]);
-  assert.deepEqual(proc.finds.filter((f) => f.inodes.includes(88) && f.seq > 6).map((f) => f.pids), [[100, 200]], 'then looked for among the owners');
+  assert.deepEqual(
+    proc.finds.filter((f) => f.inodes.includes(88) && f.seq > 6).map((f) => f.pids),
+    [[100, 200]],
+    'then looked for among the owners',
+  );
 });
 
 test('a sample whose dump took long pays 10% of it towards the last wide walk', async () => {
@@ -448,7 +530,13 @@ test('a sample whose dump took long pays 10% of it towards the last wide walk', 
   proc.wideWalkMs = 60;
   await sample(cache, proc, 4, [...base, 77, 88]);
   await sample(cache, proc, 5, [...base, 77, 88], 10_000); // pays 1000 ms
-  assert.deepEqual(proc.findsAt(5).filter((f) => f.inodes.includes(88)).map((f) => f.pids), [[100, 200]]);
+  assert.deepEqual(
+    proc
+      .findsAt(5)
+      .filter((f) => f.inodes.includes(88))
+      .map((f) => f.pids),
+    [[100, 200]],
+  );
 });
 
 test('eBPF as the owner source: every sample a full attribution, nothing validated, owners then joined in the dump', async () => {
@@ -463,7 +551,10 @@ test('eBPF as the owner source: every sample a full attribution, nothing validat
     assert.equal(r.stats.source, 'bpf');
     assert.equal(r.stats.cached, 0);
     assert.deepEqual(owners(r, rows), { 11: 100, 12: 100, 21: 200 });
-    assert.deepEqual(proc.findsAt(seq).map((f) => f.how), ['every process']);
+    assert.deepEqual(
+      proc.findsAt(seq).map((f) => f.how),
+      ['every process'],
+    );
   }
   assert.deepEqual(proc.starts, [], 'no start times: nothing is trusted from an earlier sample');
   assert.equal(cache.joinsInDump(), true);
@@ -474,15 +565,34 @@ function dumpWithOwners(sockets: number[], source: 'bpf' | 'proc', byInode: Reco
   const owner = Int32Array.from(sockets, (i) => byInode[i] ?? 0);
   const pids = [...new Set(owner)].filter((p) => p !== 0).sort((a, b) => a - b);
   const owners: RawOwners = {
-    owner, processes: pids.map((pid) => ({ pid, comm: `p${pid}`, cmdline: '', sockets: owner.filter((p) => p === pid).length, startTime: 1, fds: 0 })),
-    wanted: sockets.filter((i) => i !== 0).length, found: owner.filter((p) => p !== 0).length, shared: 0, unreadable: 0, vanished: 0,
-    walked: pids.length, candidates: pids.length, complete: true, failedPids: new Int32Array(0), failedErrnos: new Int32Array(0), failedCalls: [],
-    source, fallback: source === 'proc' ? 'bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)' : null,
+    owner,
+    processes: pids.map((pid) => ({ pid, comm: `p${pid}`, cmdline: '', sockets: owner.filter((p) => p === pid).length, startTime: 1, fds: 0 })),
+    wanted: sockets.filter((i) => i !== 0).length,
+    found: owner.filter((p) => p !== 0).length,
+    shared: 0,
+    unreadable: 0,
+    vanished: 0,
+    walked: pids.length,
+    candidates: pids.length,
+    complete: true,
+    failedPids: new Int32Array(0),
+    failedErrnos: new Int32Array(0),
+    failedCalls: [],
+    source,
+    fallback: source === 'proc' ? 'bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)' : null,
   };
-  return { ...t, owners, source: 'netlink', sourceFallback: null, netnsInode: 1, missing: [], tally: { ipv4: new Float64Array(16), ipv6: new Float64Array(16), unowned: new Float64Array(16) } };
+  return {
+    ...t,
+    owners,
+    source: 'netlink',
+    sourceFallback: null,
+    netnsInode: 1,
+    missing: [],
+    tally: { ipv4: new Float64Array(16), ipv6: new Float64Array(16), unowned: new Float64Array(16) },
+  };
 }
 
-test('owners from the dump (fromDump): the dump\'s owners as a full attribution; a walk answering instead makes the next sample a full one', async () => {
+test("owners from the dump (fromDump): the dump's owners as a full attribution; a walk answering instead makes the next sample a full one", async () => {
   const proc = twoServers();
   proc.source = 'bpf';
   const cache = newCache(proc, 100, 'auto');
@@ -490,7 +600,10 @@ test('owners from the dump (fromDump): the dump\'s owners as a full attribution;
   const sockets = [11, 12, 21, 0];
   const r2 = cache.fromDump(dumpWithOwners(sockets, 'bpf', { 11: 100, 12: 100, 21: 200 }), Uint32Array.from(sockets.keys()), 2);
   assert.deepEqual([...r2.owner], [100, 100, 200, 0]);
-  assert.deepEqual({ full: r2.stats.full, source: r2.stats.source, lookedUp: r2.stats.lookedUp, cached: r2.stats.cached }, { full: true, source: 'bpf', lookedUp: 3, cached: 0 });
+  assert.deepEqual(
+    { full: r2.stats.full, source: r2.stats.source, lookedUp: r2.stats.lookedUp, cached: r2.stats.cached },
+    { full: true, source: 'bpf', lookedUp: 3, cached: 0 },
+  );
   assert.equal(r2.processes.get(100)!.sockets, 2);
   assert.equal(cache.joinsInDump(), true);
   assert.equal(proc.finds.length, 1, 'no look-up of its own');
@@ -510,6 +623,9 @@ test('owners from the dump (fromDump): the dump\'s owners as a full attribution;
 });
 
 test('and still no addon loaded after every rule ran', () => {
-  assert.deepEqual(Object.keys(require.cache).filter((f) => f.endsWith('.node')), []);
+  assert.deepEqual(
+    Object.keys(require.cache).filter((f) => f.endsWith('.node')),
+    [],
+  );
   assert.ok(!Object.keys(require.cache).some((f) => /core[/\\](addon|runner)\./.test(f)), 'neither the loader nor the runner');
 });

@@ -25,9 +25,18 @@ test('importing every src/request module puts no native addon in the module cach
   // Touch each namespace so no bundler or loader could drop an import as unused.
   for (const m of [options, states, duration, filter, cgroupFilter, cgroupMount, procMount]) assert.ok(Object.keys(m).length > 0);
   const loaded = Object.keys(require.cache);
-  assert.ok(loaded.some((f) => f.endsWith(`${sep}request${sep}options.ts`)), 'options.ts itself is in the cache (the check looks at the right cache)');
-  assert.deepEqual(loaded.filter((f) => f.endsWith('.node')), []);
-  assert.deepEqual(loaded.filter((f) => /[\\/]core[\\/]addon\.[jt]s$/.test(f)), []);
+  assert.ok(
+    loaded.some((f) => f.endsWith(`${sep}request${sep}options.ts`)),
+    'options.ts itself is in the cache (the check looks at the right cache)',
+  );
+  assert.deepEqual(
+    loaded.filter((f) => f.endsWith('.node')),
+    [],
+  );
+  assert.deepEqual(
+    loaded.filter((f) => /[\\/]core[\\/]addon\.[jt]s$/.test(f)),
+    [],
+  );
 });
 
 test('no tcpcensus.node is mapped into this process (proc_pid_maps(5))', () => {

@@ -12,17 +12,38 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ALL_MASK, DEFAULT_MASK, maskNames, parseStates, STATE_DETAILS, STATE_GROUPS, STATE_MEANINGS, STATE_NAMES, stateName, stateNumber, type StateName } from '../../src/request/states';
+import {
+  ALL_MASK,
+  DEFAULT_MASK,
+  maskNames,
+  parseStates,
+  STATE_DETAILS,
+  STATE_GROUPS,
+  STATE_MEANINGS,
+  STATE_NAMES,
+  stateName,
+  stateNumber,
+  type StateName,
+} from '../../src/request/states';
 import { OptionError } from '../../src/errors';
 
 // include/net/tcp_states.h
 const KERNEL: Record<StateName, number> = {
-  ESTABLISHED: 1, SYN_SENT: 2, SYN_RECV: 3, FIN_WAIT1: 4, FIN_WAIT2: 5, TIME_WAIT: 6,
-  CLOSE: 7, CLOSE_WAIT: 8, LAST_ACK: 9, LISTEN: 10, CLOSING: 11,
+  ESTABLISHED: 1,
+  SYN_SENT: 2,
+  SYN_RECV: 3,
+  FIN_WAIT1: 4,
+  FIN_WAIT2: 5,
+  TIME_WAIT: 6,
+  CLOSE: 7,
+  CLOSE_WAIT: 8,
+  LAST_ACK: 9,
+  LISTEN: 10,
+  CLOSING: 11,
 };
 const bits = (...names: StateName[]) => names.reduce((m, n) => m | (1 << KERNEL[n]), 0);
 
-test('state numbers are the kernel\'s, both ways', () => {
+test("state numbers are the kernel's, both ways", () => {
   assert.deepEqual([...STATE_NAMES], Object.keys(KERNEL));
   for (const [name, n] of Object.entries(KERNEL) as Array<[StateName, number]>) {
     assert.equal(stateNumber(name), n, name);
@@ -43,10 +64,17 @@ test('ALL_MASK is bits 1..11; the default leaves out CLOSE (what ss -a shows)', 
 
 test('every spelling ss(8) STATE-FILTER lists names its state', () => {
   const ss: Array<[string, StateName]> = [
-    ['established', 'ESTABLISHED'], ['syn-sent', 'SYN_SENT'], ['syn-recv', 'SYN_RECV'],
-    ['fin-wait-1', 'FIN_WAIT1'], ['fin-wait-2', 'FIN_WAIT2'], ['time-wait', 'TIME_WAIT'],
-    ['closed', 'CLOSE'], ['close-wait', 'CLOSE_WAIT'], ['last-ack', 'LAST_ACK'],
-    ['listening', 'LISTEN'], ['closing', 'CLOSING'],
+    ['established', 'ESTABLISHED'],
+    ['syn-sent', 'SYN_SENT'],
+    ['syn-recv', 'SYN_RECV'],
+    ['fin-wait-1', 'FIN_WAIT1'],
+    ['fin-wait-2', 'FIN_WAIT2'],
+    ['time-wait', 'TIME_WAIT'],
+    ['closed', 'CLOSE'],
+    ['close-wait', 'CLOSE_WAIT'],
+    ['last-ack', 'LAST_ACK'],
+    ['listening', 'LISTEN'],
+    ['closing', 'CLOSING'],
   ];
   for (const [word, name] of ss) assert.equal(parseStates([word]), bits(name), word);
 });
@@ -61,7 +89,7 @@ test('netstat(8) names, ss(8) column names (ESTAB, UNCONN) and any case or separ
   assert.equal(parseStates(['FIN-WAIT-1']), bits('FIN_WAIT1'));
 });
 
-test('the groups are ss(8)\'s: all, connected, synchronized, bucket, big (any case)', () => {
+test("the groups are ss(8)'s: all, connected, synchronized, bucket, big (any case)", () => {
   assert.equal(STATE_GROUPS.all, ALL_MASK);
   assert.equal(STATE_GROUPS.connected, ALL_MASK & ~bits('LISTEN', 'CLOSE'));
   assert.equal(STATE_GROUPS.synchronized, ALL_MASK & ~bits('LISTEN', 'CLOSE', 'SYN_SENT'));
@@ -90,10 +118,13 @@ test('unknown words, non-strings and lists that name nothing are OptionErrors on
 });
 
 test('an unknown word is echoed escaped, so an error message cannot drive the terminal', () => {
-  assert.throws(() => parseStates(['\x1b]0;pwned\x07']), (e: unknown) => e instanceof OptionError && !/[\x00-\x1f\x7f-\x9f]/.test(e.message) && e.message.includes('\\x1b]0;pwned\\x07'));
+  assert.throws(
+    () => parseStates(['\x1b]0;pwned\x07']),
+    (e: unknown) => e instanceof OptionError && !/[\x00-\x1f\x7f-\x9f]/.test(e.message) && e.message.includes('\\x1b]0;pwned\\x07'),
+  );
 });
 
-test('maskNames lists a mask\'s states in state-number order and ignores other bits', () => {
+test("maskNames lists a mask's states in state-number order and ignores other bits", () => {
   assert.deepEqual(maskNames(bits('LISTEN', 'ESTABLISHED', 'CLOSE_WAIT')), ['ESTABLISHED', 'CLOSE_WAIT', 'LISTEN']);
   assert.deepEqual(maskNames(ALL_MASK), [...STATE_NAMES]);
   assert.deepEqual(maskNames(0), []);

@@ -14,7 +14,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { listHeader, listLine, netnsText, procHiddenLine, renderExplain, renderNetnsStates, renderNetnsTop, renderStates, renderTop, sourceLines, unreadableLine, type Style } from '../../src/cli/text/format';
+import {
+  listHeader,
+  listLine,
+  netnsText,
+  procHiddenLine,
+  renderExplain,
+  renderNetnsStates,
+  renderNetnsTop,
+  renderStates,
+  renderTop,
+  sourceLines,
+  unreadableLine,
+  type Style,
+} from '../../src/cli/text/format';
 import type { NetnsLabel, NetnsStateCounts, NetnsTopReport, StateCounts, TopReport } from '../../src/types';
 import type { SocketRow } from '../../src/report/table';
 
@@ -43,9 +56,21 @@ const counts = (over: Partial<StateCounts> = {}): StateCounts => ({
 });
 
 const top = (over: Partial<TopReport> = {}): TopReport => ({
-  states: ['CLOSE_WAIT'], by: 'process', total: 5, owned: 5, unowned: 0, unattributed: 0, unreadableProcesses: 0,
-  procHidden: null, shared: 0, ownerSource: 'proc', ownerFallback: null, source: 'netlink', sourceFallback: null,
-  unknown: [], tookMs: 7,
+  states: ['CLOSE_WAIT'],
+  by: 'process',
+  total: 5,
+  owned: 5,
+  unowned: 0,
+  unattributed: 0,
+  unreadableProcesses: 0,
+  procHidden: null,
+  shared: 0,
+  ownerSource: 'proc',
+  ownerFallback: null,
+  source: 'netlink',
+  sourceFallback: null,
+  unknown: [],
+  tookMs: 7,
   rows: [
     { key: '1234', count: 3, pid: 1234, command: 'worker', cmdline: 'worker --flag' },
     { key: '99', count: 2, pid: 99, command: 'node', cmdline: 'node server.js' },
@@ -54,20 +79,32 @@ const top = (over: Partial<TopReport> = {}): TopReport => ({
 });
 
 const row = (over: Partial<SocketRow> = {}): SocketRow => ({
-  state: 'ESTABLISHED', family: 'ipv4', localAddress: '127.0.0.1', localPort: 8080, remoteAddress: '127.0.0.1', remotePort: 50000,
-  recvQ: 0, sendQ: 0, uid: 0, inode: 1, ...over,
+  state: 'ESTABLISHED',
+  family: 'ipv4',
+  localAddress: '127.0.0.1',
+  localPort: 8080,
+  remoteAddress: '127.0.0.1',
+  remotePort: 50000,
+  recvQ: 0,
+  sendQ: 0,
+  uid: 0,
+  inode: 1,
+  ...over,
 });
 
 // ---- renderStates ----
 
 test('states: a title, one line per non-zero state, largest first, bars scaled to the largest, then the total', () => {
-  assert.equal(renderStates(counts(), PLAIN), [
-    'TCP sockets by state  (4 ms)',
-    `      8  CLOSE_WAIT   ${'#'.repeat(50)}`,
-    `      3  ESTABLISHED  ${'#'.repeat(19)}`, // 3/8 of 50, rounded
-    `      1  LISTEN       ${'#'.repeat(6)}`, // 1/8 of 50, rounded
-    '     12  total  (IPv4 10, IPv6 2)',
-  ].join('\n'));
+  assert.equal(
+    renderStates(counts(), PLAIN),
+    [
+      'TCP sockets by state  (4 ms)',
+      `      8  CLOSE_WAIT   ${'#'.repeat(50)}`,
+      `      3  ESTABLISHED  ${'#'.repeat(19)}`, // 3/8 of 50, rounded
+      `      1  LISTEN       ${'#'.repeat(6)}`, // 1/8 of 50, rounded
+      '     12  total  (IPv4 10, IPv6 2)',
+    ].join('\n'),
+  );
 });
 
 test('states: equal counts sort by name; a count column widens past five digits', () => {
@@ -79,11 +116,10 @@ test('states: equal counts sort by name; a count column widens past five digits'
 });
 
 test('states: nothing in the states asked for says so, and a place goes in the title', () => {
-  assert.equal(renderStates(counts({ total: 0, states: { CLOSE_WAIT: 0 }, families: { ipv4: 0, ipv6: 0 } }), PLAIN, 'in netns web'), [
-    'TCP sockets by state in netns web  (4 ms)',
-    '      0  (no sockets in the requested states)',
-    '      0  total  (IPv4 0, IPv6 0)',
-  ].join('\n'));
+  assert.equal(
+    renderStates(counts({ total: 0, states: { CLOSE_WAIT: 0 }, families: { ipv4: 0, ipv6: 0 } }), PLAIN, 'in netns web'),
+    ['TCP sockets by state in netns web  (4 ms)', '      0  (no sockets in the requested states)', '      0  total  (IPv4 0, IPv6 0)'].join('\n'),
+  );
 });
 
 test('states: every line fits the width, however narrow, and a bar is at least one block', () => {
@@ -105,7 +141,11 @@ test('states with colour: bold title and total, dim notes, alarm states in red, 
 });
 
 test('states from /proc/net/tcp say so, why netlink was not used, and what cannot be shown', () => {
-  const c = counts({ source: 'procfs', sourceFallback: 'socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted', unknown: ['boundInactive', 'cookie', 'listenBacklog'] });
+  const c = counts({
+    source: 'procfs',
+    sourceFallback: 'socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted',
+    unknown: ['boundInactive', 'cookie', 'listenBacklog'],
+  });
   const lines = renderStates(c, PLAIN).split('\n');
   assert.equal(lines[0], 'TCP sockets by state  (4 ms, from /proc/net/tcp)');
   assert.deepEqual(lines.slice(-2), [
@@ -118,15 +158,18 @@ test('states from /proc/net/tcp say so, why netlink was not used, and what canno
 
 // ---- renderTop ----
 
-test('top by process: title, the state\'s meaning, COUNT PID COMMAND CMDLINE aligned, the unowned line', () => {
-  assert.equal(renderTop(top(), PLAIN), [
-    'Top processes holding CLOSE_WAIT  (5 sockets, 7 ms, owners via /proc)',
-    '  CLOSE_WAIT: the peer closed and the application never called close(): a leak in the owning process',
-    '  COUNT   PID  COMMAND  CMDLINE',
-    '      3  1234  worker   worker --flag',
-    '      2    99  node     node server.js',
-    '  0 held by no process (orphans, TIME_WAIT, half-open requests)',
-  ].join('\n'));
+test("top by process: title, the state's meaning, COUNT PID COMMAND CMDLINE aligned, the unowned line", () => {
+  assert.equal(
+    renderTop(top(), PLAIN),
+    [
+      'Top processes holding CLOSE_WAIT  (5 sockets, 7 ms, owners via /proc)',
+      '  CLOSE_WAIT: the peer closed and the application never called close(): a leak in the owning process',
+      '  COUNT   PID  COMMAND  CMDLINE',
+      '      3  1234  worker   worker --flag',
+      '      2    99  node     node server.js',
+      '  0 held by no process (orphans, TIME_WAIT, half-open requests)',
+    ].join('\n'),
+  );
 });
 
 test('top by process: control bytes in a command and a command line come out escaped, in both styles', () => {
@@ -141,25 +184,46 @@ test('top by process: control bytes in a command and a command line come out esc
 
 test('top by command, with eBPF owners, several states, unattributed and shared sockets', () => {
   const r = top({
-    by: 'command', states: ['CLOSE_WAIT', 'LISTEN'], ownerSource: 'bpf', unowned: 2, unattributed: 3, shared: 1,
-    rows: [{ key: 'nginx', count: 10, pids: 4, command: 'nginx' }, { key: 'sshd', count: 1, pids: 1, command: 'sshd' }],
+    by: 'command',
+    states: ['CLOSE_WAIT', 'LISTEN'],
+    ownerSource: 'bpf',
+    unowned: 2,
+    unattributed: 3,
+    shared: 1,
+    rows: [
+      { key: 'nginx', count: 10, pids: 4, command: 'nginx' },
+      { key: 'sshd', count: 1, pids: 1, command: 'sshd' },
+    ],
   });
-  assert.equal(renderTop(r, PLAIN), [
-    'Top commands holding CLOSE_WAIT, LISTEN  (5 sockets, 7 ms, owners via eBPF)',
-    '  COUNT  PROCS  COMMAND',
-    '     10      4  nginx',
-    '      1      1  sshd',
-    '  2 held by no process (orphans, TIME_WAIT, half-open requests)',
-    '  3 held, but no owner found: unreadable or exited processes, or closed between the dump and the walk',
-    '  1 socket is shared by several processes, each counted once, for the lowest pid',
-  ].join('\n'));
+  assert.equal(
+    renderTop(r, PLAIN),
+    [
+      'Top commands holding CLOSE_WAIT, LISTEN  (5 sockets, 7 ms, owners via eBPF)',
+      '  COUNT  PROCS  COMMAND',
+      '     10      4  nginx',
+      '      1      1  sshd',
+      '  2 held by no process (orphans, TIME_WAIT, half-open requests)',
+      '  3 held, but no owner found: unreadable or exited processes, or closed between the dump and the walk',
+      '  1 socket is shared by several processes, each counted once, for the lowest pid',
+    ].join('\n'),
+  );
 });
 
 test('top by remote counts unowned sockets in its rows and says so', () => {
-  const r = top({ by: 'remote', owned: null, ownerSource: null, unowned: 4, rows: [{ key: '10.0.0.1:443', count: 5, remoteAddress: '10.0.0.1', remotePort: 443 }] });
+  const r = top({
+    by: 'remote',
+    owned: null,
+    ownerSource: null,
+    unowned: 4,
+    rows: [{ key: '10.0.0.1:443', count: 5, remoteAddress: '10.0.0.1', remotePort: 443 }],
+  });
   const lines = renderTop(r, PLAIN).split('\n');
   assert.equal(lines[0], 'Top peers holding CLOSE_WAIT  (5 sockets, 7 ms)');
-  assert.deepEqual(lines.slice(2), ['  COUNT  PEER', '      5  10.0.0.1:443', '  4 held by no process (orphans, TIME_WAIT, half-open requests), counted in the rows above too']);
+  assert.deepEqual(lines.slice(2), [
+    '  COUNT  PEER',
+    '      5  10.0.0.1:443',
+    '  4 held by no process (orphans, TIME_WAIT, half-open requests), counted in the rows above too',
+  ]);
 });
 
 test('top with no sockets at all says "no ... sockets"', () => {
@@ -176,9 +240,17 @@ test('top rows longer than the width are cut with an ellipsis', () => {
 
 test('top by cgroup: NAME and PATH, "(id N)" for a removed cgroup, and the no-cgroup line', () => {
   const r = top({
-    by: 'cgroup', unowned: 6,
+    by: 'cgroup',
+    unowned: 6,
     rows: [
-      { key: '/system.slice/nginx.service', count: 4, cgroupId: 77, path: '/system.slice/nginx.service', name: 'nginx.service', unit: 'nginx.service' },
+      {
+        key: '/system.slice/nginx.service',
+        count: 4,
+        cgroupId: 77,
+        path: '/system.slice/nginx.service',
+        name: 'nginx.service',
+        unit: 'nginx.service',
+      },
       { key: '78', count: 1, cgroupId: 78, path: null, name: '' },
     ],
   });
@@ -204,14 +276,19 @@ test('top by user escapes control bytes in user names (NSS can answer anything)'
 });
 
 test('top: the procfs hidepid line escapes the mount point and option it quotes', () => {
-  assert.equal(procHiddenLine('hidepid=invisible', '/proc'),
-    "procfs at /proc is mounted hidepid=invisible: other users' processes are hidden from this one, so the sockets they hold show no owner (root, or the mount's gid= group, sees them all)");
+  assert.equal(
+    procHiddenLine('hidepid=invisible', '/proc'),
+    "procfs at /proc is mounted hidepid=invisible: other users' processes are hidden from this one, so the sockets they hold show no owner (root, or the mount's gid= group, sees them all)",
+  );
   assertSafe(procHiddenLine(`hidepid=2${HOSTILE}`, `/srv/${HOSTILE}`));
 });
 
 test('the unreadable line counts processes in the singular and plural, with the reason for who we are', () => {
   assert.equal(unreadableLine(1, 'not-root'), '1 process could not be read (not root; root sees all owners)');
-  assert.equal(unreadableLine(3, 'root-without-ptrace'), "3 processes could not be read (root without CAP_SYS_PTRACE (a container's default) cannot read another process's fd links)");
+  assert.equal(
+    unreadableLine(3, 'root-without-ptrace'),
+    "3 processes could not be read (root without CAP_SYS_PTRACE (a container's default) cannot read another process's fd links)",
+  );
 });
 
 // ---- list ----
@@ -219,7 +296,16 @@ test('the unreadable line counts processes in the singular and plural, with the 
 test('list: ss(8)\'s columns, "*" for the wildcard port, IPv6 in brackets, "?" for an unknown Send-Q', () => {
   assert.equal(listHeader(false), `State       Recv-Q Send-Q ${'Local Address:Port'.padEnd(28)} ${'Peer Address:Port'.padEnd(28)}`);
   assert.equal(listLine(row(), false), `ESTABLISHED      0      0 ${'127.0.0.1:8080'.padEnd(28)} 127.0.0.1:50000`);
-  const listen = row({ state: 'LISTEN', family: 'ipv6', localAddress: '::', localPort: 443, remoteAddress: '::', remotePort: 0, recvQ: 2, sendQ: null });
+  const listen = row({
+    state: 'LISTEN',
+    family: 'ipv6',
+    localAddress: '::',
+    localPort: 443,
+    remoteAddress: '::',
+    remotePort: 0,
+    recvQ: 2,
+    sendQ: null,
+  });
   assert.equal(listLine(listen, false), `LISTEN           2      ? ${'[::]:443'.padEnd(28)} [::]:*`);
   assert.equal(listLine(row({ remoteAddress: '0.0.0.0', remotePort: 0 }), false).endsWith('0.0.0.0:*'), true);
   assert.equal(listLine(row({ remoteAddress: '10.0.0.1', remotePort: 0 }), false).endsWith('10.0.0.1:0'), true, 'port 0 of a real address stays 0');
@@ -227,7 +313,10 @@ test('list: ss(8)\'s columns, "*" for the wildcard port, IPv6 in brackets, "?" f
 
 test('list -p: PID and Command after the addresses, "-" for none, the command escaped', () => {
   assert.equal(listHeader(true).endsWith('     PID Command'), true);
-  assert.equal(listLine(row({ pid: 42, command: HOSTILE }), true), `ESTABLISHED      0      0 ${'127.0.0.1:8080'.padEnd(28)} ${'127.0.0.1:50000'.padEnd(28)}      42 ${HOSTILE_SHOWN}`);
+  assert.equal(
+    listLine(row({ pid: 42, command: HOSTILE }), true),
+    `ESTABLISHED      0      0 ${'127.0.0.1:8080'.padEnd(28)} ${'127.0.0.1:50000'.padEnd(28)}      42 ${HOSTILE_SHOWN}`,
+  );
   assert.equal(listLine(row({ pid: null, command: null }), true).endsWith('       - -'), true);
 });
 
@@ -256,9 +345,17 @@ test('a namespace is its name, else a pid in it, else "?"; "(ours)" marks the ca
 test('states --all-netns: the sums, then one line per namespace with its non-zero states, names escaped', () => {
   const one = (netns: NetnsLabel, total: number, states: StateCounts['states']) => ({ netns, ...counts({ total, states }) });
   const r: NetnsStateCounts = {
-    total: 5, states: { ESTABLISHED: 3, LISTEN: 2 }, families: { ipv4: 5, ipv6: 0 }, tookMs: 9,
-    namespaces: [one(ns({ self: true }), 4, { ESTABLISHED: 3, LISTEN: 1 }), one(ns({ inode: 4026532000, name: HOSTILE, pid: null }), 1, { LISTEN: 1, ESTABLISHED: 0 })],
-    skipped: 1, skippedNamespaces: [{ netns: ns({ inode: 4026532001, name: 'gone', pid: null }), reason: `setns failed ${HOSTILE}` }], unreadableProcesses: 2,
+    total: 5,
+    states: { ESTABLISHED: 3, LISTEN: 2 },
+    families: { ipv4: 5, ipv6: 0 },
+    tookMs: 9,
+    namespaces: [
+      one(ns({ self: true }), 4, { ESTABLISHED: 3, LISTEN: 1 }),
+      one(ns({ inode: 4026532000, name: HOSTILE, pid: null }), 1, { LISTEN: 1, ESTABLISHED: 0 }),
+    ],
+    skipped: 1,
+    skippedNamespaces: [{ netns: ns({ inode: 4026532001, name: 'gone', pid: null }), reason: `setns failed ${HOSTILE}` }],
+    unreadableProcesses: 2,
   };
   const text = renderNetnsStates(r, { ...PLAIN, width: 120 });
   const lines = text.split('\n');
@@ -276,7 +373,7 @@ test('states --all-netns: the sums, then one line per namespace with its non-zer
 
 // ---- explain ----
 
-test('explain: each state\'s meaning, who waits, and what many of them say, blank-line separated', () => {
+test("explain: each state's meaning, who waits, and what many of them say, blank-line separated", () => {
   const text = renderExplain(['CLOSE_WAIT', 'LISTEN']);
   const parts = text.split('\n\n');
   assert.equal(parts.length, 2);
@@ -287,17 +384,25 @@ test('explain: each state\'s meaning, who waits, and what many of them say, blan
 
 test('top --all-netns: a section per namespace holding sockets, titled by its escaped name, then the sums', () => {
   const r: NetnsTopReport = {
-    states: ['CLOSE_WAIT'], by: 'process', total: 5, tookMs: 11,
+    states: ['CLOSE_WAIT'],
+    by: 'process',
+    total: 5,
+    tookMs: 11,
     namespaces: [
       { netns: ns({ inode: 4026532000, name: HOSTILE, pid: null }), ...top() },
       { netns: ns({ inode: 4026532001, name: 'idle', pid: null }), ...top({ total: 0, rows: [] }) },
     ],
-    skipped: 0, skippedNamespaces: [], unreadableProcesses: 0,
+    skipped: 0,
+    skippedNamespaces: [],
+    unreadableProcesses: 0,
   };
   const text = renderNetnsTop(r, { ...PLAIN, width: 120 });
   const sections = text.split('\n\n');
   assert.equal(sections.length, 2, 'the empty namespace has no section');
-  assert.equal(sections[0]!.split('\n')[0], `Top processes holding CLOSE_WAIT in netns ${HOSTILE_SHOWN} [4026532000]  (5 sockets, 7 ms, owners via /proc)`);
+  assert.equal(
+    sections[0]!.split('\n')[0],
+    `Top processes holding CLOSE_WAIT in netns ${HOSTILE_SHOWN} [4026532000]  (5 sockets, 7 ms, owners via /proc)`,
+  );
   assert.equal(sections[1], '5 CLOSE_WAIT sockets in 2 network namespaces (11 ms); 1 of them holds none');
   assertSafe(text);
   assertSafe(withoutSgr(renderNetnsTop(r, COLOR)));

@@ -30,15 +30,45 @@ const HOSTILE_SHOWN = '\\x1b]0;pwned\\x07\\x9b2J\\x7f\\nX';
 const clock = () => '12:00:00';
 
 const topOf = (by: TopReport['by'], rows: TopRow[], over: Partial<TopReport> = {}): TopReport => ({
-  states: ['CLOSE_WAIT'], by, total: rows.reduce((n, r) => n + r.count, 0), owned: null, unowned: 0, unattributed: 0,
-  unreadableProcesses: 0, procHidden: null, shared: 0, ownerSource: 'proc', ownerFallback: null, source: 'netlink',
-  sourceFallback: null, unknown: [], rows, tookMs: 1, ...over,
+  states: ['CLOSE_WAIT'],
+  by,
+  total: rows.reduce((n, r) => n + r.count, 0),
+  owned: null,
+  unowned: 0,
+  unattributed: 0,
+  unreadableProcesses: 0,
+  procHidden: null,
+  shared: 0,
+  ownerSource: 'proc',
+  ownerFallback: null,
+  source: 'netlink',
+  sourceFallback: null,
+  unknown: [],
+  rows,
+  tookMs: 1,
+  ...over,
 });
 
-function sample(seq: number, states: Partial<Record<StateName, number>>, top: TopReport | null = null, prev?: Partial<Record<StateName, number>>): Sample {
+function sample(
+  seq: number,
+  states: Partial<Record<StateName, number>>,
+  top: TopReport | null = null,
+  prev?: Partial<Record<StateName, number>>,
+): Sample {
   const total = Object.values(states).reduce((a, b) => a + (b ?? 0), 0);
   const delta = prev ? Object.fromEntries(Object.entries(states).map(([k, v]) => [k, (v ?? 0) - (prev[k as StateName] ?? 0)])) : null;
-  return { at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)), seq, total, states, families: { ipv4: total, ipv6: 0 }, delta, top, attribution: null, skipped: 0, tookMs: 3 };
+  return {
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)),
+    seq,
+    total,
+    states,
+    families: { ipv4: total, ipv6: 0 },
+    delta,
+    top,
+    attribution: null,
+    skipped: 0,
+    tookMs: 3,
+  };
 }
 
 // ---- sparkline ----
@@ -68,7 +98,10 @@ test('WatchView keeps the samples of about five minutes, oldest first, and the l
   const v = new WatchView(60_000, ['CLOSE_WAIT']);
   for (let i = 1; i <= 10; i++) v.push(sample(i, { CLOSE_WAIT: i }, topOf('command', [{ key: 'a', count: i, command: 'a', pids: 1 }])));
   // 5 minutes at one a minute: 5 intervals, so 6 samples.
-  assert.deepEqual(v.history.map((h) => h.CLOSE_WAIT), [5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    v.history.map((h) => h.CLOSE_WAIT),
+    [5, 6, 7, 8, 9, 10],
+  );
   assert.equal(v.times.length, 6);
   assert.equal(v.last?.seq, 10);
   assert.deepEqual([...v.prevRows], [['a', 9]]);
@@ -107,7 +140,10 @@ test('the change column: signed against the previous sample, "new" for a row not
   v.push(sample(1, { CLOSE_WAIT: 5 }, topOf('process', [row('1', 5)])));
   v.push(sample(2, { CLOSE_WAIT: 9 }, topOf('process', [row('1', 3), row('2', 6)]), { CLOSE_WAIT: 5 }));
   const out = renderWatch(v, 80, 24, PLAIN, clock);
-  assert.ok(out.some((l) => /^ {2}CLOSE_WAIT {7}9 {7}\+4 /.test(l)), out.join('\n'));
+  assert.ok(
+    out.some((l) => /^ {2}CLOSE_WAIT {7}9 {7}\+4 /.test(l)),
+    out.join('\n'),
+  );
   assert.ok(out.some((l) => /^ {2}total {12}9 {7}\+4 /.test(l)));
   assert.ok(out.includes('      3       -2        1  c1               '));
   assert.ok(out.includes('      6      new        2  c2               '));
@@ -115,10 +151,22 @@ test('the change column: signed against the previous sample, "new" for a row not
 
 test('every frame fits: at most `rows` lines, each at most `columns` visible characters, in both styles', () => {
   const v = new WatchView(1000, ['CLOSE_WAIT']);
-  const rows = Array.from({ length: 40 }, (_, i): TopRow => ({ key: String(i), count: 40 - i, pid: 1000 + i, command: `proc${i}`, cmdline: 'x'.repeat(300) }));
+  const rows = Array.from({ length: 40 }, (_, i): TopRow => ({
+    key: String(i),
+    count: 40 - i,
+    pid: 1000 + i,
+    command: `proc${i}`,
+    cmdline: 'x'.repeat(300),
+  }));
   for (let i = 1; i <= 5; i++) v.push(sample(i, { ESTABLISHED: 100 * i, CLOSE_WAIT: 40, TIME_WAIT: 7 }, topOf('process', rows)));
   for (const st of [PLAIN, COLOR]) {
-    for (const [columns, height] of [[20, 5], [40, 10], [80, 24], [132, 50], [200, 12]] as const) {
+    for (const [columns, height] of [
+      [20, 5],
+      [40, 10],
+      [80, 24],
+      [132, 50],
+      [200, 12],
+    ] as const) {
       const out = renderWatch(v, columns, height, st, clock);
       assert.ok(out.length <= height, `${columns}x${height}: ${out.length} lines`);
       for (const l of out) assert.ok([...stripSgr(l)].length <= columns, `${columns}x${height}: ${JSON.stringify(l)}`);
@@ -137,13 +185,16 @@ test('a narrow title loses whole parts, never half of one', () => {
   }
 });
 
-test('on screen, a process\'s name and command line come out escaped, with and without colour', () => {
+test("on screen, a process's name and command line come out escaped, with and without colour", () => {
   const v = new WatchView(1000, ['CLOSE_WAIT']);
   v.push(sample(1, { CLOSE_WAIT: 1 }, topOf('process', [{ key: '7', count: 1, pid: 7, command: HOSTILE, cmdline: `sh ${HOSTILE}` }])));
   for (const st of [PLAIN, COLOR]) {
     const out = renderWatch(v, 200, 24, st, clock);
     for (const l of out) assert.doesNotMatch(stripSgr(l), CONTROL, JSON.stringify(l));
-    assert.ok(out.some((l) => stripSgr(l).endsWith(`7  ${HOSTILE_SHOWN}  sh ${HOSTILE_SHOWN}`)), out.join('\n'));
+    assert.ok(
+      out.some((l) => stripSgr(l).endsWith(`7  ${HOSTILE_SHOWN}  sh ${HOSTILE_SHOWN}`)),
+      out.join('\n'),
+    );
   }
 });
 
@@ -160,14 +211,17 @@ test('on screen, commands, cgroup names and paths, users and peer keys come out 
     for (const st of [PLAIN, COLOR]) {
       const out = renderWatch(v, 200, 24, st, clock);
       for (const l of out) assert.doesNotMatch(stripSgr(l), CONTROL, `${top.by}: ${JSON.stringify(l)}`);
-      assert.ok(out.some((l) => l.includes(HOSTILE_SHOWN)), top.by);
+      assert.ok(
+        out.some((l) => l.includes(HOSTILE_SHOWN)),
+        top.by,
+      );
     }
   }
 });
 
 // view.error is a sampler error's message, which may quote a path or a
 // namespace name: drawn escaped, as every other outside byte.
-test('on screen, a failed sample\'s message comes out escaped', () => {
+test("on screen, a failed sample's message comes out escaped", () => {
   const v = new WatchView(1000, ['CLOSE_WAIT']);
   v.push(sample(1, { CLOSE_WAIT: 1 }));
   v.fail(`cannot read /var/run/netns/${HOSTILE}`);
@@ -177,9 +231,15 @@ test('on screen, a failed sample\'s message comes out escaped', () => {
 // ---- sampleLine ----
 
 test('a line per sample: time, total and its change, each state with sockets or a change, the top rows', () => {
-  const top = topOf('process', [{ key: '7', count: 2, pid: 7, command: 'app', cmdline: '' }, { key: '8', count: 1, pid: 8, command: 'db', cmdline: '' }]);
+  const top = topOf('process', [
+    { key: '7', count: 2, pid: 7, command: 'app', cmdline: '' },
+    { key: '8', count: 1, pid: 8, command: 'db', cmdline: '' },
+  ]);
   const s = sample(2, { ESTABLISHED: 4, SYN_SENT: 0, CLOSE_WAIT: 3, LISTEN: 0 }, top, { ESTABLISHED: 4, CLOSE_WAIT: 1, LISTEN: 2 });
-  assert.equal(sampleLine(s), '2026-01-01T00:00:02.000Z  total 7 (0)  ESTABLISHED 4 (0)  CLOSE_WAIT 3 (+2)  LISTEN 0 (-2)  top CLOSE_WAIT: app[7] 2, db[8] 1');
+  assert.equal(
+    sampleLine(s),
+    '2026-01-01T00:00:02.000Z  total 7 (0)  ESTABLISHED 4 (0)  CLOSE_WAIT 3 (+2)  LISTEN 0 (-2)  top CLOSE_WAIT: app[7] 2, db[8] 1',
+  );
   assert.equal(sampleLine(sample(1, { CLOSE_WAIT: 3 })), '2026-01-01T00:00:01.000Z  total 3  CLOSE_WAIT 3', 'the first sample has no change');
   assert.equal(sampleLine(sample(1, { CLOSE_WAIT: 0 }, topOf('process', []))), '2026-01-01T00:00:01.000Z  total 0  top CLOSE_WAIT: none');
   assert.equal(sampleLine({ ...sample(1, { CLOSE_WAIT: 1 }), skipped: 2 }), '2026-01-01T00:00:01.000Z  total 1  CLOSE_WAIT 1  skipped 2');

@@ -8,7 +8,20 @@ import { privilege } from '../../core/privilege';
 import { TcpcensusError } from '../../errors';
 import { cgroupsInsteadBecause } from '../owners-rule';
 import { unreadableWhy } from '../text/format';
-import { clearProgress, isNetnsTop, netnsFlag, netnsWhere, printJson, renderCounts, renderTopOf, style, unreadable, unreadableOf, hiddenOf, withProgress } from './shared';
+import {
+  clearProgress,
+  isNetnsTop,
+  netnsFlag,
+  netnsWhere,
+  printJson,
+  renderCounts,
+  renderTopOf,
+  style,
+  unreadable,
+  unreadableOf,
+  hiddenOf,
+  withProgress,
+} from './shared';
 import type { CliCommand } from './types';
 import { out } from '../text/style';
 

@@ -41,7 +41,7 @@ export function clearProgress(): void {
 // Said once, on stderr, with the hint that fits who we are.
 export function unreadable(n: number | null | undefined, hidden?: string | null, procRoot?: string): void {
   if (n) say(unreadableLine(n, privilege()));
-  if (hidden) say(procHiddenLine(hidden, procRoot ?? "/proc"));
+  if (hidden) say(procHiddenLine(hidden, procRoot ?? '/proc'));
 }
 
 export function printJson(value: unknown): void {

@@ -40,7 +40,9 @@ export function sourceLines(r: { source: SocketSource; sourceFallback: string | 
   const lines: string[] = [];
   if (r.sourceFallback) lines.push(`NETLINK_SOCK_DIAG was refused (${r.sourceFallback}): read /proc/net/tcp instead`);
   if (r.unknown.length) {
-    lines.push(`${r.source === 'procfs' ? 'from /proc/net/tcp' : 'from this kernel'}: ${andList(r.unknown.map((u) => UNKNOWN_TEXT[u]))} cannot be shown`);
+    lines.push(
+      `${r.source === 'procfs' ? 'from /proc/net/tcp' : 'from this kernel'}: ${andList(r.unknown.map((u) => UNKNOWN_TEXT[u]))} cannot be shown`,
+    );
   }
   return lines;
 }
@@ -56,9 +58,7 @@ export function netnsText(n: NetnsLabel): string {
 // comparison: state names are ASCII, and localeCompare's first call loads
 // ICU collation data (about 7 ms of the CLI's start-up).
 function nonZeroStates(states: StateCounts['states']): Array<[StateName, number]> {
-  return (Object.entries(states) as Array<[StateName, number]>)
-    .filter(([, n]) => n > 0)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return (Object.entries(states) as Array<[StateName, number]>).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
 }
 
 export function renderStates(counts: StateCounts, st: Style, where?: string): string {
@@ -75,8 +75,9 @@ export function renderStates(counts: StateCounts, st: Style, where?: string): st
     lines.push(`  ${String(n).padStart(countW)}  ${ALARM.has(name) ? paint(st.color, '31', label) : label}  ${bar}`);
   }
   if (rows.length === 0) lines.push(`  ${'0'.padStart(countW)}  (no sockets in the requested states)`);
-  lines.push(`  ${String(counts.total).padStart(countW)}  ${bold(st, 'total')}` +
-    dim(st, `  (IPv4 ${counts.families.ipv4}, IPv6 ${counts.families.ipv6})`));
+  lines.push(
+    `  ${String(counts.total).padStart(countW)}  ${bold(st, 'total')}` + dim(st, `  (IPv4 ${counts.families.ipv4}, IPv6 ${counts.families.ipv6})`),
+  );
   for (const l of sourceLines(counts)) lines.push(dim(st, `  ${l}`));
   return lines.join('\n');
 }
@@ -86,8 +87,12 @@ export function renderNetnsStates(r: NetnsStateCounts, st: Style): string {
   const n = r.namespaces.length;
   const first = r.namespaces[0];
   const sum: StateCounts = {
-    total: r.total, states: r.states, families: r.families, tookMs: r.tookMs,
-    source: first?.source ?? 'netlink', sourceFallback: first?.sourceFallback ?? null,
+    total: r.total,
+    states: r.states,
+    families: r.families,
+    tookMs: r.tookMs,
+    source: first?.source ?? 'netlink',
+    sourceFallback: first?.sourceFallback ?? null,
     unknown: [...new Set(r.namespaces.flatMap((x) => x.unknown))],
   };
   const lines = [renderStates(sum, st, `in ${n} network ${n === 1 ? 'namespace' : 'namespaces'}`), ''];
@@ -95,7 +100,9 @@ export function renderNetnsStates(r: NetnsStateCounts, st: Style): string {
   const labelW = Math.max(4, ...r.namespaces.map((x) => netnsText(x.netns).length));
   lines.push(dim(st, `  ${'TOTAL'.padStart(countW)}  ${'NETNS'.padEnd(10)}  ${'NAME'.padEnd(labelW)}  STATES`));
   for (const x of r.namespaces) {
-    const states = nonZeroStates(x.states).map(([s, c]) => `${s} ${c}`).join(', ');
+    const states = nonZeroStates(x.states)
+      .map(([s, c]) => `${s} ${c}`)
+      .join(', ');
     const line = `  ${String(x.total).padStart(countW)}  ${String(x.netns.inode).padEnd(10)}  ${netnsText(x.netns).padEnd(labelW)}  ${states}`;
     lines.push(line.length > st.width ? line.slice(0, Math.max(20, st.width - 1)) + '…' : line.trimEnd());
   }
@@ -106,12 +113,22 @@ export function renderNetnsStates(r: NetnsStateCounts, st: Style): string {
 function netnsScanLines(r: { skipped: number; skippedNamespaces: SkippedNetns[]; unreadableProcesses: number }, st: Style): string[] {
   const lines: string[] = [];
   if (r.skipped) {
-    lines.push(dim(st, `  ${r.skipped} ${r.skipped === 1 ? 'namespace' : 'namespaces'} vanished between listing and dumping (their last process exited, or ip netns del), skipped:`));
+    lines.push(
+      dim(
+        st,
+        `  ${r.skipped} ${r.skipped === 1 ? 'namespace' : 'namespaces'} vanished between listing and dumping (their last process exited, or ip netns del), skipped:`,
+      ),
+    );
     for (const x of r.skippedNamespaces) lines.push(dim(st, `    ${netnsText(x.netns)} [${x.netns.inode}]: ${printable(x.reason)}`));
   }
   if (r.unreadableProcesses) {
     const n = r.unreadableProcesses;
-    lines.push(dim(st, `  ${n} ${n === 1 ? "process's network namespace" : "processes' network namespaces"} could not be read: a namespace only they hold is not shown`));
+    lines.push(
+      dim(
+        st,
+        `  ${n} ${n === 1 ? "process's network namespace" : "processes' network namespaces"} could not be read: a namespace only they hold is not shown`,
+      ),
+    );
   }
   return lines;
 }
@@ -121,8 +138,13 @@ export function renderNetnsTop(r: NetnsTopReport, st: Style): string {
   const shown = r.namespaces.filter((x) => x.total > 0);
   const sections = shown.map((x) => renderTop(x, st, `in netns ${netnsText(x.netns)} [${x.netns.inode}]`));
   const empty = r.namespaces.length - shown.length;
-  const tail = [dim(st, `${r.total} ${r.states.join(', ')} sockets in ${r.namespaces.length} network namespaces (${r.tookMs} ms)` +
-    (empty ? `; ${empty} of them ${empty === 1 ? 'holds' : 'hold'} none` : ''))];
+  const tail = [
+    dim(
+      st,
+      `${r.total} ${r.states.join(', ')} sockets in ${r.namespaces.length} network namespaces (${r.tookMs} ms)` +
+        (empty ? `; ${empty} of them ${empty === 1 ? 'holds' : 'hold'} none` : ''),
+    ),
+  ];
   tail.push(...netnsScanLines(r, st).map((l) => l.replace(/^ {2}/, '')));
   return [...sections, tail.join('\n')].join('\n\n');
 }
@@ -132,8 +154,10 @@ export function renderTop(top: TopReport, st: Style, where?: string, note?: stri
   const states = top.states.join(', ');
   const via = top.ownerSource ? `, owners via ${OWNER_SOURCE[top.ownerSource].label}` : '';
   const grouping = GROUPINGS[top.by];
-  const lines = [bold(st, `Top ${grouping.title} holding ${states}${where ? ` ${where}` : ''}`) +
-    dim(st, `  (${top.total} sockets, ${top.tookMs} ms${via}${fromText(top.source)})`)];
+  const lines = [
+    bold(st, `Top ${grouping.title} holding ${states}${where ? ` ${where}` : ''}`) +
+      dim(st, `  (${top.total} sockets, ${top.tookMs} ms${via}${fromText(top.source)})`),
+  ];
   if (note) lines.push(`  ${note}`);
   for (const l of sourceLines(top)) lines.push(dim(st, `  ${l}`));
   if (top.ownerFallback) lines.push(dim(st, `  the eBPF owner source could not be used: ${top.ownerFallback}`));
@@ -152,8 +176,22 @@ export function renderTop(top: TopReport, st: Style, where?: string, note?: stri
       const text = `  ${count.padStart(countW)}  ${cells.map((_, i) => fmt(cells, i)).join('  ')}`;
       return text.length > st.width ? text.slice(0, Math.max(20, st.width - 1)) + '…' : text;
     };
-    lines.push(dim(st, line('COUNT', cols.map((c) => c.header))));
-    for (const r of top.rows) lines.push(line(String(r.count), cols.map((c) => c.cell(r))));
+    lines.push(
+      dim(
+        st,
+        line(
+          'COUNT',
+          cols.map((c) => c.header),
+        ),
+      ),
+    );
+    for (const r of top.rows)
+      lines.push(
+        line(
+          String(r.count),
+          cols.map((c) => c.cell(r)),
+        ),
+      );
   } else if (top.total === 0) {
     lines.push(`  no ${states} sockets`);
   }
@@ -165,7 +203,9 @@ export function renderTop(top: TopReport, st: Style, where?: string, note?: stri
     lines.push(`  ${top.unattributed} held, but no owner found: unreadable or exited processes, or closed between the dump and the walk`);
   }
   if (top.shared) {
-    lines.push(`  ${top.shared} ${top.shared === 1 ? 'socket is' : 'sockets are'} shared by several processes, each counted once, for the lowest pid`);
+    lines.push(
+      `  ${top.shared} ${top.shared === 1 ? 'socket is' : 'sockets are'} shared by several processes, each counted once, for the lowest pid`,
+    );
   }
   return lines.join('\n');
 }
@@ -190,8 +230,10 @@ export function unreadableLine(n: number, why: Privilege): string {
  * and without this line their sockets' missing owners would go unexplained.
  */
 export function procHiddenLine(option: string, procRoot: string): string {
-  return `procfs at ${printable(procRoot)} is mounted ${printable(option)}: other users' processes are hidden from this one, ` +
-    "so the sockets they hold show no owner (root, or the mount's gid= group, sees them all)";
+  return (
+    `procfs at ${printable(procRoot)} is mounted ${printable(option)}: other users' processes are hidden from this one, ` +
+    "so the sockets they hold show no owner (root, or the mount's gid= group, sees them all)"
+  );
 }
 
 const endpointText = (addr: string, port: number, family: string) =>
@@ -199,23 +241,28 @@ const endpointText = (addr: string, port: number, family: string) =>
 
 /** Column widths for `list`: wide enough for most rows; longer ones push the line. */
 export function listHeader(processes: boolean, netns = false): string {
-  return `${netns ? `${'Netns'.padEnd(NETNS_W)} ` : ''}${'State'.padEnd(11)} ${'Recv-Q'.padStart(6)} ${'Send-Q'.padStart(6)} ${'Local Address:Port'.padEnd(28)} ${'Peer Address:Port'.padEnd(28)}` +
-    (processes ? ` ${'PID'.padStart(7)} Command` : '');
+  return (
+    `${netns ? `${'Netns'.padEnd(NETNS_W)} ` : ''}${'State'.padEnd(11)} ${'Recv-Q'.padStart(6)} ${'Send-Q'.padStart(6)} ${'Local Address:Port'.padEnd(28)} ${'Peer Address:Port'.padEnd(28)}` +
+    (processes ? ` ${'PID'.padStart(7)} Command` : '')
+  );
 }
 
 /** list --all-netns: the namespace (its name, else its inode) leads each row. */
 const NETNS_W = 12;
 
 export function listLine(r: SocketRow, processes: boolean, netns?: string): string {
-  const base = `${netns !== undefined ? `${printable(netns).padEnd(NETNS_W)} ` : ''}${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${(r.sendQ === null ? '?' : String(r.sendQ)).padStart(6)} ` +
+  const base =
+    `${netns !== undefined ? `${printable(netns).padEnd(NETNS_W)} ` : ''}${r.state.padEnd(11)} ${String(r.recvQ).padStart(6)} ${(r.sendQ === null ? '?' : String(r.sendQ)).padStart(6)} ` +
     `${endpointText(r.localAddress, r.localPort, r.family).padEnd(28)} ${endpointText(r.remoteAddress, r.remotePort, r.family).padEnd(28)}`;
   if (!processes) return base.trimEnd();
   return `${base} ${(r.pid == null ? '-' : String(r.pid)).padStart(7)} ${r.command == null ? '-' : printable(r.command)}`;
 }
 
 export function renderExplain(states: StateName[]): string {
-  return states.map((s) => {
-    const d = STATE_DETAILS[s];
-    return `${s}\n  ${d.meaning}\n  Waiting: ${d.waiting}\n  Many of them: ${d.whenMany}`;
-  }).join('\n\n');
+  return states
+    .map((s) => {
+      const d = STATE_DETAILS[s];
+      return `${s}\n  ${d.meaning}\n  Waiting: ${d.waiting}\n  Many of them: ${d.whenMany}`;
+    })
+    .join('\n\n');
 }

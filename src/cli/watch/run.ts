@@ -57,7 +57,10 @@ async function lines(o: WatchOptions, sampler: ReturnType<typeof createSampler>,
 async function fullScreen(o: WatchOptions, sampler: ReturnType<typeof createSampler>, stopped: () => boolean, stop: () => void): Promise<number> {
   const out = process.stdout;
   const input = process.stdin;
-  const view = new WatchView(parseDuration(o.sampler.interval ?? 1000, 'interval', 10), maskNames(parseStates(o.sampler.states, 1 << stateNumber('CLOSE_WAIT'))));
+  const view = new WatchView(
+    parseDuration(o.sampler.interval ?? 1000, 'interval', 10),
+    maskNames(parseStates(o.sampler.states, 1 << stateNumber('CLOSE_WAIT'))),
+  );
   let active = true;
   // Restores the terminal once, however we leave: written synchronously, so
   // it also runs from an 'exit' or crash handler.

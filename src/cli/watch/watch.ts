@@ -44,7 +44,10 @@ export class WatchView {
   prevRows = new Map<string, number>();
   error: string | null = null;
 
-  constructor(readonly intervalMs: number, readonly topStates: StateName[]) {}
+  constructor(
+    readonly intervalMs: number,
+    readonly topStates: StateName[],
+  ) {}
 
   push(s: Sample): void {
     if (this.last?.top) this.prevRows = new Map(this.last.top.rows.map((r) => [r.key, r.count]));
@@ -142,17 +145,43 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
   // words (the name, then the sample's time, ...), never half of one.
   const parts: TitlePart[] = s
     ? [
-      { key: 'name', forms: ['tcpcensus watch', ''] },
-      { key: 'every', forms: [every, ''] },
-      { key: 'clock', forms: [clock(s.at), ''] },
-      { key: 'sample', forms: [`sample ${s.seq} (${s.tookMs} ms)${s.skipped ? `, ${s.skipped} skipped` : ''}`, `sample ${s.seq}${s.skipped ? `, ${s.skipped} skipped` : ''}`] },
-      ...(att ? [{ key: 'owners' as const, forms: [`owners: ${att.source}${att.full ? ', full' : `, ${att.lookedUp} looked up`}`, `owners: ${att.source}`, ''] }] : []),
-    ]
-    : [{ key: 'name', forms: ['tcpcensus watch', ''] }, { key: 'every', forms: [every] }, { key: 'sample', forms: ['taking the first sample...'] }];
+        { key: 'name', forms: ['tcpcensus watch', ''] },
+        { key: 'every', forms: [every, ''] },
+        { key: 'clock', forms: [clock(s.at), ''] },
+        {
+          key: 'sample',
+          forms: [
+            `sample ${s.seq} (${s.tookMs} ms)${s.skipped ? `, ${s.skipped} skipped` : ''}`,
+            `sample ${s.seq}${s.skipped ? `, ${s.skipped} skipped` : ''}`,
+          ],
+        },
+        ...(att
+          ? [
+              {
+                key: 'owners' as const,
+                forms: [`owners: ${att.source}${att.full ? ', full' : `, ${att.lookedUp} looked up`}`, `owners: ${att.source}`, ''],
+              },
+            ]
+          : []),
+      ]
+    : [
+        { key: 'name', forms: ['tcpcensus watch', ''] },
+        { key: 'every', forms: [every] },
+        { key: 'sample', forms: ['taking the first sample...'] },
+      ];
   const quit = '  q quits';
   const title = fitTitle(parts, w - quit.length);
   const titleRoom = w - quit.length;
-  out.push(line([[[...title].slice(0, titleRoom).join('').padEnd(titleRoom), '1'], [quit, '2']], w, st.color));
+  out.push(
+    line(
+      [
+        [[...title].slice(0, titleRoom).join('').padEnd(titleRoom), '1'],
+        [quit, '2'],
+      ],
+      w,
+      st.color,
+    ),
+  );
   if (view.error) out.push(line([[`sample failed: ${printable(view.error)}`, '31']], w, st.color));
   out.push('');
   if (!s) return out.slice(0, rows);
@@ -168,28 +197,77 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
   // after 5 samples a second apart, 4s, not the most the row could hold.
   const drawn = Math.min(view.times.length, sparkW * per);
   const span = spanText(drawn ? view.times[view.times.length - 1]! - view.times[view.times.length - drawn]! : 0);
-  out.push(line([[`  ${'STATE'.padEnd(11)}  ${'COUNT'.padStart(countW)}  ${'CHANGE'.padStart(7)}  ${''.padEnd(barW)}  ${sparkW >= 8 ? `LAST ${span}` : ''}`, '2']], w, st.color));
+  out.push(
+    line(
+      [
+        [
+          `  ${'STATE'.padEnd(11)}  ${'COUNT'.padStart(countW)}  ${'CHANGE'.padStart(7)}  ${''.padEnd(barW)}  ${sparkW >= 8 ? `LAST ${span}` : ''}`,
+          '2',
+        ],
+      ],
+      w,
+      st.color,
+    ),
+  );
   const max = Math.max(1, ...states.map((n) => s.states[n] ?? 0));
   for (const name of states) {
     const n = s.states[name] ?? 0;
     const d = s.delta?.[name];
     const bar = (st.unicode ? '█' : '#').repeat(n > 0 ? Math.max(1, Math.round((n / max) * barW)) : 0).padEnd(barW);
     // Right-aligned: the right edge is now, however little history there is.
-    const spark = sparkW >= 8 ? sparkline(view.history.map((h) => h[name] ?? 0), sparkW, per, st.unicode).padStart(sparkW) : '';
-    out.push(line([
-      ['  '], [name.padEnd(11), ALARM.has(name) ? '31' : undefined],
-      [`  ${String(n).padStart(countW)}  `], [(d === undefined ? '' : signed(d)).padStart(7), d ? (d > 0 ? '33' : '32') : undefined],
-      [`  ${bar}  `], [spark, '36'],
-    ], w, st.color));
+    const spark =
+      sparkW >= 8
+        ? sparkline(
+            view.history.map((h) => h[name] ?? 0),
+            sparkW,
+            per,
+            st.unicode,
+          ).padStart(sparkW)
+        : '';
+    out.push(
+      line(
+        [
+          ['  '],
+          [name.padEnd(11), ALARM.has(name) ? '31' : undefined],
+          [`  ${String(n).padStart(countW)}  `],
+          [(d === undefined ? '' : signed(d)).padStart(7), d ? (d > 0 ? '33' : '32') : undefined],
+          [`  ${bar}  `],
+          [spark, '36'],
+        ],
+        w,
+        st.color,
+      ),
+    );
   }
   const dTotal = s.delta ? Object.values(s.delta).reduce((a, b) => a + (b ?? 0), 0) : undefined;
-  out.push(line([['  '], ['total'.padEnd(11), '1'], [`  ${String(s.total).padStart(countW)}  ${(dTotal === undefined ? '' : signed(dTotal)).padStart(7)}  (IPv4 ${s.families.ipv4}, IPv6 ${s.families.ipv6})`]], w, st.color));
+  out.push(
+    line(
+      [
+        ['  '],
+        ['total'.padEnd(11), '1'],
+        [
+          `  ${String(s.total).padStart(countW)}  ${(dTotal === undefined ? '' : signed(dTotal)).padStart(7)}  (IPv4 ${s.families.ipv4}, IPv6 ${s.families.ipv6})`,
+        ],
+      ],
+      w,
+      st.color,
+    ),
+  );
 
   // The top rows.
   const top = s.top;
   if (top) {
     out.push('');
-    out.push(line([[`Top ${GROUPINGS[top.by].title} holding ${top.states.join(', ')}`, '1'], [`  (${top.total} sockets)`, '2']], w, st.color));
+    out.push(
+      line(
+        [
+          [`Top ${GROUPINGS[top.by].title} holding ${top.states.join(', ')}`, '1'],
+          [`  (${top.total} sockets)`, '2'],
+        ],
+        w,
+        st.color,
+      ),
+    );
     const cols = topColumns(top);
     const cw = Math.max(5, ...top.rows.map((r) => String(r.count).length));
     const footer: string[] = [];
@@ -203,7 +281,13 @@ export function renderWatch(view: WatchView, columns: number, rows: number, st: 
       for (const r of top.rows.slice(0, room - 1)) {
         const before = view.prevRows.get(r.key);
         const change = s.seq === 1 ? '' : before === undefined ? 'new' : signed(r.count - before);
-        out.push(line([[`  ${String(r.count).padStart(cw)}  `], [change.padStart(7), change && change !== '0' ? '33' : undefined], [`  ${cols.cell(r)}`]], w, st.color));
+        out.push(
+          line(
+            [[`  ${String(r.count).padStart(cw)}  `], [change.padStart(7), change && change !== '0' ? '33' : undefined], [`  ${cols.cell(r)}`]],
+            w,
+            st.color,
+          ),
+        );
       }
     } else if (top.total === 0) {
       out.push(`  no ${top.states.join(', ')} sockets`);
@@ -222,7 +306,11 @@ const SHRINK: Array<TitlePart['key']> = ['name', 'sample', 'owners', 'every', 'o
 /** The title's parts, two spaces apart, shortened in SHRINK's order until they fit `width`. */
 export function fitTitle(parts: TitlePart[], width: number): string {
   const at = new Map(parts.map((p) => [p.key, 0]));
-  const text = () => parts.map((p) => p.forms[at.get(p.key)!]!).filter((t) => t !== '').join('  ');
+  const text = () =>
+    parts
+      .map((p) => p.forms[at.get(p.key)!]!)
+      .filter((t) => t !== '')
+      .join('  ');
   for (const key of SHRINK) {
     if ([...text()].length <= width) break;
     const p = parts.find((x) => x.key === key);

@@ -12,8 +12,16 @@ const ID = 'f00dbabe'.repeat(8);
 const UID = '0b6e5d1c-6a4e-4b1f-9b43-2f1e8c0d9a77';
 
 test('short names: systemd units, containers by runtime, pods by driver, the rest', () => {
-  assert.deepEqual(cgroupShortName('/system.slice/nginx.service'), { path: '/system.slice/nginx.service', name: 'nginx.service', unit: 'nginx.service' });
-  assert.deepEqual(cgroupShortName('/user.slice/user-1000.slice/session-3.scope'), { path: '/user.slice/user-1000.slice/session-3.scope', name: 'session-3.scope', unit: 'session-3.scope' });
+  assert.deepEqual(cgroupShortName('/system.slice/nginx.service'), {
+    path: '/system.slice/nginx.service',
+    name: 'nginx.service',
+    unit: 'nginx.service',
+  });
+  assert.deepEqual(cgroupShortName('/user.slice/user-1000.slice/session-3.scope'), {
+    path: '/user.slice/user-1000.slice/session-3.scope',
+    name: 'session-3.scope',
+    unit: 'session-3.scope',
+  });
   // A unit further up than the last component still names the cgroup.
   assert.equal(cgroupShortName('/system.slice/app.service/worker').name, 'app.service');
   for (const runtime of ['docker', 'cri-containerd', 'crio', 'libpod']) {
@@ -22,7 +30,9 @@ test('short names: systemd units, containers by runtime, pods by driver, the res
     assert.equal(r.name, ID.slice(0, 12));
     assert.equal(r.unit, `${runtime}-${ID}.scope`);
   }
-  const pod = cgroupShortName(`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`);
+  const pod = cgroupShortName(
+    `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`,
+  );
   assert.equal(pod.podUid, UID);
   assert.equal(pod.containerId, ID);
   assert.equal(pod.name, ID.slice(0, 12));
@@ -57,9 +67,16 @@ test('compileCgroupFilter: one 12-byte op, or an ss-shaped OR group', () => {
   assert.equal(Buffer.from(one).readBigUInt64LE(4), 5n);
   const three = compileCgroupFilter([7n, 9n, 4242n]);
   assert.equal(three.length, 3 * 12 + 2 * 4);
-  assert.deepEqual(ops(three).map((o) => [o.off, o.code, o.off + o.no]), [
-    [0, BC_CGROUP_COND, 16], [12, BC_JMP, 44], [16, BC_CGROUP_COND, 32], [28, BC_JMP, 44], [32, BC_CGROUP_COND, 48],
-  ]);
+  assert.deepEqual(
+    ops(three).map((o) => [o.off, o.code, o.off + o.no]),
+    [
+      [0, BC_CGROUP_COND, 16],
+      [12, BC_JMP, 44],
+      [16, BC_CGROUP_COND, 32],
+      [28, BC_JMP, 44],
+      [32, BC_CGROUP_COND, 48],
+    ],
+  );
   assert.throws(() => compileCgroupFilter([]), RangeError);
   assert.throws(() => compileCgroupFilter([0n]), RangeError);
   assert.throws(() => compileCgroupFilter([1n << 64n]), RangeError);

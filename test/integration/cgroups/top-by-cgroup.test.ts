@@ -22,7 +22,8 @@ const CG = {
   container: { path: `${BASE}/docker-${CONTAINER}.scope`, closeWait: 3, name: CONTAINER.slice(0, 12) },
   pod: {
     path: `${BASE}/kubepods-burstable-pod${POD_UID.replace(/-/g, '_')}.slice/cri-containerd-${CONTAINER.replace(/7/g, '8')}.scope`,
-    closeWait: 2, name: CONTAINER.replace(/7/g, '8').slice(0, 12),
+    closeWait: 2,
+    name: CONTAINER.replace(/7/g, '8').slice(0, 12),
   },
 };
 const dirs = [BASE, ...Object.values(CG).map((c) => c.path), path.dirname(CG.pod.path)].map((p) => `${MOUNT}${p}`);
@@ -35,14 +36,22 @@ before(async () => {
   // socket the holder creates carries that cgroup. The holders run as root,
   // so nobody cannot read their fd tables.
   for (const [which, c] of Object.entries(CG) as Array<[keyof typeof CG, (typeof CG)[keyof typeof CG]]>) {
-    holders[which] = await h.startFixture('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', `${MOUNT}${c.path}`,
-      process.execPath, path.join(h.FIXTURES, 'holder.js'), `tc-cg-${which}`, String(c.closeWait), '1']);
+    holders[which] = await h.startFixture('sh', [
+      '-c',
+      'echo $$ > "$0/cgroup.procs" && exec "$@"',
+      `${MOUNT}${c.path}`,
+      process.execPath,
+      path.join(h.FIXTURES, 'holder.js'),
+      `tc-cg-${which}`,
+      String(c.closeWait),
+      '1',
+    ]);
   }
 });
 after(async () => {
   for (const x of Object.values(holders)) await x.stop();
   await h.removeCgroups(new Set(dirs));
-  assert.ok(!fs.existsSync(`${MOUNT}${BASE}`), 'the test\'s cgroups are gone');
+  assert.ok(!fs.existsSync(`${MOUNT}${BASE}`), "the test's cgroups are gone");
 });
 
 // The CLI's JSON (docs/json.md), read loosely at this parse boundary.
@@ -72,7 +81,12 @@ async function eventually(check: () => unknown, tries = 10) {
 
 function checkRows(rows: h.JsonRow[], statesCounted: (c: (typeof CG)[keyof typeof CG]) => number) {
   const mine = ours(rows);
-  assert.deepEqual(mine.map((r: h.JsonRow) => r.path).sort(), Object.values(CG).map((c) => c.path).sort());
+  assert.deepEqual(
+    mine.map((r: h.JsonRow) => r.path).sort(),
+    Object.values(CG)
+      .map((c) => c.path)
+      .sort(),
+  );
   for (const c of Object.values(CG)) {
     const r = mine.find((x: h.JsonRow) => x.path === c.path)!;
     assert.equal(r.count, statesCounted(c), c.path);
@@ -115,13 +129,20 @@ test('top --by cgroup: one row per cgroup with its path and short name, no /proc
 
 // ss prints a socket as "State Recv-Q Send-Q Local Peer"; the same line from ours.
 const key = (state: string | null, lp: number, rp: number) => `${state} ${lp} ${rp}`;
-const ssRows = (filter: string[]) => h.ss(['state', 'all', ...filter]).map((r) => key(r.state, r.localPort, r.remotePort)).sort();
+const ssRows = (filter: string[]) =>
+  h
+    .ss(['state', 'all', ...filter])
+    .map((r) => key(r.state, r.localPort, r.remotePort))
+    .sort();
 const listRows = (rows: h.JsonRow[]) => rows.map((r: h.JsonRow) => key(r.state, r.localPort, r.remotePort)).sort();
 
-test('--cgroup PATH filters in the kernel as ss \'cgroup PATH\' does, by the path ss prints or the path under the mount', async () => {
+test("--cgroup PATH filters in the kernel as ss 'cgroup PATH' does, by the path ss prints or the path under the mount", async () => {
   // ss, ours, ss again: compared once ss held still.
   const same = async (ssFilter: string[], args: string[]) => {
-    const { oracle, mine } = await h.stable(() => ssRows(ssFilter), async () => listRows(await json(['list', '-s', 'all', ...args])));
+    const { oracle, mine } = await h.stable(
+      () => ssRows(ssFilter),
+      async () => listRows(await json(['list', '-s', 'all', ...args])),
+    );
     assert.deepEqual(mine, oracle, args.join(' '));
     return oracle;
   };
@@ -144,7 +165,10 @@ test('--cgroup PATH filters in the kernel as ss \'cgroup PATH\' does, by the pat
   assert.equal((await json(['states', '--cgroup', BASE])).total, 0);
   // topProcesses with the filter: only the container's holder.
   const top = await json(['top', '--cgroup', CG.container.path]);
-  assert.deepEqual(top.rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holders.container.info.pid, CG.container.closeWait]]);
+  assert.deepEqual(
+    top.rows.map((r: h.JsonRow) => [r.pid, r.count]),
+    [[holders.container.info.pid, CG.container.closeWait]],
+  );
   // The library takes a string or an array.
   assert.equal((await tc.countStates({ cgroup: CG.pod.path, states: ['close-wait'] })).total, CG.pod.closeWait);
   assert.equal(tc.snapshotSync({ cgroup: [CG.pod.path, CG.service.path], states: ['close-wait'] }).length, CG.pod.closeWait + CG.service.closeWait);
@@ -152,35 +176,56 @@ test('--cgroup PATH filters in the kernel as ss \'cgroup PATH\' does, by the pat
   const missing = await h.runCli(['states', '--cgroup', `${BASE}/nope.service`]);
   assert.equal(missing.code, 2);
   assert.equal(missing.stdout, '');
-  assert.equal(missing.stderr.split('\n')[0], `tcpcensus: --cgroup "${BASE}/nope.service": no such cgroup (no ${MOUNT}${BASE}/nope.service); ` +
-    `give a path relative to the cgroup2 mount ${MOUNT}, as /proc/PID/cgroup shows it (0::/system.slice/nginx.service), or a directory under it`);
+  assert.equal(
+    missing.stderr.split('\n')[0],
+    `tcpcensus: --cgroup "${BASE}/nope.service": no such cgroup (no ${MOUNT}${BASE}/nope.service); ` +
+      `give a path relative to the cgroup2 mount ${MOUNT}, as /proc/PID/cgroup shows it (0::/system.slice/nginx.service), or a directory under it`,
+  );
   const file = await h.runCli(['states', '--cgroup', `${CG.service.path}/cgroup.procs`]);
   assert.equal(file.code, 2);
   assert.match(file.stderr, /is not a directory/);
   await assert.rejects(tc.topProcesses({ cgroup: '/tcpcensus-no-such-cgroup' }), (e) => e instanceof tc.OptionError && e.option === 'cgroup');
 });
 
-test('topCgroupsByState: per state, the top cgroups from one dump (the exporter\'s tcpcensus_cgroup_sockets)', async () => {
+test("topCgroupsByState: per state, the top cgroups from one dump (the exporter's tcpcensus_cgroup_sockets)", async () => {
   const r = await tc.topCgroupsByState({ states: ['close-wait', 'listen'], limit: 1000 });
   assert.deepEqual(Object.keys(r), ['states', 'rows', 'noCgroup', 'source', 'sourceFallback', 'tookMs']);
   assert.deepEqual(r.states, ['CLOSE_WAIT', 'LISTEN']);
   for (const c of Object.values(CG)) {
     const mine = r.rows.filter((x) => x.path === c.path);
-    assert.deepEqual(mine.map((x) => [x.state, x.count, x.name]), [['CLOSE_WAIT', c.closeWait, c.name], ['LISTEN', 1, c.name]], c.path);
+    assert.deepEqual(
+      mine.map((x) => [x.state, x.count, x.name]),
+      [
+        ['CLOSE_WAIT', c.closeWait, c.name],
+        ['LISTEN', 1, c.name],
+      ],
+      c.path,
+    );
   }
   // Ranked within each state, states in state-number order.
   const cw = r.rows.filter((x) => x.state === 'CLOSE_WAIT');
-  assert.deepEqual(cw.map((x) => x.count), [...cw.map((x) => x.count)].sort((a, b) => b - a));
-  assert.equal(r.rows.findIndex((x) => x.state === 'LISTEN'), cw.length);
+  assert.deepEqual(
+    cw.map((x) => x.count),
+    [...cw.map((x) => x.count)].sort((a, b) => b - a),
+  );
+  assert.equal(
+    r.rows.findIndex((x) => x.state === 'LISTEN'),
+    cw.length,
+  );
   const one = tc.topCgroupsByStateSync({ states: ['close-wait'], limit: 1, cgroup: [CG.service.path, CG.container.path] });
-  assert.deepEqual(one.rows.map((x) => [x.path, x.count]), [[CG.service.path, CG.service.closeWait]]);
+  assert.deepEqual(
+    one.rows.map((x) => [x.path, x.count]),
+    [[CG.service.path, CG.service.closeWait]],
+  );
 });
 
 test('as nobody: --by cgroup, the filter and topCgroupsByState work, and the default report shows cgroups, saying why', async () => {
   const top = await json(['top', '--by', 'cgroup', '-n', '1000'], { prefix: h.AS_NOBODY });
   checkRows(top.rows, (c: h.JsonRow) => c.closeWait);
-  const { oracle, mine } = await h.stable(() => ssRows(['cgroup', CG.service.path]),
-    async () => listRows(await json(['list', '-s', 'all', '--cgroup', CG.service.path], { prefix: h.AS_NOBODY })));
+  const { oracle, mine } = await h.stable(
+    () => ssRows(['cgroup', CG.service.path]),
+    async () => listRows(await json(['list', '-s', 'all', '--cgroup', CG.service.path], { prefix: h.AS_NOBODY })),
+  );
   assert.deepEqual(mine, oracle);
   const lib = await h.callLibrary('topCgroupsByState', { states: ['close-wait'], limit: 1000 }, { prefix: h.AS_NOBODY });
   assert.equal(lib.value.rows.find((x: h.JsonRow) => x.path === CG.container.path).count, CG.container.closeWait);
@@ -193,7 +238,10 @@ test('as nobody: --by cgroup, the filter and topCgroupsByState work, and the def
   assert.match(rep.topFallback, /^\d+ process(es)? could not be read \(not root; root sees all owners\), so \d+ of \d+ sockets had no owner found/);
   const text = await h.runCli(['report', '-n', '1000'], { prefix: h.AS_NOBODY });
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, /^Top cgroups holding CLOSE_WAIT {2}\(.*\n {2}showing cgroups, not processes: \d+ process(es)? could not be read \(not root; root sees all owners\), so/m);
+  assert.match(
+    text.stdout,
+    /^Top cgroups holding CLOSE_WAIT {2}\(.*\n {2}showing cgroups, not processes: \d+ process(es)? could not be read \(not root; root sees all owners\), so/m,
+  );
   assert.match(text.stdout, new RegExp(`^\\s+5  tc-test\\.service\\s+`, 'm'));
   assert.doesNotMatch(text.stderr, /could not be read/, 'said once, in the section');
   // Root reads every owner: by process, no fallback.

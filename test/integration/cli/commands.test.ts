@@ -18,7 +18,9 @@ before(async () => {
     h.startHolder('tc-cmd-nobody', 6, 0, '127.0.0.5', { prefix: h.AS_NOBODY }),
   ]);
 });
-after(async () => { await h.stopAll([fx, ...Object.values(H)]); });
+after(async () => {
+  await h.stopAll([fx, ...Object.values(H)]);
+});
 
 // The CLI's JSON, parsed: its shape is docs/json.md's, read loosely at this boundary.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -29,14 +31,28 @@ async function json(args: string[], opts?: h.RunOptions): Promise<{ value: any; 
 }
 
 const closeWaitOracle = () => h.ss(['state', 'close-wait']);
-const passwd = new Map(fs.readFileSync('/etc/passwd', 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')).map((f) => [Number(f[2]), f[0]]));
-const tally = (items: Iterable<unknown>) => { const m = new Map<unknown, number>(); for (const k of items) m.set(k, (m.get(k) ?? 0) + 1); return m; };
+const passwd = new Map(
+  fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(':'))
+    .map((f) => [Number(f[2]), f[0]]),
+);
+const tally = (items: Iterable<unknown>) => {
+  const m = new Map<unknown, number>();
+  for (const k of items) m.set(k, (m.get(k) ?? 0) + 1);
+  return m;
+};
 const rowsMap = (rows: h.JsonRow[]) => new Map(rows.map((r: h.JsonRow) => [r.key, r.count]));
 const ssHost = (host: string) => (host === '*' ? '::' : host);
 const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 test('states --json has the documented shape and equals ss', async () => {
-  const { oracle, mine: value } = await h.stable(() => h.ssCounts(), async () => (await json(['states'])).value);
+  const { oracle, mine: value } = await h.stable(
+    () => h.ssCounts(),
+    async () => (await json(['states'])).value,
+  );
   assert.deepEqual(Object.keys(value), ['total', 'states', 'families', 'source', 'sourceFallback', 'unknown', 'tookMs']);
   assert.deepEqual(Object.keys(value.families), ['ipv4', 'ipv6']);
   assert.equal(value.source, 'netlink');
@@ -46,9 +62,28 @@ test('states --json has the documented shape and equals ss', async () => {
 test('top --json (by process) has the documented shape and the true owners', async () => {
   // Other processes on a shared host open and close sockets too: compare
   // only while ss saw the same before and after.
-  const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '-n', '1000']));
-  assert.deepEqual(Object.keys(value), ['states', 'by', 'total', 'owned', 'unowned', 'unattributed', 'unreadableProcesses', 'procHidden', 'shared', 'ownerSource', 'ownerFallback',
-    'source', 'sourceFallback', 'unknown', 'rows', 'tookMs']);
+  const {
+    oracle,
+    mine: { value },
+  } = await h.stable(closeWaitOracle, () => json(['top', '-n', '1000']));
+  assert.deepEqual(Object.keys(value), [
+    'states',
+    'by',
+    'total',
+    'owned',
+    'unowned',
+    'unattributed',
+    'unreadableProcesses',
+    'procHidden',
+    'shared',
+    'ownerSource',
+    'ownerFallback',
+    'source',
+    'sourceFallback',
+    'unknown',
+    'rows',
+    'tookMs',
+  ]);
   assert.equal(value.by, 'process');
   const a = value.rows.find((r: h.JsonRow) => r.pid === H.a.info.pid);
   assert.deepEqual(Object.keys(a).sort(), ['cmdline', 'command', 'count', 'key', 'pid']);
@@ -59,7 +94,10 @@ test('top --json (by process) has the documented shape and the true owners', asy
 });
 
 test('top --by command groups every pid of one command', async () => {
-  const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '--by', 'command', '-n', '1000']));
+  const {
+    oracle,
+    mine: { value },
+  } = await h.stable(closeWaitOracle, () => json(['top', '--by', 'command', '-n', '1000']));
   const same = value.rows.find((r: h.JsonRow) => r.key === 'tc-cmd-same');
   assert.deepEqual(same, { key: 'tc-cmd-same', command: 'tc-cmd-same', pids: 2, count: 10 });
   const truth = new Map();
@@ -79,7 +117,10 @@ test('top --by remote, remote-host, local-port and user equal ss grouped the sam
     user: (r: h.JsonRow) => passwd.get(r.uid) ?? String(r.uid),
   };
   for (const [by, keyOf] of Object.entries(keysBy)) {
-    const { oracle, mine: { value } } = await h.stable(closeWaitOracle, () => json(['top', '--by', by, '-n', '100000']));
+    const {
+      oracle,
+      mine: { value },
+    } = await h.stable(closeWaitOracle, () => json(['top', '--by', by, '-n', '100000']));
     assert.equal(value.by, by);
     assert.deepEqual(rowsMap(value.rows), tally(oracle.map(keyOf)), by);
     assert.equal(value.owned, null, `${by} needs no /proc walk`);
@@ -100,23 +141,74 @@ function filterCases(): Array<[string[], string[]]> {
   const lo = Math.min(...fx.info.ports);
   const hi = Math.max(...fx.info.ports);
   return [
-    [['--sport', String(pa)], ['sport', '=', `:${pa}`]],
-    [['--dport', String(pa)], ['dport', '=', `:${pa}`]],
-    [['--sport', `${lo}-${hi}`], ['(', 'sport', '>=', `:${lo}`, 'and', 'sport', '<=', `:${hi}`, ')']],
-    [['--dport', `${lo}-${hi}`], ['(', 'dport', '>=', `:${lo}`, 'and', 'dport', '<=', `:${hi}`, ')']],
-    [['--dst', '127.0.0.3'], ['dst', '127.0.0.3']],
-    [['--src', '127.0.0.0/8'], ['src', '127.0.0.0/8']],
-    [['--src', '::1'], ['src', '[::1]']],
-    [['--dst', '::1/128'], ['dst', '::1/128']],
-    [['--src', '::/0', '-6'], ['-6', 'src', '::/0']],
-    [['-4', '--dport', `${lo}-${hi}`], ['-4', '(', 'dport', '>=', `:${lo}`, 'and', 'dport', '<=', `:${hi}`, ')']],
-    [['-6', '--sport', String(pb)], ['-6', 'sport', '=', `:${pb}`]],
-    [['-s', 'close-wait', '--sport', String(pa), '--dst', '127.0.0.3'], ['state', 'close-wait', 'sport', '=', `:${pa}`, 'dst', '127.0.0.3']],
-    [['-s', 'estab,time-wait', '--src', '127.0.0.1'], ['state', 'established', 'state', 'time-wait', 'src', '127.0.0.1']],
-    [['-s', 'connected', '--dst', '127.0.0.0/8'], ['state', 'connected', 'dst', '127.0.0.0/8']],
-    [['-s', 'synchronized', '-6'], ['-6', 'state', 'synchronized']],
-    [['-s', 'bucket'], ['state', 'bucket']],
-    [['-s', 'big', '-4'], ['-4', 'state', 'big']],
+    [
+      ['--sport', String(pa)],
+      ['sport', '=', `:${pa}`],
+    ],
+    [
+      ['--dport', String(pa)],
+      ['dport', '=', `:${pa}`],
+    ],
+    [
+      ['--sport', `${lo}-${hi}`],
+      ['(', 'sport', '>=', `:${lo}`, 'and', 'sport', '<=', `:${hi}`, ')'],
+    ],
+    [
+      ['--dport', `${lo}-${hi}`],
+      ['(', 'dport', '>=', `:${lo}`, 'and', 'dport', '<=', `:${hi}`, ')'],
+    ],
+    [
+      ['--dst', '127.0.0.3'],
+      ['dst', '127.0.0.3'],
+    ],
+    [
+      ['--src', '127.0.0.0/8'],
+      ['src', '127.0.0.0/8'],
+    ],
+    [
+      ['--src', '::1'],
+      ['src', '[::1]'],
+    ],
+    [
+      ['--dst', '::1/128'],
+      ['dst', '::1/128'],
+    ],
+    [
+      ['--src', '::/0', '-6'],
+      ['-6', 'src', '::/0'],
+    ],
+    [
+      ['-4', '--dport', `${lo}-${hi}`],
+      ['-4', '(', 'dport', '>=', `:${lo}`, 'and', 'dport', '<=', `:${hi}`, ')'],
+    ],
+    [
+      ['-6', '--sport', String(pb)],
+      ['-6', 'sport', '=', `:${pb}`],
+    ],
+    [
+      ['-s', 'close-wait', '--sport', String(pa), '--dst', '127.0.0.3'],
+      ['state', 'close-wait', 'sport', '=', `:${pa}`, 'dst', '127.0.0.3'],
+    ],
+    [
+      ['-s', 'estab,time-wait', '--src', '127.0.0.1'],
+      ['state', 'established', 'state', 'time-wait', 'src', '127.0.0.1'],
+    ],
+    [
+      ['-s', 'connected', '--dst', '127.0.0.0/8'],
+      ['state', 'connected', 'dst', '127.0.0.0/8'],
+    ],
+    [
+      ['-s', 'synchronized', '-6'],
+      ['-6', 'state', 'synchronized'],
+    ],
+    [
+      ['-s', 'bucket'],
+      ['state', 'bucket'],
+    ],
+    [
+      ['-s', 'big', '-4'],
+      ['-4', 'state', 'big'],
+    ],
   ];
 }
 
@@ -127,11 +219,20 @@ test('every filter selects what ss selects with the same filter', async () => {
     const hasState = args.includes('-s');
     const norm = (rows: string[]) => rows.sort();
     const { oracle: theirs, mine } = await h.stable(
-      () => norm(h.ss([...(hasState ? [] : ['state', 'all']), ...ssArgs]).filter(ours)
-        .map((r) => `${ssHost(r.localHost)}|${r.localPort}|${ssHost(r.remoteHost)}|${r.remotePort}`)),
-      async () => norm((await json(['list', ...(hasState ? [] : ['-s', 'all']), ...args])).value
-        .filter((r: h.JsonRow) => r.state !== 'CLOSE' && ours(r))
-        .map((r: h.JsonRow) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}`)));
+      () =>
+        norm(
+          h
+            .ss([...(hasState ? [] : ['state', 'all']), ...ssArgs])
+            .filter(ours)
+            .map((r) => `${ssHost(r.localHost)}|${r.localPort}|${ssHost(r.remoteHost)}|${r.remotePort}`),
+        ),
+      async () =>
+        norm(
+          (await json(['list', ...(hasState ? [] : ['-s', 'all']), ...args])).value
+            .filter((r: h.JsonRow) => r.state !== 'CLOSE' && ours(r))
+            .map((r: h.JsonRow) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}`),
+        ),
+    );
     assert.ok(theirs.length > 0, `ss ${ssArgs.join(' ')} selected nothing: a useless case`);
     assert.deepEqual(mine, theirs, `tcpcensus list ${args.join(' ')} vs ss ${ssArgs.join(' ')}`);
   }
@@ -140,7 +241,20 @@ test('every filter selects what ss selects with the same filter', async () => {
 test('list --json rows have the documented keys; -p adds the true owner', async () => {
   const plain = (await json(['list', '-s', 'close-wait', '--sport', String(H.a.info.port)])).value;
   assert.equal(plain.length, 17);
-  assert.deepEqual(Object.keys(plain[0]), ['state', 'family', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'recvQ', 'sendQ', 'uid', 'inode', 'pid', 'command']);
+  assert.deepEqual(Object.keys(plain[0]), [
+    'state',
+    'family',
+    'localAddress',
+    'localPort',
+    'remoteAddress',
+    'remotePort',
+    'recvQ',
+    'sendQ',
+    'uid',
+    'inode',
+    'pid',
+    'command',
+  ]);
   assert.ok(plain.every((r: h.JsonRow) => r.pid === null && r.command === null && r.state === 'CLOSE_WAIT' && r.remoteAddress === '127.0.0.3'));
   const withP = (await json(['list', '-p', '-s', 'close-wait', '--sport', String(H.a.info.port)])).value;
   assert.ok(withP.every((r: h.JsonRow) => r.pid === H.a.info.pid && r.command === 'tc-cmd-a'));
@@ -165,7 +279,13 @@ test('--pid keeps only the sockets those processes hold', async () => {
   const pids = `${H.a.info.pid},${H.b.info.pid}`;
   const top = (await json(['top', '--pid', pids, '-s', 'all'])).value;
   // Each holder: its CLOSE_WAITs plus its LISTEN socket.
-  assert.deepEqual(rowsMap(top.rows), new Map([[String(H.a.info.pid), 18], [String(H.b.info.pid), 10]]));
+  assert.deepEqual(
+    rowsMap(top.rows),
+    new Map([
+      [String(H.a.info.pid), 18],
+      [String(H.b.info.pid), 10],
+    ]),
+  );
   assert.equal(top.total, 28);
   assert.equal(top.unowned + top.unattributed, 0);
   const list = (await json(['list', '--pid', String(H.b.info.pid)])).value;
@@ -187,7 +307,19 @@ test('report prints the meaning under the top section; explain explains', async 
   assert.equal(one.code, 0);
   assert.match(one.stdout, /^CLOSE_WAIT\n.*\n  Waiting: .*\n  Many of them: A leak in the owning process/m);
   const all = await h.runCli(['explain']);
-  for (const s of ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING']) {
+  for (const s of [
+    'ESTABLISHED',
+    'SYN_SENT',
+    'SYN_RECV',
+    'FIN_WAIT1',
+    'FIN_WAIT2',
+    'TIME_WAIT',
+    'CLOSE',
+    'CLOSE_WAIT',
+    'LAST_ACK',
+    'LISTEN',
+    'CLOSING',
+  ]) {
     assert.match(all.stdout, new RegExp(`^${s}$`, 'm'));
   }
 });
@@ -253,8 +385,10 @@ test('not root: states still equal ss, and stderr says how many processes could 
   assert.equal(value.rows.find((r: h.JsonRow) => r.pid === H.nobody.info.pid).count, 6);
   assert.ok(!value.rows.some((r: h.JsonRow) => r.pid === H.a.info.pid));
   assert.ok(value.unattributed >= 17 + 9 + 10);
-  const { oracle, mine: states } = await h.stable(() => h.ssCounts(),
-    async () => (await json(['states'], { prefix: h.AS_NOBODY })).value);
+  const { oracle, mine: states } = await h.stable(
+    () => h.ssCounts(),
+    async () => (await json(['states'], { prefix: h.AS_NOBODY })).value,
+  );
   for (const s of Object.keys(states.states)) assert.equal(states.states[s], oracle[s] ?? 0, s);
 });
 
@@ -266,7 +400,10 @@ test('root without CAP_SYS_PTRACE: the walk counts processes whose fd links it c
   assert.ok(value.unreadableProcesses > full.unreadableProcesses);
   assert.ok(value.unattributed >= full.unattributed + 6);
   assert.equal(value.total, value.owned + value.unowned + value.unattributed);
-  assert.match(stderr, /processes could not be read \(root without CAP_SYS_PTRACE \(a container's default\) cannot read another process's fd links\)/);
+  assert.match(
+    stderr,
+    /processes could not be read \(root without CAP_SYS_PTRACE \(a container's default\) cannot read another process's fd links\)/,
+  );
   assert.equal(full.rows.find((r: h.JsonRow) => r.pid === H.nobody.info.pid).count, 6);
   // The iterator joins inside the kernel: CAP_BPF and CAP_PERFMON are enough.
   const bpf = (await json(['top', '-n', '100'], { prefix: h.NO_PTRACE })).value;

@@ -4,8 +4,12 @@ import assert from 'node:assert/strict';
 import * as h from '../../helpers/index';
 
 let holder: h.Fixture;
-before(async () => { holder = await h.startHolder('tc-hold-cli', 9000 % 977); });
-after(async () => { if (holder) await holder.stop(); });
+before(async () => {
+  holder = await h.startHolder('tc-hold-cli', 9000 % 977);
+});
+after(async () => {
+  if (holder) await holder.stop();
+});
 
 test('tcpcensus prints the state histogram and the top CLOSE_WAIT holders', async () => {
   const { code, stdout, stderr } = await h.runCli([]);
@@ -23,7 +27,10 @@ test('tcpcensus prints the state histogram and the top CLOSE_WAIT holders', asyn
 });
 
 test('the report histogram equals ss counted by state', async () => {
-  const { oracle, mine: stdout } = await h.stable(() => h.ssCounts(), async () => (await h.runCli([])).stdout);
+  const { oracle, mine: stdout } = await h.stable(
+    () => h.ssCounts(),
+    async () => (await h.runCli([])).stdout,
+  );
   const hist = stdout.split('\n\n')[0];
   const mine: Record<string, number> = {};
   for (const m of hist!.matchAll(/^\s+(\d+)\s+([A-Z_0-9]+)\s+#+$/gm)) mine[m[2]!] = Number(m[1]);

@@ -27,10 +27,16 @@ async function loaded(args: string[], { serve = false } = {}): Promise<LoadRepor
       // serve runs until a signal: start it, wait for its line, stop it.
       const child = spawn(process.execPath, ['-r', HOOK, h.CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
       await new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (d: Buffer) => { if (/serving metrics/.test(String(d))) resolve(); });
+        child.stderr.on('data', (d: Buffer) => {
+          if (/serving metrics/.test(String(d))) resolve();
+        });
         child.once('exit', (code: number | null) => reject(new Error(`serve exited ${code}`)));
       });
-      r = await new Promise<{ code: number | null; stderr: string | null }>((resolve) => { child.removeAllListeners('exit'); child.once('exit', (code: number | null, signal: string | null) => resolve({ code, stderr: signal })); child.kill('SIGTERM'); });
+      r = await new Promise<{ code: number | null; stderr: string | null }>((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', (code: number | null, signal: string | null) => resolve({ code, stderr: signal }));
+        child.kill('SIGTERM');
+      });
     } else {
       r = await h.runNodeArgs(['-r', HOOK, ...args], { env });
     }
@@ -45,7 +51,15 @@ const promClient = (l: LoadReport) => l.files.filter((f) => f.includes(`${path.s
 const httpServer = (l: LoadReport) => l.builtins.filter((m) => m === 'http' || m === '_http_server');
 
 test('every command but serve runs without loading prom-client or node:http', async () => {
-  for (const args of [['--version'], ['states'], ['top'], ['report'], ['list', '-s', 'listen'], ['explain'], ['watch', '--count', '1', '--interval', '10ms']]) {
+  for (const args of [
+    ['--version'],
+    ['states'],
+    ['top'],
+    ['report'],
+    ['list', '-s', 'listen'],
+    ['explain'],
+    ['watch', '--count', '1', '--interval', '10ms'],
+  ]) {
     const l = await loaded([h.CLI, ...args]);
     assert.deepEqual(promClient(l), [], `tcpcensus ${args.join(' ')} loaded prom-client`);
     assert.deepEqual(httpServer(l), [], `tcpcensus ${args.join(' ')} loaded node:http`);
@@ -62,7 +76,10 @@ test('the library loads prom-client only when registerMetrics is called', async 
   const plain = await loaded(['-e', `require(${JSON.stringify(h.ROOT)}).countStates().then(() => {})`]);
   assert.deepEqual(promClient(plain), []);
   assert.deepEqual(httpServer(plain), []);
-  const metrics = await loaded(['-e', `const tc = require(${JSON.stringify(h.ROOT)}); const { Registry } = require(require.resolve('prom-client', { paths: [${JSON.stringify(h.ROOT)}] })); tc.registerMetrics(new Registry());`]);
+  const metrics = await loaded([
+    '-e',
+    `const tc = require(${JSON.stringify(h.ROOT)}); const { Registry } = require(require.resolve('prom-client', { paths: [${JSON.stringify(h.ROOT)}] })); tc.registerMetrics(new Registry());`,
+  ]);
   assert.ok(promClient(metrics).length > 0);
   assert.ok(metrics.files.some((f) => f.endsWith(`${path.sep}dist${path.sep}metrics${path.sep}metrics.js`)));
 });
@@ -80,13 +97,20 @@ test('the default report and states load neither child_process, net, fs/promises
       const report = path.join(dir, 'report.json');
       const out = fs.openSync(path.join(dir, 'out'), 'w');
       const err = fs.openSync(path.join(dir, 'err'), 'w');
-      const r = spawnSync(process.execPath, ['-r', HOOK, h.CLI, ...args], { env: { ...process.env, TCPCENSUS_LOAD_REPORT: report }, stdio: ['ignore', out, err] });
+      const r = spawnSync(process.execPath, ['-r', HOOK, h.CLI, ...args], {
+        env: { ...process.env, TCPCENSUS_LOAD_REPORT: report },
+        stdio: ['ignore', out, err],
+      });
       fs.closeSync(out);
       fs.closeSync(err);
       assert.equal(r.status, 0, fs.readFileSync(path.join(dir, 'err'), 'utf8'));
       const l = JSON.parse(fs.readFileSync(report, 'utf8')) as LoadReport;
       assert.ok(l.builtins.includes('fs'), 'the hook saw the builtins');
-      assert.deepEqual(l.builtins.filter((m) => unwanted.includes(m)), [], `tcpcensus ${args.join(' ')}`);
+      assert.deepEqual(
+        l.builtins.filter((m) => unwanted.includes(m)),
+        [],
+        `tcpcensus ${args.join(' ')}`,
+      );
       assert.match(fs.readFileSync(path.join(dir, 'out'), 'utf8'), /total|LISTEN/, 'it printed its answer');
     } finally {
       h.removeTempDir(dir);
@@ -96,7 +120,11 @@ test('the default report and states load neither child_process, net, fs/promises
   const dir = h.tempDir('tcpcensus-load-');
   try {
     const report = path.join(dir, 'report.json');
-    const r = spawnSync(process.execPath, ['-r', HOOK, h.CLI, 'states', '--dst', '127.0.0.1'], { env: { ...process.env, TCPCENSUS_LOAD_REPORT: report }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-r', HOOK, h.CLI, 'states', '--dst', '127.0.0.1'], {
+      env: { ...process.env, TCPCENSUS_LOAD_REPORT: report },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(JSON.parse(fs.readFileSync(report, 'utf8')).builtins.includes('net'), '--dst loads node:net');
   } finally {

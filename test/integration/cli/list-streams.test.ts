@@ -28,8 +28,13 @@ let holders: h.Fixture[] = [];
 let cg: string | undefined;
 
 before(async () => {
-  holders = await Promise.all([0, 1, 2, 3].map((i) => h.startFixture(process.execPath,
-    [path.join(h.FIXTURES, 'pairs.js'), `tc-stream-${i}`, '5000', '127.77.0.1', `127.77.0.${2 + i}`], { timeoutMs: 120000 })));
+  holders = await Promise.all(
+    [0, 1, 2, 3].map((i) =>
+      h.startFixture(process.execPath, [path.join(h.FIXTURES, 'pairs.js'), `tc-stream-${i}`, '5000', '127.77.0.1', `127.77.0.${2 + i}`], {
+        timeoutMs: 120000,
+      }),
+    ),
+  );
   cg = path.join(MEMCG, `tcpcensus-list-stream-${process.pid}`);
   fs.mkdirSync(cg);
   fs.writeFileSync(path.join(cg, 'memory.limit_in_bytes'), '64M');
@@ -38,7 +43,12 @@ after(async () => {
   await Promise.all(holders.map((x) => x.stop()));
   if (cg) {
     for (let i = 0; i < 50; i++) {
-      try { fs.rmdirSync(cg); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+      try {
+        fs.rmdirSync(cg);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
 });
@@ -47,11 +57,15 @@ after(async () => {
 function inCgroup(args: string[]): Promise<h.RunResult & { peak: number }> {
   const dir = cg!;
   fs.writeFileSync(path.join(dir, 'memory.max_usage_in_bytes'), '0');
-  return h.runNodeArgs([CLI, ...args], { prefix: ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir] })
+  return h
+    .runNodeArgs([CLI, ...args], { prefix: ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir] })
     .then((r) => ({ ...r, peak: Number(fs.readFileSync(path.join(dir, 'memory.max_usage_in_bytes'), 'utf8')) }));
 }
-const ssCount = () => execFileSync('ss', ['-tanH', 'state', 'established', 'src', '127.77.0.0/24'], { maxBuffer: 1 << 30 })
-  .toString().split('\n').filter(Boolean).length;
+const ssCount = () =>
+  execFileSync('ss', ['-tanH', 'state', 'established', 'src', '127.77.0.0/24'], { maxBuffer: 1 << 30 })
+    .toString()
+    .split('\n')
+    .filter(Boolean).length;
 
 test('list --json, --ndjson and text at 40k sockets in a 64 MiB memory cgroup: whole, valid, as many as ss, exit 0, a batch of memory', async () => {
   const want = ssCount();
@@ -65,7 +79,10 @@ test('list --json, --ndjson and text at 40k sockets in a 64 MiB memory cgroup: w
   assert.equal(new Set(rows.map((r) => `${r.localAddress}:${r.localPort}>${r.remoteAddress}:${r.remotePort}`)).size, want, 'no row twice');
   const nd = await inCgroup(['list', '--ndjson', ...FILTER]);
   assert.equal(nd.code, 0, nd.stderr);
-  const lines = nd.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = nd.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, want);
   assert.deepEqual(lines, rows, 'NDJSON holds the same rows as the JSON array');
   const text = await inCgroup(['list', ...FILTER]);
@@ -77,10 +94,19 @@ test('list --json, --ndjson and text at 40k sockets in a 64 MiB memory cgroup: w
   assert.equal(owned.code, 0, owned.stderr);
   const withPids = JSON.parse(owned.stdout) as tc.SocketRow[];
   assert.equal(withPids.length, want);
-  assert.ok(withPids.every((r) => r.pid !== null && /^tc-stream-[0-3]$/.test(r.command ?? '')), 'every row names its holder');
+  assert.ok(
+    withPids.every((r) => r.pid !== null && /^tc-stream-[0-3]$/.test(r.command ?? '')),
+    'every row names its holder',
+  );
   assert.equal(ssCount(), want, 'the set held still');
-  process.stdout.write(`# cgroup peak: none ${none.peak >> 10} KiB, json ${json.peak >> 10} KiB, ndjson ${nd.peak >> 10} KiB, text ${text.peak >> 10} KiB, -p json ${owned.peak >> 10} KiB\n`);
-  for (const [name, r] of [['json', json], ['ndjson', nd], ['text', text]] as const) {
+  process.stdout.write(
+    `# cgroup peak: none ${none.peak >> 10} KiB, json ${json.peak >> 10} KiB, ndjson ${nd.peak >> 10} KiB, text ${text.peak >> 10} KiB, -p json ${owned.peak >> 10} KiB\n`,
+  );
+  for (const [name, r] of [
+    ['json', json],
+    ['ndjson', nd],
+    ['text', text],
+  ] as const) {
     assert.ok(r.peak - none.peak <= MAX_GROWTH, `${name}: ${(r.peak - none.peak) >> 10} KiB more than listing none`);
   }
   assert.ok(owned.peak - none.peak <= MAX_GROWTH_OWNED, `-p json: ${(owned.peak - none.peak) >> 10} KiB more than listing none`);
@@ -102,7 +128,7 @@ test('list -n stops reading the dump once it has its rows', async () => {
   assert.equal(JSON.parse(r.stdout).length, 3000);
 });
 
-test('snapshotStream gives snapshot\'s rows in batches of a few thousand, and stops reading when the caller stops', async () => {
+test("snapshotStream gives snapshot's rows in batches of a few thousand, and stops reading when the caller stops", async () => {
   const opts = { states: ['established'], src: '127.77.0.0/24' };
   const whole = await tc.snapshot(opts);
   assert.equal(whole.length, 40000);
@@ -129,11 +155,19 @@ test('snapshotStream gives snapshot\'s rows in batches of a few thousand, and st
 
 // list writes each JSON row key by key (no second object per row): it must
 // stay the row the library gives, every column included, byte for byte.
-test('list --ndjson rows are the library\'s rows as JSON, every column, with pid and command', async () => {
-  for (const args of [['-s', 'listen'], ['-s', 'listen', '-p']]) {
+test("list --ndjson rows are the library's rows as JSON, every column, with pid and command", async () => {
+  for (const args of [
+    ['-s', 'listen'],
+    ['-s', 'listen', '-p'],
+  ]) {
     const r = await h.runCli(['list', '--ndjson', ...args]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = new Map(r.stdout.split('\n').filter(Boolean).map((l) => [JSON.parse(l).inode, l]));
+    const lines = new Map(
+      r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [JSON.parse(l).inode, l]),
+    );
     const table = tc.snapshotSync({ states: ['listen'], processes: args.includes('-p') });
     let compared = 0;
     for (const row of table) {

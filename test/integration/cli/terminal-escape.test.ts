@@ -88,7 +88,11 @@ test('report, top (by process, command, cgroup), list -p: the name escaped in te
 });
 
 test('--all-netns: states, top and list name the namespace escaped', async () => {
-  for (const args of [['states', '--all-netns'], ['top', '--all-netns'], ['list', '--all-netns', '-p', '-s', 'close-wait']]) {
+  for (const args of [
+    ['states', '--all-netns'],
+    ['top', '--all-netns'],
+    ['list', '--all-netns', '-p', '-s', 'close-wait'],
+  ]) {
     const r = await cli(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.ok(r.stdout.includes(`tc-esc-${process.pid}-${SHOWN}`), `${args.join(' ')} names the namespace escaped:\n${r.stdout.slice(0, 2000)}`);
@@ -103,13 +107,22 @@ test('JSON and NDJSON: the same bytes as \\u escapes, so a parser reads the name
   const list = await cli(['list', '--json', '-p', '-s', 'close-wait', '--sport', port()]);
   assert.ok((JSON.parse(list.stdout) as Array<{ command: string }>).every((r) => r.command === EVIL));
   const nd = await cli(['list', '--ndjson', '--all-netns', '-s', 'close-wait']);
-  assert.ok(nd.stdout.split('\n').filter(Boolean).some((l) => (JSON.parse(l) as { netnsName: string | null }).netnsName === evilNs));
+  assert.ok(
+    nd.stdout
+      .split('\n')
+      .filter(Boolean)
+      .some((l) => (JSON.parse(l) as { netnsName: string | null }).netnsName === evilNs),
+  );
   const states = await cli(['states', '--all-netns', '--json']);
   assert.ok((JSON.parse(states.stdout) as { namespaces: Array<{ netns: { name: string | null } }> }).namespaces.some((n) => n.netns.name === evilNs));
 });
 
 test('watch, not on a terminal: lines and NDJSON, by process and by cgroup', async () => {
-  for (const args of [['watch', '-c', '2'], ['watch', '-c', '2', '--by', 'cgroup'], ['watch', '-c', '2', '--json']]) {
+  for (const args of [
+    ['watch', '-c', '2'],
+    ['watch', '-c', '2', '--by', 'cgroup'],
+    ['watch', '-c', '2', '--json'],
+  ]) {
     const r = await cli([...args, '--interval', '300ms', '--sport', port()]);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     if (args.includes('--json')) assert.ok(r.stdout.includes('\\u001b]0;pwned\\u0007'), r.stdout);
@@ -146,13 +159,7 @@ test('serve: the command and cgroup labels escaped in /metrics, as curl shows th
 });
 
 test('errors quote what was typed escaped: a cgroup, a namespace, a state, a command', async () => {
-  for (const args of [
-    ['top', '--cgroup', `/nope-${EVIL}`],
-    ['states', '--netns', EVIL],
-    ['explain', EVIL],
-    ['top', '-s', EVIL],
-    [EVIL],
-  ]) {
+  for (const args of [['top', '--cgroup', `/nope-${EVIL}`], ['states', '--netns', EVIL], ['explain', EVIL], ['top', '-s', EVIL], [EVIL]]) {
     const r = await cli(args);
     assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stderr}`);
     assert.ok(r.stderr.includes(SHOWN), `${JSON.stringify(args)}: ${r.stderr}`);

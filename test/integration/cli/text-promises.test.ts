@@ -16,7 +16,9 @@ before(async () => {
   holder = await h.startHolder('tc-text', 12);
   sharer = await h.startSharer(); // a listener shared by a parent and its forked child
 });
-after(async () => { await h.stopAll([holder, sharer]); });
+after(async () => {
+  await h.stopAll([holder, sharer]);
+});
 
 test('--version and -V print the package version', async () => {
   const { version } = JSON.parse(fs.readFileSync(path.join(h.ROOT, 'package.json'), 'utf8'));
@@ -99,7 +101,10 @@ test('the state histogram fits the terminal: no line wider than 60 columns at 60
   const bars = out.split('\n').filter((l) => /█/.test(l));
   assert.ok(bars.length >= 2, out);
   for (const line of out.split('\n')) assert.ok(line.length <= 60, `${line.length} columns: ${line}`);
-  assert.ok(bars.some((l) => l.length === 60), 'the longest bar uses the width');
+  assert.ok(
+    bars.some((l) => l.length === 60),
+    'the longest bar uses the width',
+  );
 });
 
 test('colour on a terminal unless NO_COLOR is set and not empty (no-color.org); never in a pipe', async () => {

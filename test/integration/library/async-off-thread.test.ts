@@ -6,14 +6,23 @@ import * as tc from '../../../src/index';
 import * as h from '../../helpers/index';
 
 let holder: h.Fixture;
-before(async () => { holder = await h.startHolder('tc-hold-async', 3000); });
-after(async () => { if (holder) await holder.stop(); });
+before(async () => {
+  holder = await h.startHolder('tc-hold-async', 3000);
+});
+after(async () => {
+  if (holder) await holder.stop();
+});
 
 // Counts event-loop turns (setImmediate callbacks) while fn's promise is pending.
 async function turnsDuring<R>(fn: () => R | Promise<R>): Promise<{ turns: number; result: R }> {
   let turns = 0;
   let done = false;
-  const spin = () => { if (!done) { turns++; setImmediate(spin); } };
+  const spin = () => {
+    if (!done) {
+      turns++;
+      setImmediate(spin);
+    }
+  };
   setImmediate(spin);
   const result = await fn();
   done = true;
@@ -41,7 +50,12 @@ test('the async result is the real one: 3000 CLOSE_WAIT for the holder', async (
 test('a sync call, by contrast, lets no turn happen', async () => {
   let turns = 0;
   let done = false;
-  const spin = () => { if (!done) { turns++; setImmediate(spin); } };
+  const spin = () => {
+    if (!done) {
+      turns++;
+      setImmediate(spin);
+    }
+  };
   setImmediate(spin);
   tc.topProcessesSync();
   tc.snapshotSync({ processes: true });

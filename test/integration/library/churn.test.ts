@@ -44,13 +44,17 @@ test(`${SAMPLES} samples of each kind under connection churn and process churn a
     stopHolders = true;
     await holderLoop;
     const rl = readline.createInterface({ input: churn.child.stdout });
-    const summary = new Promise<{ connections: number; seconds: number; perSecond: number }>((resolve) => rl.once('line', (l) => resolve(JSON.parse(l))));
+    const summary = new Promise<{ connections: number; seconds: number; perSecond: number }>((resolve) =>
+      rl.once('line', (l) => resolve(JSON.parse(l))),
+    );
     churn.child.stdin.end();
     const rate = await summary;
     await churn.stop();
-    t.diagnostic(`churn: ${rate.connections} connections in ${rate.seconds.toFixed(1)} s (${rate.perSecond}/s); ` +
-      `${holdersStarted} holder processes started and stopped; ${SAMPLES} samples of each; ` +
-      `largest total ${seen.maxTotal}, largest unattributed ${seen.unattributed}`);
+    t.diagnostic(
+      `churn: ${rate.connections} connections in ${rate.seconds.toFixed(1)} s (${rate.perSecond}/s); ` +
+        `${holdersStarted} holder processes started and stopped; ${SAMPLES} samples of each; ` +
+        `largest total ${seen.maxTotal}, largest unattributed ${seen.unattributed}`,
+    );
     assert.ok(rate.perSecond >= 1000, `churn rate ${rate.perSecond}/s: the test did not churn`);
     assert.ok(holdersStarted >= 5, 'holders came and went');
   }

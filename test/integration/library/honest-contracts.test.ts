@@ -45,10 +45,19 @@ test('--pid of a process whose fd table cannot be read (not root) is exit 1 nami
   for (const fn of ['topProcesses', 'topProcessesSync', 'countStates', 'snapshotSync']) {
     const r = await h.callLibrary(fn, { pids: [pid] }, { prefix: h.AS_NOBODY });
     assert.equal(r.ok, false, `${fn} answered ${JSON.stringify(r.value)}`);
-    assert.deepEqual(r.error, {
-      name: 'SystemError', message: `cannot read /proc/${pid}/fd: Permission denied`, code: 'EACCES',
-      syscall: 'openat', errno: 13, path: `/proc/${pid}/fd`, pid,
-    }, fn);
+    assert.deepEqual(
+      r.error,
+      {
+        name: 'SystemError',
+        message: `cannot read /proc/${pid}/fd: Permission denied`,
+        code: 'EACCES',
+        syscall: 'openat',
+        errno: 13,
+        path: `/proc/${pid}/fd`,
+        pid,
+      },
+      fn,
+    );
   }
   // Its own process it can read: the answer is the real one.
   const own = await h.callLibrary('topProcesses', { pids: [nobodyHolder.info.pid] }, { prefix: h.AS_NOBODY });
@@ -76,15 +85,25 @@ test('a pid that does not exist is an OptionError in the library, as in the CLI'
   // Pids are below pid_max: this one never exists.
   const pid = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
   for (const fn of ['topProcesses', 'countStates', 'snapshot']) {
-    await assert.rejects(lib[fn]!({ pids: [pid] }) as Promise<unknown>, (e: h.Thrown) => e instanceof tc.OptionError && e.message === `pids ${pid}: no such process (no /proc/${pid})`);
-    assert.throws(() => lib[`${fn}Sync`]!({ pids: [pid] }), (e: h.Thrown) => e instanceof tc.OptionError && e.option === 'pids');
+    await assert.rejects(
+      lib[fn]!({ pids: [pid] }) as Promise<unknown>,
+      (e: h.Thrown) => e instanceof tc.OptionError && e.message === `pids ${pid}: no such process (no /proc/${pid})`,
+    );
+    assert.throws(
+      () => lib[`${fn}Sync`]!({ pids: [pid] }),
+      (e: h.Thrown) => e instanceof tc.OptionError && e.option === 'pids',
+    );
   }
   const r = await h.runCli(['top', '--pid', `${process.pid},${pid}`]);
   assertOneLine(r, 2, `tcpcensus: --pid ${pid}: no such process (no /proc/${pid})`);
 });
 
 const UNKNOWN: Array<[string, unknown, RegExp]> = [
-  ['countStates', { state: ['LISTEN'] }, /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, netns, allNetns, cgroup, pids, owners, threads, procRoot, onProgress$/],
+  [
+    'countStates',
+    { state: ['LISTEN'] },
+    /^unknown option "state" for countStates \(did you mean states\?\); valid options: states, family, sport, dport, src, dst, source, netns, allNetns, cgroup, pids, owners, threads, procRoot, onProgress$/,
+  ],
   ['topProcesses', { limt: 3 }, /^unknown option "limt" for topProcesses \(did you mean limit\?\); valid options: .*maxSockets, limit, by$/],
   ['snapshot', { process: true }, /^unknown option "process" for snapshot \(did you mean processes\?\)/],
   ['countStates', { limit: 3 }, /^limit does not apply to countStates; valid options: states,/],
@@ -96,8 +115,15 @@ const UNKNOWN: Array<[string, unknown, RegExp]> = [
 
 test('an unknown or misplaced option key is an OptionError naming it and the valid keys, in every call', async () => {
   for (const [fn, opts, pattern] of UNKNOWN) {
-    await assert.rejects(lib[fn]!(opts) as Promise<unknown>, (e) => e instanceof tc.OptionError && pattern.test(e.message), `${fn}(${JSON.stringify(opts)})`);
-    assert.throws(() => lib[`${fn}Sync`]!(opts), (e) => e instanceof tc.OptionError && pattern.test(e.message));
+    await assert.rejects(
+      lib[fn]!(opts) as Promise<unknown>,
+      (e) => e instanceof tc.OptionError && pattern.test(e.message),
+      `${fn}(${JSON.stringify(opts)})`,
+    );
+    assert.throws(
+      () => lib[`${fn}Sync`]!(opts),
+      (e) => e instanceof tc.OptionError && pattern.test(e.message),
+    );
   }
 });
 
@@ -114,7 +140,10 @@ test('--proc must be the root of a procfs mount: anything else is exit 2 naming 
     assert.ok(r.stderr.startsWith(`tcpcensus: ${start}`), r.stderr);
     assert.match(r.stderr, /give the directory procfs is mounted on, e.g. \/proc or \/host\/proc\n\(run tcpcensus --help/);
     assert.equal(r.stdout, '');
-    await assert.rejects(tc.topProcesses({ procRoot: proc }), (e) => e instanceof tc.OptionError && e.option === 'procRoot' && e.message.includes(`"${proc}"`));
+    await assert.rejects(
+      tc.topProcesses({ procRoot: proc }),
+      (e) => e instanceof tc.OptionError && e.option === 'procRoot' && e.message.includes(`"${proc}"`),
+    );
     assert.throws(() => tc.countStatesSync({ procRoot: proc }), tc.OptionError);
   }
 });
@@ -125,7 +154,10 @@ test('--proc of a procfs mounted elsewhere gives the same owners as /proc', asyn
   t.after(() => execFileSync('umount', [mnt]));
   const pid = rootHolder.info.pid;
   const there = await tc.topProcesses({ procRoot: mnt, pids: [pid] });
-  assert.deepEqual(there.rows.map((r) => [r.pid, r.count, r.command]), [[pid, 46, 'tc-con-root']]);
+  assert.deepEqual(
+    there.rows.map((r) => [r.pid, r.count, r.command]),
+    [[pid, 46, 'tc-con-root']],
+  );
   const r = await h.runCli(['top', '--proc', mnt, '--json', '-n', '1000']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).rows.find((x: h.JsonRow) => x.pid === pid).count, 46);
@@ -143,8 +175,12 @@ test('--pid of a process in another network namespace says so (exit 2), never "n
   const ours = fs.readlinkSync('/proc/self/ns/net');
   assert.notEqual(theirs, ours);
   const r = await h.runCli(['top', '--pid', String(pid), '-s', 'listen']);
-  assertOneLine(r, 2, `tcpcensus: --pid ${pid} lives in network namespace ${theirs}, not in ${ours} where tcpcensus looks, ` +
-    `so none of its sockets would be seen; look in that namespace with --netns pid:${pid}`);
+  assertOneLine(
+    r,
+    2,
+    `tcpcensus: --pid ${pid} lives in network namespace ${theirs}, not in ${ours} where tcpcensus looks, ` +
+      `so none of its sockets would be seen; look in that namespace with --netns pid:${pid}`,
+  );
   await assert.rejects(tc.countStates({ pids: [pid] }), (e) => e instanceof tc.OptionError && e.message.includes(theirs));
   // Run inside that namespace, tcpcensus sees them; so does --netns from outside.
   const inNs = execFileSync('ip', ['netns', 'exec', ns, process.execPath, h.CLI, 'top', '--pid', String(pid), '--json']).toString();
@@ -162,16 +198,26 @@ test('a sandbox refusing netlink: forced netlink names the netlink sock_diag soc
   assert.equal(auto.code, 0, auto.stderr);
   assert.equal(JSON.parse(auto.stdout).source, 'procfs');
   const lib = await h.callLibrary('countStatesSync', { source: 'netlink' }, { prefix: [bin] });
-  assert.deepEqual(lib.error, {
-    name: 'SystemError', message: 'socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted',
-    code: 'EPERM', syscall: 'socket', errno: 1,
-  }, 'no path: a socket is not a file');
+  assert.deepEqual(
+    lib.error,
+    {
+      name: 'SystemError',
+      message: 'socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: Operation not permitted',
+      code: 'EPERM',
+      syscall: 'socket',
+      errno: 1,
+    },
+    'no path: a socket is not a file',
+  );
 });
 
 test('maxSockets: a bound on the rows kept, LimitError past it (exit 1, one line)', async () => {
   const n = (await tc.countStates({ states: ['close-wait'] })).total;
   assert.ok(n >= 46);
-  await assert.rejects(tc.snapshot({ states: ['close-wait'], maxSockets: 10 }), (e) => e instanceof tc.LimitError && e.code === 'ERR_TCPCENSUS_MAX_SOCKETS');
+  await assert.rejects(
+    tc.snapshot({ states: ['close-wait'], maxSockets: 10 }),
+    (e) => e instanceof tc.LimitError && e.code === 'ERR_TCPCENSUS_MAX_SOCKETS',
+  );
   assert.throws(() => tc.topProcessesSync({ maxSockets: 10 }), tc.LimitError);
   assert.equal((await tc.topProcesses({ maxSockets: 1000000, limit: 1000 })).total >= 46, true);
   const r = await h.runCli(['top', '--max-sockets', '10']);

@@ -37,21 +37,37 @@ const CASES: Array<[string, unknown, RegExp]> = [
   ['snapshot', { processes: 'yes' }, /processes must be true or false/],
   ['snapshot', { threads: 'two' }, /threads must be an integer/],
   ['snapshot', { states: ['LISTEN', 'nope'] }, /unknown state "nope"/],
-  ['countStates', { netns: 'no spaces' }, /^netns "no spaces" is not a namespace name \(letters, digits, '\.', '_', '-'\), a path such as \/proc\/1234\/ns\/net, or pid:PID$/],
+  [
+    'countStates',
+    { netns: 'no spaces' },
+    /^netns "no spaces" is not a namespace name \(letters, digits, '\.', '_', '-'\), a path such as \/proc\/1234\/ns\/net, or pid:PID$/,
+  ],
   ['countStates', { netns: 'pid:x' }, /^netns "pid:x" is not a namespace name/],
   ['countStates', { netns: 'pid:0' }, /^netns "pid:0" is not a namespace name/],
   ['topProcesses', { netns: '' }, /^netns "" is not a namespace name/],
   ['snapshot', { netns: 7 }, /^netns 7 is not a namespace name/],
   ['countStates', { allNetns: 'yes' }, /^allNetns must be true or false$/],
   ['countStates', { allNetns: true, netns: 'x' }, /^allNetns cannot be combined with netns: allNetns already looks in every namespace$/],
-  ['topProcesses', { allNetns: true, pids: [1] }, /^pids cannot be combined with allNetns: a process's sockets are in its own namespace; give netns "pid:PID" instead$/],
+  [
+    'topProcesses',
+    { allNetns: true, pids: [1] },
+    /^pids cannot be combined with allNetns: a process's sockets are in its own namespace; give netns "pid:PID" instead$/,
+  ],
   ['countStates', { cgroup: [] }, /^cgroup must be a cgroup path such as \/system\.slice\/nginx\.service, or a non-empty array of them, got \[\]$/],
   ['countStates', { cgroup: 5 }, /^cgroup must be a cgroup path/],
-  ['countStates', { cgroup: ['/'], source: 'procfs' }, /^source "procfs" cannot filter by cgroup: \/proc\/net\/tcp has no cgroup ids; use source auto or netlink$/],
+  [
+    'countStates',
+    { cgroup: ['/'], source: 'procfs' },
+    /^source "procfs" cannot filter by cgroup: \/proc\/net\/tcp has no cgroup ids; use source auto or netlink$/,
+  ],
   ['topProcesses', { by: 'cgroup', source: 'procfs' }, /^source "procfs" cannot group sockets by cgroup: \/proc\/net\/tcp has no cgroup ids/],
   ['topCgroupsByState', { source: 'procfs' }, /^source "procfs" cannot group sockets by cgroup/],
   ['topCgroupsByState', { limit: 0 }, /^limit must be an integer from 1 to 2147483647, got 0$/],
-  ['topCgroupsByState', { pids: [1] }, /^pids does not apply to topCgroupsByState; valid options: states, family, sport, dport, src, dst, source, netns, cgroup, maxSockets, limit$/],
+  [
+    'topCgroupsByState',
+    { pids: [1] },
+    /^pids does not apply to topCgroupsByState; valid options: states, family, sport, dport, src, dst, source, netns, cgroup, maxSockets, limit$/,
+  ],
   ['topCgroupsByState', { allNetns: true }, /^allNetns does not apply to topCgroupsByState/],
   ['topCgroupsByState', { by: 'process' }, /^by does not apply to topCgroupsByState/],
 ];
@@ -64,7 +80,10 @@ for (const [fn, opts, pattern] of CASES) {
       assert.match(err.message, pattern);
       return true;
     });
-    assert.throws(() => lib[`${fn}Sync`]!(opts), (err: h.Thrown) => err instanceof tc.OptionError && pattern.test(err.message));
+    assert.throws(
+      () => lib[`${fn}Sync`]!(opts),
+      (err: h.Thrown) => err instanceof tc.OptionError && pattern.test(err.message),
+    );
   });
 }
 
@@ -75,11 +94,24 @@ test('state names are accepted in netstat and ss spellings, any case, comma-sepa
   assert.deepEqual(names(['estab,syn-recv', 'Fin-Wait-1']), ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT1']);
   assert.deepEqual(names(['listening', 'time-wait', 'closed']), ['TIME_WAIT', 'CLOSE', 'LISTEN']);
   assert.deepEqual(names(['bucket']), ['SYN_RECV', 'TIME_WAIT']);
-  assert.deepEqual(names(['connected']), ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
+  assert.deepEqual(names(['connected']), [
+    'ESTABLISHED',
+    'SYN_SENT',
+    'SYN_RECV',
+    'FIN_WAIT1',
+    'FIN_WAIT2',
+    'TIME_WAIT',
+    'CLOSE_WAIT',
+    'LAST_ACK',
+    'CLOSING',
+  ]);
   assert.deepEqual(names(['synchronized']), ['ESTABLISHED', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING']);
   assert.deepEqual(names(['big']), ['ESTABLISHED', 'SYN_SENT', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING']);
   assert.equal(names(['all']).length, 11);
-  assert.deepEqual(names(undefined), tc.STATE_NAMES.filter((s) => s !== 'CLOSE'));
+  assert.deepEqual(
+    names(undefined),
+    tc.STATE_NAMES.filter((s) => s !== 'CLOSE'),
+  );
 });
 
 test('SocketTable.row refuses rows outside the table', () => {

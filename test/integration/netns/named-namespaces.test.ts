@@ -40,11 +40,11 @@ async function json(args: string[], opts?: h.RunOptions): Promise<any> {
 // The holder's sockets, by inode: its listener and the accepted CLOSE_WAIT ends.
 async function holderInodes() {
   const rows = await json(['list', '-s', 'listen,close-wait', '--netns', NS]);
-  assert.equal(rows.length, CLOSE_WAIT + 1, 'a fresh namespace holds the holder\'s sockets alone');
+  assert.equal(rows.length, CLOSE_WAIT + 1, "a fresh namespace holds the holder's sockets alone");
   return new Set(rows.map((r: h.JsonRow) => r.inode));
 }
 
-test('--netns NAME, a path and pid:PID show the namespace\'s sockets and owners; text says where', async () => {
+test("--netns NAME, a path and pid:PID show the namespace's sockets and owners; text says where", async () => {
   const { pid, port } = inside.info;
   for (const spec of [NS, NS_PATH, `pid:${pid}`, `/proc/${pid}/ns/net`]) {
     const s = await json(['states', '--netns', spec]);
@@ -52,9 +52,17 @@ test('--netns NAME, a path and pid:PID show the namespace\'s sockets and owners;
     assert.equal(s.states.LISTEN, 1, spec);
     assert.equal(s.source, 'netlink');
     const top = await json(['top', '--netns', spec]);
-    assert.deepEqual(top.rows.map((r: h.JsonRow) => [r.pid, r.command, r.count]), [[pid, 'tc-t12-inside', CLOSE_WAIT]], spec);
+    assert.deepEqual(
+      top.rows.map((r: h.JsonRow) => [r.pid, r.command, r.count]),
+      [[pid, 'tc-t12-inside', CLOSE_WAIT]],
+      spec,
+    );
     const list = await json(['list', '-p', '-s', 'listen', '--netns', spec]);
-    assert.deepEqual(list.map((r: h.JsonRow) => [r.localPort, r.pid]), [[port, pid]], spec);
+    assert.deepEqual(
+      list.map((r: h.JsonRow) => [r.localPort, r.pid]),
+      [[port, pid]],
+      spec,
+    );
   }
   const text = await h.runCli(['states', '--netns', NS]);
   assert.match(text.stdout, new RegExp(`^TCP sockets by state in netns ${NS} `));
@@ -66,16 +74,19 @@ test('--netns NAME, a path and pid:PID show the namespace\'s sockets and owners;
   assert.equal(tc.snapshotSync({ netns: `pid:${pid}`, states: ['listen'] }).netnsInode, nsInode);
 });
 
-test('the namespace\'s sockets are never in the default namespace\'s answer', async () => {
+test("the namespace's sockets are never in the default namespace's answer", async () => {
   const theirs = await holderInodes();
   const ours = await json(['list', '-s', 'all']);
   assert.ok(ours.length > 0);
-  assert.deepEqual(ours.filter((r: h.JsonRow) => theirs.has(r.inode)), []);
+  assert.deepEqual(
+    ours.filter((r: h.JsonRow) => theirs.has(r.inode)),
+    [],
+  );
   const here = tc.snapshotSync({ states: ['all'] });
   assert.notEqual(here.netnsInode, nsInode);
 });
 
-test('--all-netns labels each namespace (inode, name, path, pid) with its totals, the test\'s among them', async () => {
+test("--all-netns labels each namespace (inode, name, path, pid) with its totals, the test's among them", async () => {
   const theirs = await holderInodes();
   const s = await json(['states', '--all-netns']);
   assert.deepEqual(Object.keys(s), ['total', 'states', 'families', 'namespaces', 'skipped', 'skippedNamespaces', 'unreadableProcesses', 'tookMs']);
@@ -89,8 +100,14 @@ test('--all-netns labels each namespace (inode, name, path, pid) with its totals
   assert.equal(self.length, 1);
   assert.equal(self[0].netns.inode, fs.statSync('/proc/self/ns/net').ino);
   // Sums are the sums of the namespaces.
-  assert.equal(s.total, s.namespaces.reduce((n: number, x: h.JsonRow) => n + x.total, 0));
-  assert.equal(s.states.CLOSE_WAIT, s.namespaces.reduce((n: number, x: h.JsonRow) => n + x.states.CLOSE_WAIT, 0));
+  assert.equal(
+    s.total,
+    s.namespaces.reduce((n: number, x: h.JsonRow) => n + x.total, 0),
+  );
+  assert.equal(
+    s.states.CLOSE_WAIT,
+    s.namespaces.reduce((n: number, x: h.JsonRow) => n + x.states.CLOSE_WAIT, 0),
+  );
 
   // list: each row says its namespace; the holder's inodes are under ours alone.
   const rows = await json(['list', '-s', 'listen,close-wait', '--all-netns']);
@@ -103,7 +120,10 @@ test('--all-netns labels each namespace (inode, name, path, pid) with its totals
   const top = await json(['top', '--all-netns', '-n', '1000']);
   assert.deepEqual(Object.keys(top), ['states', 'by', 'total', 'namespaces', 'skipped', 'skippedNamespaces', 'unreadableProcesses', 'tookMs']);
   const withHolder = top.namespaces.filter((n: h.JsonRow) => n.rows.some((r: h.JsonRow) => r.pid === inside.info.pid));
-  assert.deepEqual(withHolder.map((n: h.JsonRow) => n.netns.inode), [nsInode]);
+  assert.deepEqual(
+    withHolder.map((n: h.JsonRow) => n.netns.inode),
+    [nsInode],
+  );
   assert.equal(withHolder[0].rows.find((r: h.JsonRow) => r.pid === inside.info.pid).count, CLOSE_WAIT);
 
   const text = await h.runCli(['states', '--all-netns']);
@@ -124,8 +144,11 @@ test('--all-netns labels each namespace (inode, name, path, pid) with its totals
 test('a missing namespace is exit 2 naming it and how to list them; joining one as nobody is exit 1 naming setns', async () => {
   const r = await h.runCli(['states', '--netns', 'tcpcensus-no-such-ns']);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr.split('\n')[0], 'tcpcensus: --netns "tcpcensus-no-such-ns": no network namespace of that name ' +
-    '(no /var/run/netns/tcpcensus-no-such-ns); ip netns list shows the named ones, tcpcensus states --all-netns every one');
+  assert.equal(
+    r.stderr.split('\n')[0],
+    'tcpcensus: --netns "tcpcensus-no-such-ns": no network namespace of that name ' +
+      '(no /var/run/netns/tcpcensus-no-such-ns); ip netns list shows the named ones, tcpcensus states --all-netns every one',
+  );
   const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
   const gone = await h.runCli(['top', '--netns', `pid:${pidMax}`]);
   assert.equal(gone.code, 2);
@@ -142,8 +165,11 @@ test('a missing namespace is exit 2 naming it and how to list them; joining one 
   const nobody = await h.runCli(['states', '--netns', NS], { prefix: h.AS_NOBODY });
   assert.equal(nobody.code, 1);
   assert.equal(nobody.stdout, '');
-  assert.equal(nobody.stderr, `tcpcensus: setns ${NS_PATH} failed: Operation not permitted (EPERM)\n` +
-    'tcpcensus: entering another network namespace needs CAP_SYS_ADMIN (root)\n');
+  assert.equal(
+    nobody.stderr,
+    `tcpcensus: setns ${NS_PATH} failed: Operation not permitted (EPERM)\n` +
+      'tcpcensus: entering another network namespace needs CAP_SYS_ADMIN (root)\n',
+  );
   // --all-netns as nobody: our namespace needs no setns, the test's does.
   const all = await h.runCli(['states', '--all-netns'], { prefix: h.AS_NOBODY });
   assert.equal(all.code, 1);

@@ -19,11 +19,16 @@ let churners: ChildProcess[] = [];
 // Stops the loops, then removes what they left: a namespace, or a file a
 // killed `ip netns add` made but never mounted.
 async function cleanUp() {
-  await Promise.all(churners.map((c) => new Promise<void>((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    c.once('exit', resolve);
-    process.kill(-c.pid!, 'SIGKILL'); // the loop's group: its running `ip` too
-  })));
+  await Promise.all(
+    churners.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', resolve);
+          process.kill(-c.pid!, 'SIGKILL'); // the loop's group: its running `ip` too
+        }),
+    ),
+  );
   churners = [];
   await new Promise((r) => setTimeout(r, 100)); // an `ip` of the group still exiting
   for (const name of fs.existsSync('/var/run/netns') ? fs.readdirSync('/var/run/netns') : []) {
@@ -34,7 +39,11 @@ async function cleanUp() {
       // Mounted twice (two loops raced on one name) or not at all: unmount what is there, then remove.
       const file = `/var/run/netns/${name}`;
       for (let i = 0; i < 4; i++) {
-        try { execFileSync('umount', ['-l', file], { stdio: 'ignore' }); } catch { break; }
+        try {
+          execFileSync('umount', ['-l', file], { stdio: 'ignore' });
+        } catch {
+          break;
+        }
       }
       fs.rmSync(file, { force: true });
     }
@@ -67,12 +76,19 @@ test('--all-netns while ip netns add and del run: every run answers, each vanish
     const o = JSON.parse(r.stdout);
     assert.equal(o.skipped, o.skippedNamespaces.length);
     for (const s of o.skippedNamespaces) {
-      assert.match(s.reason, /^gone during the run \((open ENOENT|open ESRCH|setns EINVAL|its name now names another namespace\))/, JSON.stringify(s));
+      assert.match(
+        s.reason,
+        /^gone during the run \((open ENOENT|open ESRCH|setns EINVAL|its name now names another namespace\))/,
+        JSON.stringify(s),
+      );
       assert.equal(typeof s.netns.inode, 'number');
       reasons.push(s.reason);
     }
     // The host's own namespace is always there, whatever vanished.
-    assert.ok(o.namespaces.some((n: h.JsonRow) => n.netns.self), 'our own namespace is in every answer');
+    assert.ok(
+      o.namespaces.some((n: h.JsonRow) => n.netns.self),
+      'our own namespace is in every answer',
+    );
   }
   // The library, both forms, under the same churn.
   for (let i = 0; i < 4; i++) {
@@ -85,7 +101,9 @@ test('--all-netns while ip netns add and del run: every run answers, each vanish
   }
   // The churn is what this test is about: it must have made the race happen.
   assert.ok(reasons.length > 0, `no namespace vanished mid-run in ${runs} runs: the churn did not race`);
-  process.stdout.write(`# ${reasons.length} namespaces skipped over ${runs + 8} runs; reasons: ${[...new Set(reasons.map((x) => x.replace(/:.*$/, '')))].join(' | ')}\n`);
+  process.stdout.write(
+    `# ${reasons.length} namespaces skipped over ${runs + 8} runs; reasons: ${[...new Set(reasons.map((x) => x.replace(/:.*$/, '')))].join(' | ')}\n`,
+  );
   await cleanUp();
 });
 
@@ -132,9 +150,16 @@ test('a namespace whose file is unmounted between the listing and its dump: setn
           }
         }
       };
-      const out = form === 'sync'
-        ? eachNetnsSync(req, (r) => { before(r); return runner.countSync(r); })
-        : await eachNetns(req, async (r) => { before(r); return runner.count(r); });
+      const out =
+        form === 'sync'
+          ? eachNetnsSync(req, (r) => {
+              before(r);
+              return runner.countSync(r);
+            })
+          : await eachNetns(req, async (r) => {
+              before(r);
+              return runner.count(r);
+            });
       const skipped = out.skipped.find((s) => s.netns.name === empty);
       assert.ok(skipped, `${form}: the empty namespace is skipped: ${JSON.stringify(out.skipped)}`);
       assert.equal(skipped.reason, 'gone during the run (setns EINVAL: the file no longer is that namespace)');

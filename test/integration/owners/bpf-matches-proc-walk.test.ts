@@ -135,7 +135,10 @@ test('bpf and the /proc walk give every socket on the host the same owner', asyn
   }
 
   // Holders of known counts: each CLOSE_WAIT socket is theirs.
-  for (const [i, count] of [[0, 17], [1, 9]] as const) {
+  for (const [i, count] of [
+    [0, 17],
+    [1, 9],
+  ] as const) {
     const pid = holders[i]!.info.pid;
     let cw = 0;
     for (let r = 0; r < b.size; r++) if (b.state[r] === 8 && b.owners!.owner[r] === pid) cw++;
@@ -169,7 +172,10 @@ test('bpf and the walk agree on named pids, and a pid that does not exist is van
   assert.equal(b.owners!.vanished, 1);
   assert.deepEqual([...b.owners!.failedPids], [2147483000]);
   const owners = new Set<number>(b.owners!.processes.map((p) => p.pid));
-  assert.deepEqual([...owners].sort((x: number, y: number) => x - y), [holders[0]!.info.pid, leaderless.info.pid].sort((x, y) => x - y));
+  assert.deepEqual(
+    [...owners].sort((x: number, y: number) => x - y),
+    [holders[0]!.info.pid, leaderless.info.pid].sort((x, y) => x - y),
+  );
 });
 
 test('sync and async, and auto picks bpf as root', async () => {
@@ -231,9 +237,12 @@ test('as nobody: auto answers with the walk and names bpf(BPF_PROG_LOAD) EPERM; 
   const got = JSON.parse(execFileSync(h.AS_NOBODY[0], [...h.AS_NOBODY.slice(1), process.execPath, '-e', script]).toString());
   assert.equal(got.auto.source, 'proc');
   assert.equal(got.auto.fallback, 'bpf(BPF_PROG_LOAD) failed: Operation not permitted (EPERM)');
-  assert.ok(got.auto.unreadable > 0, 'nobody cannot read other users\' fd tables');
+  assert.ok(got.auto.unreadable > 0, "nobody cannot read other users' fd tables");
   assert.deepEqual(got.forced, {
-    name: 'SystemError', syscall: 'bpf', code: 'EPERM', errno: 1,
+    name: 'SystemError',
+    syscall: 'bpf',
+    code: 'EPERM',
+    errno: 1,
     message: 'bpf(BPF_PROG_LOAD) failed: Operation not permitted',
   });
 });
@@ -251,14 +260,22 @@ test('list -p --json -s all: --owners bpf and --owners proc give every socket th
   const key = (r: h.JsonRow) => `${r.localAddress}|${r.localPort}|${r.remoteAddress}|${r.remotePort}|${r.inode}`;
   // Our fixtures' sockets hold still; the host's may not.
   const ports = new Set([...holders.map((x) => x.info.port), ...states.info.ports]);
-  const ours = (rows: h.JsonRow[]) => new Map(rows.filter((r: h.JsonRow) => r.inode !== 0 && (ports.has(r.localPort) || ports.has(r.remotePort)))
-    .map((r: h.JsonRow) => [key(r), [r.pid, r.command]]));
+  const ours = (rows: h.JsonRow[]) =>
+    new Map(
+      rows
+        .filter((r: h.JsonRow) => r.inode !== 0 && (ports.has(r.localPort) || ports.has(r.remotePort)))
+        .map((r: h.JsonRow) => [key(r), [r.pid, r.command]]),
+    );
   const bpf = ours(await cliJson(['list', '-p', '-s', 'all', '--owners', 'bpf']));
   const proc = ours(await cliJson(['list', '-p', '-s', 'all', '--owners', 'proc']));
   assert.ok(bpf.size >= 17 + 9 + 2, `compared ${bpf.size} sockets`);
   assert.deepEqual(bpf, proc);
   // And the special processes, by pid.
-  for (const [src, want] of [['bpf', 'bpf'], ['proc', 'proc'], ['auto', 'bpf']]) {
+  for (const [src, want] of [
+    ['bpf', 'bpf'],
+    ['proc', 'proc'],
+    ['auto', 'bpf'],
+  ]) {
     const top = await cliJson(['top', '-s', 'listen', '-n', '100000', '--owners', src!]);
     assert.equal(top.ownerSource, want);
     assert.equal(top.ownerFallback, null);
@@ -277,7 +294,10 @@ test('as nobody: auto answers with the walk and says why; --owners bpf exits 1 n
   assert.equal(top.ownerSource, 'proc');
   assert.match(top.ownerFallback, /^bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)$/);
   const text = await h.runCli(['top'], { prefix: h.AS_NOBODY });
-  assert.match(text.stdout, /owners via \/proc\)\n\s+the eBPF owner source could not be used: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)/);
+  assert.match(
+    text.stdout,
+    /owners via \/proc\)\n\s+the eBPF owner source could not be used: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)/,
+  );
   const forced = await h.runCli(['top', '--owners', 'bpf'], { prefix: h.AS_NOBODY });
   assert.equal(forced.code, 1, forced.stderr);
   assert.match(forced.stderr, /^tcpcensus: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\)\n$/);

@@ -12,8 +12,12 @@ import * as h from '../../helpers/index';
 
 const ROOT = process.getuid!() === 0;
 let holder: h.Fixture;
-before(async () => { holder = await h.startHolder('tc-hold-memory', 500); });
-after(async () => { if (holder) await holder.stop(); });
+before(async () => {
+  holder = await h.startHolder('tc-hold-memory', 500);
+});
+after(async () => {
+  if (holder) await holder.stop();
+});
 
 // This process's bpf objects: the program ids behind its program fds, and
 // the program ids its link fds hold (fdinfo: prog_id, link_type).
@@ -79,7 +83,7 @@ test('topProcesses frees its columns at once: external memory stays flat over 60
 });
 
 async function freesAtOnce() {
-  for (const owners of ROOT ? ['bpf', 'proc'] as const : ['proc'] as const) {
+  for (const owners of ROOT ? (['bpf', 'proc'] as const) : (['proc'] as const)) {
     const o: tc.TopOptions = { states: ['all'], owners, limit: 1000 };
     const first = await tc.topProcesses(o);
     const base = process.memoryUsage().external;
@@ -92,7 +96,10 @@ async function freesAtOnce() {
     // One call's columns: about 80 bytes a socket (rows of every state here).
     const oneCall = first.total * 80;
     assert.ok(oneCall > 1 << 19, `a table worth measuring: ${first.total} sockets`);
-    assert.ok(peak < Math.max(oneCall * 3, 4 << 20), `${owners}: external rose ${(peak / 2 ** 20).toFixed(1)} MB over 60 calls (one call's columns: ${(oneCall / 2 ** 20).toFixed(2)} MB)`);
+    assert.ok(
+      peak < Math.max(oneCall * 3, 4 << 20),
+      `${owners}: external rose ${(peak / 2 ** 20).toFixed(1)} MB over 60 calls (one call's columns: ${(oneCall / 2 ** 20).toFixed(2)} MB)`,
+    );
     // What the report says was read before the columns went.
     assert.ok(holderCount(last!) >= 500, `${owners}: the holder's sockets are in the report`);
     assert.equal(last!.owned! + last!.unowned + last!.unattributed!, last!.total);

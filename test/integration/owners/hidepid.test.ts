@@ -21,7 +21,11 @@ let holder: h.CwClient;
 // must never run into a mounted procfs. Unmounted, then removed, in after().
 const mounts = {} as Record<'hidden' | 'group' | 'plain', string>;
 before(async () => {
-  for (const [name, opts] of <Array<['hidden' | 'group' | 'plain', string | null]>>[['hidden', 'hidepid=2'], ['group', 'hidepid=2,gid=65534'], ['plain', null]]) {
+  for (const [name, opts] of <Array<['hidden' | 'group' | 'plain', string | null]>>[
+    ['hidden', 'hidepid=2'],
+    ['group', 'hidepid=2,gid=65534'],
+    ['plain', null],
+  ]) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tcpcensus-proc-${name}-`));
     execFileSync('mount', ['-t', 'proc', ...(opts ? ['-o', opts] : []), 'proc', dir]);
     mounts[name] = dir;
@@ -39,8 +43,12 @@ after(async () => {
 });
 
 const filter = () => ['-s', 'close-wait', '--dst', HOST, '--dport', String(server.port)];
-const HINT = (dir: string) => new RegExp(`^tcpcensus: procfs at ${dir} is mounted hidepid=(2|invisible): other users' processes are hidden from this one, ` +
-  "so the sockets they hold show no owner \\(root, or the mount's gid= group, sees them all\\)$", 'm');
+const HINT = (dir: string) =>
+  new RegExp(
+    `^tcpcensus: procfs at ${dir} is mounted hidepid=(2|invisible): other users' processes are hidden from this one, ` +
+      "so the sockets they hold show no owner \\(root, or the mount's gid= group, sees them all\\)$",
+    'm',
+  );
 
 async function topAs(prefix: string[] | null, dir: string, extra: string[] = []) {
   const r = await h.runCli(['top', '--json', ...filter(), '--proc', dir, ...extra], prefix ? { prefix } : {});
@@ -59,7 +67,11 @@ test('as nobody under hidepid=2: procHidden in the JSON and one line on stderr, 
   assert.match(stderr, HINT(mounts.hidden));
   assert.doesNotMatch(stderr, /could not be read/);
   // The text form and the other commands that walk say it too.
-  for (const args of [['top', ...filter()], ['report', ...filter()], ['list', '-p', ...filter()]]) {
+  for (const args of [
+    ['top', ...filter()],
+    ['report', ...filter()],
+    ['list', '-p', ...filter()],
+  ]) {
     const r = await h.runCli([...args, '--proc', mounts.hidden], { prefix: h.AS_NOBODY });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, HINT(mounts.hidden), args.join(' '));
@@ -100,7 +112,8 @@ test('without hidepid, or in its gid= group, or as root: no such line, procHidde
 // ---- the mount table, pure ----
 
 test('parseProcHidepid reads the option of the procfs on top at a mount point', () => {
-  const line = (id: number, point: string, type: string, superOpts: string, optional = 'shared:12') => `${id} 1 0:${id} / ${point} rw,nosuid,nodev,noexec,relatime ${optional} - ${type} ${type} ${superOpts}`;
+  const line = (id: number, point: string, type: string, superOpts: string, optional = 'shared:12') =>
+    `${id} 1 0:${id} / ${point} rw,nosuid,nodev,noexec,relatime ${optional} - ${type} ${type} ${superOpts}`;
   const info = [
     line(21, '/proc', 'proc', 'rw'),
     line(40, '/host/proc', 'proc', 'rw,hidepid=invisible,gid=27', ''),
@@ -119,7 +132,11 @@ test('parseProcHidepid reads the option of the procfs on top at a mount point', 
   assert.deepEqual(parseProcHidepid(info, '/with space'), { option: 'hidepid=2', hides: true, gid: null }, 'octal escapes in the path');
   assert.equal(parseProcHidepid(info, '/stacked'), null, 'the mount on top counts');
   assert.equal(parseProcHidepid(info, '/covered'), null, 'not procfs on top');
-  assert.deepEqual(parseProcHidepid(info, '/closed'), { option: 'hidepid=noaccess', hides: false, gid: null }, 'listed, only closed: counted as unreadable');
+  assert.deepEqual(
+    parseProcHidepid(info, '/closed'),
+    { option: 'hidepid=noaccess', hides: false, gid: null },
+    'listed, only closed: counted as unreadable',
+  );
   assert.equal(parseProcHidepid(info, '/off'), null);
   assert.equal(parseProcHidepid(info, '/nowhere'), null);
 });

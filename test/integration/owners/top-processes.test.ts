@@ -54,7 +54,11 @@ test('topProcesses finds each holder with its exact CLOSE_WAIT count, pid, comma
     assert.equal(row!.cmdline, cmdline);
     positions.push(idx);
   });
-  assert.deepEqual(positions, [...positions].sort((a, b) => a - b), 'holders in count order');
+  assert.deepEqual(
+    positions,
+    [...positions].sort((a, b) => a - b),
+    'holders in count order',
+  );
   assert.equal(top.total, top.owned! + top.unowned + top.unattributed!);
   assert.ok(top.owned! >= 37 + 23 + 11);
 });
@@ -62,7 +66,10 @@ test('topProcesses finds each holder with its exact CLOSE_WAIT count, pid, comma
 test('topProcesses agrees with ss -tanp state close-wait for every owner on the host', async () => {
   // Other processes on a shared host open and close sockets too: compare
   // only while ss saw the same before and after.
-  const { oracle, mine: top } = await h.stable(() => h.ss(['state', 'close-wait']), () => tc.topProcesses({ limit: 100000 }));
+  const { oracle, mine: top } = await h.stable(
+    () => h.ss(['state', 'close-wait']),
+    () => tc.topProcesses({ limit: 100000 }),
+  );
   assert.equal(top.total, oracle.length);
   const mine = new Map(top.rows.map((r) => [r.pid, r.count]));
   assert.deepEqual(mine, ssOwnerCounts(oracle));
@@ -95,7 +102,10 @@ test('a socket held by two processes counts once, for the lower pid, and is repo
   const rows = [...table].filter((r) => r.localPort === port);
   assert.equal(rows.length, 1);
   assert.equal(rows[0]!.pid, pid);
-  const { oracle, mine: top } = await h.stable(() => h.ss(['state', 'listening']), () => tc.topProcesses({ states: ['LISTEN'], limit: 1000 }));
+  const { oracle, mine: top } = await h.stable(
+    () => h.ss(['state', 'listening']),
+    () => tc.topProcesses({ states: ['LISTEN'], limit: 1000 }),
+  );
   const sharedBySs = oracle.filter((r) => new Set(r.users.map((u) => u.pid)).size > 1).length;
   assert.ok(sharedBySs >= 1);
   assert.equal(top.shared, sharedBySs);
@@ -103,8 +113,12 @@ test('a socket held by two processes counts once, for the lower pid, and is repo
 });
 
 test('threads: 1 and threads: 8 give the same answer', async () => {
-  const { mine: [one, eight] } = await h.stable(() => h.ss(['state', 'close-wait']),
-    async () => [await tc.topProcesses({ threads: 1, limit: 1000 }), await tc.topProcesses({ threads: 8, limit: 1000 })]);
+  const {
+    mine: [one, eight],
+  } = await h.stable(
+    () => h.ss(['state', 'close-wait']),
+    async () => [await tc.topProcesses({ threads: 1, limit: 1000 }), await tc.topProcesses({ threads: 8, limit: 1000 })],
+  );
   assert.deepEqual(one.rows, eight.rows);
   assert.equal(one.owned, eight.owned);
 });
@@ -113,7 +127,7 @@ test('a process whose main thread exited is still found, through a live thread',
   const fx = await h.startLeaderless(1);
   try {
     const { pid, port } = fx.info;
-    const rows = [...await tc.snapshot({ states: ['LISTEN'], processes: true, sport: port })];
+    const rows = [...(await tc.snapshot({ states: ['LISTEN'], processes: true, sport: port }))];
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.pid, pid);
     assert.equal(rows[0]!.command, 'leaderless');

@@ -15,7 +15,9 @@ before(async () => {
   // (its clients, destroyed after the server got their FIN).
   nobody = await h.startHolder('tc-unowned', 7, 5, '127.0.0.6', { prefix: h.AS_NOBODY });
 });
-after(async () => { await h.stopAll([nobody, churn]); });
+after(async () => {
+  await h.stopAll([nobody, churn]);
+});
 
 const sum = (rows: Array<{ count: number }>): number => rows.reduce((n, r) => n + r.count, 0);
 
@@ -26,8 +28,10 @@ test('top --by user never files unowned sockets under a user (TIME_WAIT, orphane
   assert.deepEqual(tw.rows, [], 'no user holds a TIME_WAIT socket');
   // Compared with ss only while ss saw the same before and after: other
   // processes on a shared host make and drop sockets too.
-  const { oracle, mine: fw2 } = await h.stable(() => h.ss(['state', 'fin-wait-2']),
-    () => tc.topProcesses({ states: ['fin-wait-2'], by: 'user', limit: 100000 }));
+  const { oracle, mine: fw2 } = await h.stable(
+    () => h.ss(['state', 'fin-wait-2']),
+    () => tc.topProcesses({ states: ['fin-wait-2'], by: 'user', limit: 100000 }),
+  );
   assert.ok(fw2.unowned >= 7);
   assert.equal(sum(fw2.rows) + fw2.unowned, fw2.total, 'rows and the no-owner line never count a socket twice');
   // The rows are ss's sockets that have an inode, by uid.
@@ -89,6 +93,8 @@ test('unattributed includes sockets closed between the dump and the walk, and th
   assert.ok(seen, 'no socket closed between the dump and the walk in 200 tries');
   assert.ok(seen.rows.every((r) => r.pid === pid));
   const docs = h.docsText().replace(/\s+/g, ' ');
-  assert.ok(/`unattributed` are held by a process tcpcensus did not find: [^.]*closed between the dump and the walk/.test(docs),
-    'the docs (README.md, docs/*.md) name "closed between the dump and the walk" among the ways a socket becomes unattributed');
+  assert.ok(
+    /`unattributed` are held by a process tcpcensus did not find: [^.]*closed between the dump and the walk/.test(docs),
+    'the docs (README.md, docs/*.md) name "closed between the dump and the walk" among the ways a socket becomes unattributed',
+  );
 });

@@ -12,7 +12,9 @@ import * as h from '../../helpers/index';
 
 const RUN = path.join(h.ROOT, 'native', 'fuzz', 'run.js');
 const dirs: string[] = [];
-after(() => { for (const d of dirs) h.removeTempDir(d); });
+after(() => {
+  for (const d of dirs) h.removeTempDir(d);
+});
 
 // The first `name` on this test's own PATH.
 function which(name: string): string {
@@ -67,7 +69,7 @@ test('fuzz without make on PATH: one line, exit 1', () => {
 test('fuzz with a clang++ that cannot build the targets: its messages, then one line of ours, exit 1', () => {
   const bin = binDir(['node', 'make', 'sh', 'mkdir']);
   // As clang without compiler-rt fails: the link step cannot find the fuzzer runtime.
-  fs.writeFileSync(path.join(bin, 'clang++'), "#!/bin/sh\necho \"/usr/bin/ld: cannot find libclang_rt.fuzzer.a\" >&2\nexit 1\n", { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, 'clang++'), '#!/bin/sh\necho "/usr/bin/ld: cannot find libclang_rt.fuzzer.a" >&2\nexit 1\n', { mode: 0o755 });
   const out = h.tempDir('tcpcensus-fuzz-out-');
   dirs.push(out);
   const r = run(bin, { FUZZ_OUT: out });

@@ -28,17 +28,38 @@ test('the MIT licence the package declares is in a LICENSE file that npm packs',
   assert.match(text, /^MIT License\n\nCopyright \(c\) \d{4} /);
   assert.match(text, /Permission is hereby granted, free of charge/);
   const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: h.ROOT }).toString());
-  assert.ok(packed[0].files.some((f: { path: string }) => f.path === 'LICENSE'), 'LICENSE in the tarball');
+  assert.ok(
+    packed[0].files.some((f: { path: string }) => f.path === 'LICENSE'),
+    'LICENSE in the tarball',
+  );
 });
 
 test('every public type is exported from the package root; state records are keyed by StateName', () => {
   const tsc = path.join(h.ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'commonjs',
-    '--moduleResolution', 'node', '--types', 'node', path.join(h.FIXTURES, 'public-types.ts')], { cwd: h.ROOT });
+  const r = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      '--target',
+      'es2022',
+      '--module',
+      'commonjs',
+      '--moduleResolution',
+      'node',
+      '--types',
+      'node',
+      path.join(h.FIXTURES, 'public-types.ts'),
+    ],
+    { cwd: h.ROOT },
+  );
   assert.equal(r.status, 0, r.stdout.toString() + r.stderr.toString());
 });
 
-const MAKES_DIRS = 'main thread exited|--proc|sandbox refusing netlink|a procRoot that is not procfs|Ctrl-C, a signal and a crash|BTF|promtool|systemd-analyze|without loading prom-client';
+const MAKES_DIRS =
+  'main thread exited|--proc|sandbox refusing netlink|a procRoot that is not procfs|Ctrl-C, a signal and a crash|BTF|promtool|systemd-analyze|without loading prom-client';
 
 test('tests leave no temporary directory behind', () => {
   // Every test file that makes temporary directories, run with a TMPDIR of
@@ -46,7 +67,8 @@ test('tests leave no temporary directory behind', () => {
   // and after() hooks always run; of their tests, those that make
   // directories (the rest only cost time on a shared machine).
   const integration = path.join(h.ROOT, 'test', 'integration');
-  const files = fs.readdirSync(integration, { recursive: true, encoding: 'utf8' })
+  const files = fs
+    .readdirSync(integration, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.test.ts') && path.join(integration, f) !== __filename)
     .filter((f) => /mkdtemp|tempDir\(/.test(fs.readFileSync(path.join(integration, f), 'utf8')));
   assert.ok(files.length >= 1, `only ${files}`);
@@ -57,11 +79,28 @@ test('tests leave no temporary directory behind', () => {
     // tsx's cache would live in TMPDIR (os.tmpdir()): off, so what is left is the tests'.
     const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, TSX_DISABLE_CACHE: '1' };
     delete env.NODE_TEST_CONTEXT;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', `--test-name-pattern=${MAKES_DIRS}`,
-      ...files.map((f) => path.join(integration, f))],
-      { env, cwd: h.ROOT, maxBuffer: 1 << 26 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=1',
+        '--test-reporter=tap',
+        `--test-name-pattern=${MAKES_DIRS}`,
+        ...files.map((f) => path.join(integration, f)),
+      ],
+      { env, cwd: h.ROOT, maxBuffer: 1 << 26 },
+    );
     const out = r.stdout.toString();
-    assert.equal(r.status, 0, `${files.join(' ')} failed:\n${out.split('\n').filter((l) => /^not ok|error/.test(l)).join('\n')}`);
+    assert.equal(
+      r.status,
+      0,
+      `${files.join(' ')} failed:\n${out
+        .split('\n')
+        .filter((l) => /^not ok|error/.test(l))
+        .join('\n')}`,
+    );
     assert.ok(Number(/^# pass (\d+)$/m.exec(out)?.[1]) >= files.length, `the tests did not run:\n${out.slice(-500)}`);
     assert.deepEqual(fs.readdirSync(tmp), [], `left behind in TMPDIR by ${files.join(', ')}`);
   } finally {
@@ -73,14 +112,20 @@ test('tests leave no temporary directory behind', () => {
 // lives), e.g. `{"total", "states": {STATE: count}, ...}`: the top-level
 // keys, nested groups dropped.
 function docsKeys(label: string): string[] {
-  const line = h.docsText().split('\n').find((l) => l.startsWith(`- \`${label}\`:`));
+  const line = h
+    .docsText()
+    .split('\n')
+    .find((l) => l.startsWith(`- \`${label}\`:`));
   assert.ok(line, `the docs have no JSON line for ${label}`);
   let body = /`(\{.*\})`/.exec(line)![1]!.slice(1, -1);
-  for (let prev; prev !== body;) { prev = body; body = body.replace(/\{[^{}[\]]*\}|\[[^{}[\]]*\]/g, ''); }
+  for (let prev; prev !== body;) {
+    prev = body;
+    body = body.replace(/\{[^{}[\]]*\}|\[[^{}[\]]*\]/g, '');
+  }
   return [...body.matchAll(/"(\w+)"/g)].map((m) => m[1]!);
 }
 
-test('the docs\' JSON contracts list the keys the CLI prints, in order', async () => {
+test("the docs' JSON contracts list the keys the CLI prints, in order", async () => {
   const json = async (args: string[]) => {
     const r = await h.runCli([...args, '--json']);
     assert.equal(r.code, 0, r.stderr);

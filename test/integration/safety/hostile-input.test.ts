@@ -144,8 +144,15 @@ test('the library names the key in OptionError for a BigInt limit, and a throwin
 test('an echoed argument is cut and escaped: a 100 KB --sport, an escape sequence in --netns, --proc and --state', async () => {
   const long = await h.runCli(['states', '--sport', '1'.repeat(100000)]);
   assert.match(assertOneLine(long, 2), /^tcpcensus: --sport "1{64}\.\.\. \(100000 characters\)" is not a port/);
-  for (const args of [['states', '--netns', '\x1b]0;pwned\x07'], ['top', '--proc', '/tmp/\x1b[2J'], ['states', '-s', 'close\x1b[31m'],
-    ['top', '--by', '\x1b]0;x\x07'], ['states', '--cgroup', '/\x1b]0;x\x07'], ['\x1b]0;x\x07'], ['top', '--\x1b[2Jx']]) {
+  for (const args of [
+    ['states', '--netns', '\x1b]0;pwned\x07'],
+    ['top', '--proc', '/tmp/\x1b[2J'],
+    ['states', '-s', 'close\x1b[31m'],
+    ['top', '--by', '\x1b]0;x\x07'],
+    ['states', '--cgroup', '/\x1b]0;x\x07'],
+    ['\x1b]0;x\x07'],
+    ['top', '--\x1b[2Jx'],
+  ]) {
     const r = await h.runCli(args);
     assertOneLine(r, 2);
     assert.match(r.stderr, /\\x1b/, `the escape is shown escaped for ${JSON.stringify(args)}`);
@@ -184,24 +191,38 @@ test('an IPv6 address that looks like it carries a port is refused with both spe
   const port = (server.address() as net.AddressInfo).port;
   // 443 is also a hex group, so ::1:443 is an address too; 5 decimal digits above ffff are none.
   const ambiguous = await h.runCli(['states', '--src', '::1:443']);
-  assert.equal(assertOneLine(ambiguous, 2),
-    'tcpcensus: --src "::1:443" looks like address ::1 with port 443: write [::1]:443 (or the address alone and --sport 443); for the address ::1:443 itself write [::1:443]');
+  assert.equal(
+    assertOneLine(ambiguous, 2),
+    'tcpcensus: --src "::1:443" looks like address ::1 with port 443: write [::1]:443 (or the address alone and --sport 443); for the address ::1:443 itself write [::1:443]',
+  );
   const notAddress = await h.runCli(['states', '--src', '::1:65535']);
-  assert.equal(assertOneLine(notAddress, 2),
-    'tcpcensus: --src "::1:65535" looks like address ::1 with port 65535: write [::1]:65535 (or the address alone and --sport 65535)');
+  assert.equal(
+    assertOneLine(notAddress, 2),
+    'tcpcensus: --src "::1:65535" looks like address ::1 with port 65535: write [::1]:65535 (or the address alone and --sport 65535)',
+  );
   const lib = await h.callLibrary('countStates', { dst: `::1:${port}` });
   assert.equal(lib.error.option, 'dst');
   assert.match(lib.error.message, /and dport \d+\)/);
   // The port form is the kernel's host condition with a port, as ss compiles `src [::1]:PORT`.
-  for (const [flag, ssWord] of [['--src', 'src'], ['--dst', 'dst']]) {
-    const { oracle, mine } = await h.stable(() => h.ssCounts([ssWord!, `[::1]:${port}`]), async () => {
-      const r = await h.runCli(['states', '--json', flag!, `[::1]:${port}`]);
-      assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout).states as Record<string, number>;
-    });
+  for (const [flag, ssWord] of [
+    ['--src', 'src'],
+    ['--dst', 'dst'],
+  ]) {
+    const { oracle, mine } = await h.stable(
+      () => h.ssCounts([ssWord!, `[::1]:${port}`]),
+      async () => {
+        const r = await h.runCli(['states', '--json', flag!, `[::1]:${port}`]);
+        assert.equal(r.code, 0, r.stderr);
+        return JSON.parse(r.stdout).states as Record<string, number>;
+      },
+    );
     const nonZero = Object.fromEntries(Object.entries(mine).filter(([, n]) => n > 0));
     assert.deepEqual(nonZero, oracle, flag);
-    assert.equal(Object.values(oracle).reduce((a, b) => a + b, 0), flag === '--src' ? 4 : 3, `${flag}: the listener and its accepted ends, or the clients`);
+    assert.equal(
+      Object.values(oracle).reduce((a, b) => a + b, 0),
+      flag === '--src' ? 4 : 3,
+      `${flag}: the listener and its accepted ends, or the clients`,
+    );
   }
   // The address ::1:PORT itself, bracketed, is an address: nothing holds it.
   const literal = await h.runCli(['states', '--json', '--src', '[::1:443]']);

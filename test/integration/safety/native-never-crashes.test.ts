@@ -23,7 +23,7 @@ test('a leaderless process with 400 threads: the CLI and the library attribute i
       const row = JSON.parse(r.stdout).rows.find((x: h.JsonRow) => x.pid === pid);
       assert.ok(row, `run ${i}: pid ${pid} missing`);
       assert.equal(row.command, 'leaderless');
-      const rows = [...await tc.snapshot({ states: ['listen'], processes: true, sport: port })];
+      const rows = [...(await tc.snapshot({ states: ['listen'], processes: true, sport: port }))];
       assert.equal(rows.length, 1);
       assert.equal(rows[0]!.pid, pid, `library run ${i}`);
     }
@@ -34,7 +34,8 @@ test('a leaderless process with 400 threads: the CLI and the library attribute i
 
 for (const stage of ['run', 'convert'] as const) {
   test(`a failure in the ${stage} stage is a JS error in every form, and the next call works`, async () => {
-    const expectNoMemory = (err: h.Thrown) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY' && /out of memory/.test(err.message);
+    const expectNoMemory = (err: h.Thrown) =>
+      err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY' && /out of memory/.test(err.message);
     for (const [name, call] of <Array<[string, () => unknown]>>[
       ['countStates', () => tc.countStates()],
       ['countStatesSync', () => tc.countStatesSync()],
@@ -49,7 +50,7 @@ for (const stage of ['run', 'convert'] as const) {
   });
 }
 
-test('the incremental sampler\'s native calls (findOwners, startTimes) fail as JS errors too, and check their arguments', async () => {
+test("the incremental sampler's native calls (findOwners, startTimes) fail as JS errors too, and check their arguments", async () => {
   const expectNoMemory = (err: h.Thrown) => err instanceof tc.TcpcensusError && err.code === 'ERR_TCPCENSUS_NO_MEMORY';
   const find = { inodes: Uint32Array.of(1), firstPids: Int32Array.of(process.pid), probes: Int32Array.of(process.pid, 0), claims: true };
   const times = { pids: Int32Array.of(process.pid) };
@@ -70,8 +71,10 @@ test('the incremental sampler\'s native calls (findOwners, startTimes) fail as J
   assert.throws(() => native.findOwnersSync({ inodes: Uint32Array.of(1), probes: Int32Array.of(0, 1) }), /positive pid/);
   assert.throws(() => native.findOwnersSync({ inodes: Uint32Array.of(1), firstPids: Int32Array.of(-1) }), /firstPids must be positive/);
   assert.throws(() => native.startTimesSync({ pids: [1] }), /pids must be an Int32Array/);
-  await assert.rejects(native.startTimes({ pids: Int32Array.of(1), procRoot: '/nonexistent-proc' }),
-    (e: h.Thrown) => e.code === 'ENOENT' && e.path === '/nonexistent-proc');
+  await assert.rejects(
+    native.startTimes({ pids: Int32Array.of(1), procRoot: '/nonexistent-proc' }),
+    (e: h.Thrown) => e.code === 'ENOENT' && e.path === '/nonexistent-proc',
+  );
 });
 
 test('a runtime that refuses external buffers gets copies: the same answer', async () => {
@@ -91,8 +94,10 @@ test('a runtime that refuses external buffers gets copies: the same answer', asy
 test('maxSockets stops a dump that would exceed it with a LimitError, not partial rows', async () => {
   const all = native.sampleSync({ families: 3, states: 0xffe });
   assert.ok(all.size >= 2, 'the fixture host has sockets');
-  assert.throws(() => native.sampleSync({ families: 3, states: 0xffe, maxSockets: all.size - 1 }),
-    (err) => err instanceof tc.LimitError && err.code === 'ERR_TCPCENSUS_MAX_SOCKETS' && /more than \d+ sockets/.test(err.message));
+  assert.throws(
+    () => native.sampleSync({ families: 3, states: 0xffe, maxSockets: all.size - 1 }),
+    (err) => err instanceof tc.LimitError && err.code === 'ERR_TCPCENSUS_MAX_SOCKETS' && /more than \d+ sockets/.test(err.message),
+  );
   await assert.rejects(native.sample({ families: 3, states: 0xffe, maxSockets: 1 }), tc.LimitError);
   assert.equal(native.sampleSync({ families: 3, states: 0xffe, maxSockets: all.size + 1000 }).size >= all.size - 100, true);
 });
@@ -111,7 +116,13 @@ test('3,000 back-to-back topProcessesSync calls with 2,000 sockets keep RSS with
     }
     max = Math.max(max, rss());
     process.stdout.write(JSON.stringify({ base, max }));`;
-  const holder = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+  const holder = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `
     const { spawnSync } = require('node:child_process');
     const h = require(${JSON.stringify(path.join(h.ROOT, 'test', 'helpers', 'index.ts'))});
     h.startHolder('tc-sync-mem', 2000).then(async (x) => {
@@ -119,11 +130,16 @@ test('3,000 back-to-back topProcessesSync calls with 2,000 sockets keep RSS with
       await x.stop();
       process.stdout.write(r.stdout); process.stderr.write(r.stderr);
       process.exit(r.status);
-    });`], { encoding: 'utf8', timeout: 300000, cwd: h.ROOT });
+    });`,
+    ],
+    { encoding: 'utf8', timeout: 300000, cwd: h.ROOT },
+  );
   assert.equal(holder.status, 0, holder.stderr);
   const { base, max } = JSON.parse(holder.stdout);
   const growth = (max - base) / 1e6;
-  t.diagnostic(`RSS after a 200-call warm-up ${(base / 1e6).toFixed(0)} MB, highest over 3,000 calls ${(max / 1e6).toFixed(0)} MB (+${growth.toFixed(1)} MB)`);
+  t.diagnostic(
+    `RSS after a 200-call warm-up ${(base / 1e6).toFixed(0)} MB, highest over 3,000 calls ${(max / 1e6).toFixed(0)} MB (+${growth.toFixed(1)} MB)`,
+  );
   assert.ok(growth < 64, `RSS grew ${growth.toFixed(1)} MB (from ${(base / 1e6).toFixed(0)} MB)`);
 });
 
@@ -155,7 +171,7 @@ test('release frees each adopted buffer once: again the same tick, after the fin
   assert.deepEqual([again, afterFinalizers, afterNew], [0, 0, 0]);
   assert.equal(lengthAfter, 0, 'a released column reads as empty');
   assert.ok(size >= 1);
-  assert.equal(copies, 0, 'copies (Sync results) are not the addon\'s to free');
+  assert.equal(copies, 0, "copies (Sync results) are not the addon's to free");
   assert.equal(copyIntact, true);
 });
 

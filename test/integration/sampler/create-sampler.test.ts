@@ -11,11 +11,16 @@ import * as h from '../../helpers/index';
 
 const HOST = '127.0.0.71';
 let server: h.HalfCloser;
-before(async () => { server = await h.startHalfCloser(HOST); });
-after(async () => { await server.close(); });
+before(async () => {
+  server = await h.startHalfCloser(HOST);
+});
+after(async () => {
+  await server.close();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rowsOf = (top: tc.TopReport | null) => top!.rows.map((r): [number | null | undefined, string | null | undefined, number] => [r.pid, r.command, r.count]);
+const rowsOf = (top: tc.TopReport | null) =>
+  top!.rows.map((r): [number | null | undefined, string | null | undefined, number] => [r.pid, r.command, r.count]);
 
 test('counts, deltas and owners follow sockets opened and closed between ticks', async () => {
   // Only the clients' ends: their remote port is the server's.
@@ -29,7 +34,18 @@ test('counts, deltas and owners follow sockets opened and closed between ticks',
     assert.equal(s1.seq, 1);
     assert.equal(s1.total, 0);
     assert.equal(s1.delta, null, 'the first sample has no previous one');
-    assert.deepEqual(Object.keys(s1.states), ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING']);
+    assert.deepEqual(Object.keys(s1.states), [
+      'ESTABLISHED',
+      'SYN_SENT',
+      'SYN_RECV',
+      'FIN_WAIT1',
+      'FIN_WAIT2',
+      'TIME_WAIT',
+      'CLOSE_WAIT',
+      'LAST_ACK',
+      'LISTEN',
+      'CLOSING',
+    ]);
     assert.deepEqual(s1.top.states, ['CLOSE_WAIT']);
     assert.equal(s1.attribution.full, true);
     assert.ok(s1.at instanceof Date && s1.tookMs >= 0);
@@ -106,7 +122,10 @@ test('with the eBPF iterator, owners come with each dump: every sample full, new
     assert.equal(s2.attribution.full, true);
     assert.equal(s2.attribution.pending, 0);
     assert.equal(s2.attribution.lookedUp, 6);
-    assert.deepEqual(rowsOf(s2.top), [[a.info.pid, 'tc-smp-bpf-a', 4], [b.info.pid, 'tc-smp-bpf-b', 2]]);
+    assert.deepEqual(rowsOf(s2.top), [
+      [a.info.pid, 'tc-smp-bpf-a', 4],
+      [b.info.pid, 'tc-smp-bpf-b', 2],
+    ]);
     assert.equal(s2.top.unattributed, 0);
     await a.replace(3);
     await b.stop();
@@ -135,7 +154,10 @@ test('a full attribution runs every fullEvery samples; counts match countStates'
   assert.deepEqual(full, [true, false, false, true, false, false, true]);
   const counts = tc.createSampler({ interval: 100, sport: server.port });
   try {
-    const { oracle, mine } = await h.stable(() => h.ssCounts(['sport', `= :${server.port}`]), async () => (await counts.next()).value);
+    const { oracle, mine } = await h.stable(
+      () => h.ssCounts(['sport', `= :${server.port}`]),
+      async () => (await counts.next()).value,
+    );
     for (const [state, n] of Object.entries(mine.states)) assert.equal(n, oracle[state] ?? 0, state);
     assert.equal(mine.top, null, 'no top rows unless processes or by asks');
     assert.equal(mine.attribution, null);
@@ -175,27 +197,45 @@ test('a reused pid is never blamed: a holder exits, a new process gets its pid, 
   try {
     const s1 = await next();
     const low = Math.min(parent, child);
-    assert.deepEqual(rowsOf(s1.top).map(([pid, , n]) => [pid, n]), [[low, 2]], 'a full attribution: the lowest pid');
+    assert.deepEqual(
+      rowsOf(s1.top).map(([pid, , n]) => [pid, n]),
+      [[low, 2]],
+      'a full attribution: the lowest pid',
+    );
     assert.equal(low, parent, 'the parent forked the child, so it has the lower pid');
     // The parent exits (node reaps it: its pid is free) ...
     const exited = new Promise((r) => fx.child.once('exit', r));
     process.kill(parent, 'SIGTERM');
     await exited;
     // ... and a new process is made with that very pid.
-    reuser = await h.startFixture(h.buildFixture('at_pid'), [String(parent), h.PYTHON, '-c',
-      'import json, os, sys; print(json.dumps({"pid": os.getpid()}), flush=True); sys.stdin.read()']);
+    reuser = await h.startFixture(h.buildFixture('at_pid'), [
+      String(parent),
+      h.PYTHON,
+      '-c',
+      'import json, os, sys; print(json.dumps({"pid": os.getpid()}), flush=True); sys.stdin.read()',
+    ]);
     assert.equal(reuser.info.pid, parent, 'the pid was reused');
     const s2 = await next();
     for (const r of s2.top.rows) assert.notEqual(r.pid, parent, 'a socket blamed on the process that reused the pid');
     const s3 = await next();
-    assert.deepEqual(rowsOf(s3.top).map(([pid, , n]) => [pid, n]), [[child, 2]]);
+    assert.deepEqual(
+      rowsOf(s3.top).map(([pid, , n]) => [pid, n]),
+      [[child, 2]],
+    );
     const s4 = await next();
-    assert.deepEqual(rowsOf(s4.top).map(([pid, , n]) => [pid, n]), [[child, 2]]);
+    assert.deepEqual(
+      rowsOf(s4.top).map(([pid, , n]) => [pid, n]),
+      [[child, 2]],
+    );
   } finally {
     await sampler.close();
     if (reuser) await reuser.stop();
     await fx.stop();
-    try { process.kill(child, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(child, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   }
 });
 
@@ -234,7 +274,9 @@ test('close() ends a waiting read at once and leaves no timer: the process exits
   const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('exit', (c) => resolve({ code: c, out }));
   });
   assert.equal(r.code, 0);
@@ -256,7 +298,11 @@ test('bad sampler options throw at once, naming what is accepted', () => {
     [{ intervall: 100 }, /unknown option "intervall" for createSampler \(did you mean interval\?\)/],
     [{ by: 'pid' }, /unknown grouping "pid"/],
   ]) {
-    assert.throws(() => tc.createSampler(options as tc.SamplerOptions), (e) => e instanceof tc.OptionError && message.test(e.message), JSON.stringify(options));
+    assert.throws(
+      () => tc.createSampler(options as tc.SamplerOptions),
+      (e) => e instanceof tc.OptionError && message.test(e.message),
+      JSON.stringify(options),
+    );
   }
 });
 

@@ -19,14 +19,21 @@ const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).stat
 test('promtool accepts the scrape config and the alert rules, and the rules pass their unit tests', (t) => {
   if (!has('promtool')) return t.skip('promtool is not installed (apt-get install prometheus)');
   const run = (...args: string[]) => spawnSync('promtool', args, { cwd: EX, encoding: 'utf8' });
-  for (const args of [['check', 'config', 'prometheus.yml'], ['check', 'rules', 'tcpcensus-alerts.yml'], ['test', 'rules', 'tcpcensus-alerts.test.yml']]) {
+  for (const args of [
+    ['check', 'config', 'prometheus.yml'],
+    ['check', 'rules', 'tcpcensus-alerts.yml'],
+    ['test', 'rules', 'tcpcensus-alerts.test.yml'],
+  ]) {
     const r = run(...args);
     assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
   }
   // And promtool does fail a broken rule file, so the check means something.
   const dir = h.tempDir();
   try {
-    fs.writeFileSync(path.join(dir, 'bad.yml'), fs.readFileSync(path.join(EX, 'tcpcensus-alerts.yml'), 'utf8').replace('min_over_time(', 'min_over_time(('));
+    fs.writeFileSync(
+      path.join(dir, 'bad.yml'),
+      fs.readFileSync(path.join(EX, 'tcpcensus-alerts.yml'), 'utf8').replace('min_over_time(', 'min_over_time(('),
+    );
     assert.notEqual(spawnSync('promtool', ['check', 'rules', path.join(dir, 'bad.yml')]).status, 0);
   } finally {
     h.removeTempDir(dir);
@@ -62,27 +69,45 @@ test('systemd-analyze verify accepts the unit', (t) => {
 });
 
 let holder: h.Fixture;
-before(async () => { holder = await h.startHolder('tc-ex-root', 6); });
-after(async () => { await holder?.stop(); });
+before(async () => {
+  holder = await h.startHolder('tc-ex-root', 6);
+});
+after(async () => {
+  await holder?.stop();
+});
 
 test("the unit's capabilities are the least that see every owner: a user of its own sees what root sees", async () => {
   const unit = fs.readFileSync(path.join(EX, 'tcpcensus.service'), 'utf8');
-  const caps = /^AmbientCapabilities=(.*)$/m.exec(unit)![1]!.trim().split(/\s+/).map((c) => c.replace(/^CAP_/, '').toLowerCase());
+  const caps = /^AmbientCapabilities=(.*)$/m
+    .exec(unit)![1]!
+    .trim()
+    .split(/\s+/)
+    .map((c) => c.replace(/^CAP_/, '').toLowerCase());
   assert.deepEqual(caps.sort(), ['dac_read_search', 'sys_ptrace']);
   assert.equal(/^CapabilityBoundingSet=(.*)$/m.exec(unit)![1]!.trim(), /^AmbientCapabilities=(.*)$/m.exec(unit)![1]!.trim());
-  const asUser = (c: string[]) => ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', `--inh-caps=${c.map((x) => `+${x}`).join(',') || '-all'}`,
-    ...(c.length ? [`--ambient-caps=${c.map((x) => `+${x}`).join(',')}`] : [])];
+  const asUser = (c: string[]) => [
+    'setpriv',
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    `--inh-caps=${c.map((x) => `+${x}`).join(',') || '-all'}`,
+    ...(c.length ? [`--ambient-caps=${c.map((x) => `+${x}`).join(',')}`] : []),
+  ];
   const top = async (prefix: string[] | null) => {
     const r = await h.runCli(['top', '--json', '--sport', String(holder.info.port)], prefix ? { prefix } : {});
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout);
   };
   const root = await top(null);
-  assert.deepEqual(root.rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holder.info.pid, 6]]);
+  assert.deepEqual(
+    root.rows.map((r: h.JsonRow) => [r.pid, r.count]),
+    [[holder.info.pid, 6]],
+  );
   const unitView = await top(asUser(caps));
-  assert.deepEqual(unitView.rows, root.rows, 'the unit\'s user sees the root-owned holder');
+  assert.deepEqual(unitView.rows, root.rows, "the unit's user sees the root-owned holder");
   // Whole host: as many unreadable processes as root has (those a security module keeps from root too).
-  const all = async (prefix: string[] | null) => JSON.parse((await h.runCli(['top', '--json', '-s', 'all'], prefix ? { prefix } : {})).stdout).unreadableProcesses;
+  const all = async (prefix: string[] | null) =>
+    JSON.parse((await h.runCli(['top', '--json', '-s', 'all'], prefix ? { prefix } : {})).stdout).unreadableProcesses;
   const [rootUnreadable, unitUnreadable] = [await all(null), await all(asUser(caps))];
   assert.ok(unitUnreadable <= rootUnreadable + 2, `the unit's user could not read ${unitUnreadable} processes, root ${rootUnreadable}`);
   for (const missing of caps) {

@@ -76,7 +76,9 @@ test('pipelined requests are answered in order; a client that stops reading is c
     const s = net.connect(srv.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
     let text = '';
-    s.on('data', (d) => { text += d; });
+    s.on('data', (d) => {
+      text += d;
+    });
     s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n');
     const closed = new Promise((r) => s.once('close', r));
     await closed; // the 404 closes the connection
@@ -86,13 +88,17 @@ test('pipelined requests are answered in order; a client that stops reading is c
 
     // Requests split anywhere, the blank line too, across writes: each answered once.
     // And a stray CRLF between them (RFC 9112 section 2.2 lets a server skip it).
-    for (const [two, cut] of [20, 30, 31, 32, 33, 34, 40, 'crlf 34', 'crlf 36'].map((x): [string, number] => (typeof x === 'number'
-      ? ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', x]
-      : ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', Number(x.slice(5))]))) {
+    for (const [two, cut] of [20, 30, 31, 32, 33, 34, 40, 'crlf 34', 'crlf 36'].map((x): [string, number] =>
+      typeof x === 'number'
+        ? ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', x]
+        : ['GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', Number(x.slice(5))],
+    )) {
       const c = net.connect(srv.port, '127.0.0.1');
       await new Promise((r) => c.once('connect', r));
       let got = '';
-      c.on('data', (d) => { got += d; });
+      c.on('data', (d) => {
+        got += d;
+      });
       c.write(two.slice(0, cut));
       await a.sleep(50);
       c.write(two.slice(cut));
@@ -104,15 +110,22 @@ test('pipelined requests are answered in order; a client that stops reading is c
     // A client that pipelines 16 scrapes with a 4 KiB receive buffer and
     // never reads (python: node cannot set SO_RCVBUF before connecting): the
     // answers fill the kernel's buffers, one does not drain, and it is cut.
-    const stuck = spawn('python3', ['-c', [
-      'import socket, sys, time',
-      's = socket.socket()',
-      's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
-      `s.connect(("127.0.0.1", ${srv.port}))`,
-      's.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" * 16)',
-      'print(s.getsockname()[1], flush=True)',
-      'time.sleep(60)',
-    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const stuck = spawn(
+      'python3',
+      [
+        '-c',
+        [
+          'import socket, sys, time',
+          's = socket.socket()',
+          's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
+          `s.connect(("127.0.0.1", ${srv.port}))`,
+          's.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n" * 16)',
+          'print(s.getsockname()[1], flush=True)',
+          'time.sleep(60)',
+        ].join('\n'),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const clientPort = Number(await new Promise((r) => stuck.stdout.once('data', r)));
     try {
       await a.sleep(300);
@@ -142,7 +155,10 @@ test('slowloris: 200 connections dripping a header do not lock scrapers out (>= 
     await a.sleep(15000);
     const r = await scrapes.stop();
     const attack = await loris.stop();
-    assert.ok(r.answered >= 0.9 * r.asked, `answered ${r.answered} of ${r.asked} scrapes: ${JSON.stringify(r.failures)}; attack ${JSON.stringify(attack)}`);
+    assert.ok(
+      r.answered >= 0.9 * r.asked,
+      `answered ${r.answered} of ${r.asked} scrapes: ${JSON.stringify(r.failures)}; attack ${JSON.stringify(attack)}`,
+    );
     assert.equal((await a.scrape(`${srv.url}/healthz`)).status, 200);
   } finally {
     await srv.term();
@@ -170,7 +186,8 @@ test('--top-processes 0: no per-process series; the commands stay', async () => 
 });
 
 test('a warning on stderr when --listen is beyond loopback, none on loopback', async () => {
-  const WARN = /^tcpcensus: warning: listening on http:\/\/0\.0\.0\.0:\d+, beyond loopback: whoever reaches it sees the pid and command of every socket's owner; restrict it \(a firewall, systemd IPAddressAllow=\) or turn the per-process series off with --top-processes 0$/m;
+  const WARN =
+    /^tcpcensus: warning: listening on http:\/\/0\.0\.0\.0:\d+, beyond loopback: whoever reaches it sees the pid and command of every socket's owner; restrict it \(a firewall, systemd IPAddressAllow=\) or turn the per-process series off with --top-processes 0$/m;
   const wide = await startServe([], { listen: '0.0.0.0:0' });
   const wideErr = wide.stderr();
   await wide.term();
@@ -197,7 +214,10 @@ test('as nobody (no CAP_BPF): serve says once why the eBPF owner source fell bac
     await a.sleep(200);
     const said = srv.stderr().match(/^tcpcensus: the eBPF owner source could not be used: .*$/gm) ?? [];
     assert.equal(said.length, 1, srv.stderr());
-    assert.match(said[0], /^tcpcensus: the eBPF owner source could not be used: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\); owners come from the \/proc walk$/);
+    assert.match(
+      said[0],
+      /^tcpcensus: the eBPF owner source could not be used: bpf\(BPF_[A-Z_]+\) failed: Operation not permitted \(EPERM\); owners come from the \/proc walk$/,
+    );
   } finally {
     await srv.term();
   }

@@ -73,12 +73,17 @@ interface Got {
   body: string;
 }
 
-function get(url: string, { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Got> {
+function get(
+  url: string,
+  { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Got> {
   return new Promise((resolve, reject) => {
     const r = http.request(url, { method, headers, agent: false }, (res) => {
       let data = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { data += d; });
+      res.on('data', (d) => {
+        data += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
     });
     r.on('error', reject);
@@ -107,23 +112,32 @@ test('a real scrape: every state present, owners per command and process equal c
     }
     assert.equal(counts.states.CLOSE_WAIT, 9);
     // Per command: both tc-serve-same processes together.
-    assert.deepEqual(series(m, 'tcpcensus_command_sockets').map((s) => [s.labels.state, s.labels.command, s.value]),
-      byCommand.rows.map((r) => ['CLOSE_WAIT', r.command, r.count]));
+    assert.deepEqual(
+      series(m, 'tcpcensus_command_sockets').map((s) => [s.labels.state, s.labels.command, s.value]),
+      byCommand.rows.map((r) => ['CLOSE_WAIT', r.command, r.count]),
+    );
     assert.equal(value(m, 'tcpcensus_command_sockets', { command: 'tc-serve-same' }), 5);
     // Per process, with the pid.
-    assert.deepEqual(series(m, 'tcpcensus_process_sockets').map((s) => [s.labels.state, Number(s.labels.pid), s.labels.command, s.value]),
-      top.rows.map((r) => ['CLOSE_WAIT', r.pid, r.command, r.count]));
+    assert.deepEqual(
+      series(m, 'tcpcensus_process_sockets').map((s) => [s.labels.state, Number(s.labels.pid), s.labels.command, s.value]),
+      top.rows.map((r) => ['CLOSE_WAIT', r.pid, r.command, r.count]),
+    );
     assert.equal(value(m, 'tcpcensus_process_sockets', { pid: String(holders.b.info.pid) }), 4);
     assert.equal(value(m, 'tcpcensus_unattributed_sockets', { state: 'CLOSE_WAIT' }), 0);
     // Per cgroup: what topProcesses by cgroup says, with no owner walk.
     const byCgroup = await tc.topProcesses({ dst: HOST, dport: server.port, by: 'cgroup', limit: 100 });
     assert.ok(byCgroup.rows.length >= 1);
-    assert.deepEqual(series(m, 'tcpcensus_cgroup_sockets').map((s) => [s.labels.state, s.labels.cgroup, s.value]),
-      byCgroup.rows.map((r) => ['CLOSE_WAIT', r.path, r.count]));
+    assert.deepEqual(
+      series(m, 'tcpcensus_cgroup_sockets').map((s) => [s.labels.state, s.labels.cgroup, s.value]),
+      byCgroup.rows.map((r) => ['CLOSE_WAIT', r.path, r.count]),
+    );
     assert.equal(value(m, 'tcpcensus_owner_source', { source: 'bpf' }), 1, 'as root, the eBPF iterator answers');
     assert.equal(value(m, 'tcpcensus_sample_duration_seconds_count'), 1);
     assert.ok(value(m, 'tcpcensus_unreadable_processes') >= 0);
-    assert.equal(value(m, 'tcpcensus_host_limit', { limit: 'tcp_max_tw_buckets' }), Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_max_tw_buckets', 'utf8')));
+    assert.equal(
+      value(m, 'tcpcensus_host_limit', { limit: 'tcp_max_tw_buckets' }),
+      Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_max_tw_buckets', 'utf8')),
+    );
     assert.ok(value(m, 'tcpcensus_host_limit', { limit: 'local_ports' }) > 1000);
     assert.ok(value(m, 'process_resident_memory_bytes') > 0, "prom-client's default process metrics");
   } finally {
@@ -135,10 +149,21 @@ test('--top and --top-processes bound the series per attributed state', async ()
   const srv = await startServe([...FILTER(), '--top', '1', '--top-processes', '2', '--owner-states', 'close-wait,fin-wait-2']);
   try {
     const m = parseExposition((await get(`${srv.url}/metrics`)).body);
-    assert.deepEqual(series(m, 'tcpcensus_command_sockets').map((s) => [s.labels.state, s.labels.command, s.value]), [['CLOSE_WAIT', 'tc-serve-same', 5]]);
-    assert.deepEqual(series(m, 'tcpcensus_process_sockets').map((s) => [s.labels.state, Number(s.labels.pid), s.value]),
-      [['CLOSE_WAIT', holders.b.info.pid, 4], ['CLOSE_WAIT', holders.a1.info.pid, 3]]);
-    assert.deepEqual(series(m, 'tcpcensus_unattributed_sockets').map((s) => s.labels.state), ['FIN_WAIT2', 'CLOSE_WAIT']);
+    assert.deepEqual(
+      series(m, 'tcpcensus_command_sockets').map((s) => [s.labels.state, s.labels.command, s.value]),
+      [['CLOSE_WAIT', 'tc-serve-same', 5]],
+    );
+    assert.deepEqual(
+      series(m, 'tcpcensus_process_sockets').map((s) => [s.labels.state, Number(s.labels.pid), s.value]),
+      [
+        ['CLOSE_WAIT', holders.b.info.pid, 4],
+        ['CLOSE_WAIT', holders.a1.info.pid, 3],
+      ],
+    );
+    assert.deepEqual(
+      series(m, 'tcpcensus_unattributed_sockets').map((s) => s.labels.state),
+      ['FIN_WAIT2', 'CLOSE_WAIT'],
+    );
   } finally {
     await srv.stop();
   }
@@ -194,7 +219,9 @@ test('a client that sends half a request stalls nobody and is dropped after the 
     await new Promise((r) => slow.once('connect', r));
     const t0 = Date.now();
     let answer = '';
-    slow.on('data', (d) => { answer += d; });
+    slow.on('data', (d) => {
+      answer += d;
+    });
     const closed = new Promise((r) => slow.once('close', r));
     slow.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // and never the blank line
     // Everyone else is answered meanwhile, promptly.
@@ -213,7 +240,7 @@ test('a client that sends half a request stalls nobody and is dropped after the 
   }
 });
 
-test('registerMetrics: the same metrics in a service\'s own prom-client registry, sampled on its scrapes', async () => {
+test("registerMetrics: the same metrics in a service's own prom-client registry, sampled on its scrapes", async () => {
   const { Registry } = await import('prom-client');
   const registry = new Registry();
   tc.registerMetrics(registry, { dst: HOST, dport: server.port, minInterval: '5s', top: 5 });

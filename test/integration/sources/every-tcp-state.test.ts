@@ -12,7 +12,9 @@ before(async () => {
   fx = await h.startStates(['--close']);
   ports = new Set(fx.info.ports);
 });
-after(async () => { if (fx) await fx.stop(); });
+after(async () => {
+  if (fx) await fx.stop();
+});
 
 const ours = (r: { localPort: number; remotePort: number }) => ports.has(r.localPort) || ports.has(r.remotePort);
 const key = (r: tc.SocketRow) => `${r.state} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort}`;
@@ -27,8 +29,14 @@ test('snapshot equals ss for every socket the fixture made: state, addresses, po
   const byKey = new Map(mine.map((r) => [key(r), r]));
   assert.equal(byKey.size, mine.length, 'no socket twice');
   for (const o of oracle) {
-    const r = mine.find((m) => m.state === o.state && m.localPort === o.localPort && m.remotePort === o.remotePort &&
-      h.sameHost(o.localHost, m.localAddress, m.family) && h.sameHost(o.remoteHost, m.remoteAddress, m.family));
+    const r = mine.find(
+      (m) =>
+        m.state === o.state &&
+        m.localPort === o.localPort &&
+        m.remotePort === o.remotePort &&
+        h.sameHost(o.localHost, m.localAddress, m.family) &&
+        h.sameHost(o.remoteHost, m.remoteAddress, m.family),
+    );
     assert.ok(r, `ss row ${o.state} ${o.localHost}:${o.localPort} ${o.remoteHost}:${o.remotePort} missing from snapshot`);
     assert.equal(r.recvQ, o.recvQ, `recv-q of ${key(r)}`);
     assert.equal(r.sendQ, o.sendQ, `send-q of ${key(r)}`);
@@ -49,8 +57,14 @@ test('the fixture really made every state in both families, and tcpcensus names 
   }
   // Every socket the fixture reports is in the snapshot with the same state and ownership.
   for (const s of fx.info.sockets) {
-    const r = mine.find((m) => m.family === s.family && m.localPort === s.localPort && m.remotePort === s.remotePort &&
-      m.localAddress === s.localAddress && m.remoteAddress === s.remoteAddress);
+    const r = mine.find(
+      (m) =>
+        m.family === s.family &&
+        m.localPort === s.localPort &&
+        m.remotePort === s.remotePort &&
+        m.localAddress === s.localAddress &&
+        m.remoteAddress === s.remoteAddress,
+    );
     assert.ok(r, `fixture socket ${JSON.stringify(s)} missing`);
     assert.equal(r.state, s.state, `state of ${JSON.stringify(s)}`);
     assert.equal(r.pid, s.owned ? fx.info.pid : null, `owner of ${JSON.stringify(s)}`);
@@ -60,17 +74,21 @@ test('the fixture really made every state in both families, and tcpcensus names 
 test('bound-inactive sockets appear as CLOSE only when CLOSE is asked for, held by the fixture', async () => {
   const closeSockets = fx.info.sockets.filter((s: h.JsonRow) => s.state === 'CLOSE');
   assert.equal(closeSockets.length, 2, 'one bound socket per family');
-  const withClose = [...await tc.snapshot({ states: ['close'], processes: true })].filter(ours);
+  const withClose = [...(await tc.snapshot({ states: ['close'], processes: true }))].filter(ours);
   assert.equal(withClose.length, 2);
   const links = fs.readdirSync(`/proc/${fx.info.pid}/fd`).map((fd) => {
-    try { return fs.readlinkSync(`/proc/${fx.info.pid}/fd/${fd}`); } catch { return ''; }
+    try {
+      return fs.readlinkSync(`/proc/${fx.info.pid}/fd/${fd}`);
+    } catch {
+      return '';
+    }
   });
   for (const r of withClose) {
     assert.equal(r.state, 'CLOSE');
     assert.equal(r.pid, fx.info.pid);
     assert.ok(links.includes(`socket:[${r.inode}]`), `inode ${r.inode} is not in /proc/${fx.info.pid}/fd`);
   }
-  const byDefault = [...await tc.snapshot()].filter(ours);
+  const byDefault = [...(await tc.snapshot())].filter(ours);
   assert.equal(byDefault.filter((r) => r.state === 'CLOSE').length, 0, 'CLOSE is not in the default set');
   const counts = await tc.countStates({ states: ['CLOSE'] });
   assert.ok(counts.states.CLOSE! >= 2);
@@ -78,9 +96,16 @@ test('bound-inactive sockets appear as CLOSE only when CLOSE is asked for, held 
   assert.equal(((await tc.countStates()).states as Record<string, number | undefined>)['CLOSE'], undefined);
 });
 
-for (const [label, ssArgs, family] of <Array<[string, string[], tc.FamilyOption | undefined]>>[['all families', [], undefined], ['IPv4', ['-4'], 'ipv4'], ['IPv6', ['-6'], 'ipv6']]) {
+for (const [label, ssArgs, family] of <Array<[string, string[], tc.FamilyOption | undefined]>>[
+  ['all families', [], undefined],
+  ['IPv4', ['-4'], 'ipv4'],
+  ['IPv6', ['-6'], 'ipv6'],
+]) {
   test(`countStates equals ss -tanH counted by state (${label})`, async () => {
-    const { oracle, mine: counts } = await h.stable(() => h.ssCounts(ssArgs), () => tc.countStates(family ? { family } : undefined));
+    const { oracle, mine: counts } = await h.stable(
+      () => h.ssCounts(ssArgs),
+      () => tc.countStates(family ? { family } : undefined),
+    );
     for (const s of tc.STATE_NAMES) {
       if (s === 'CLOSE') continue;
       assert.equal(counts.states[s], oracle[s] ?? 0, `${s}: tcpcensus ${counts.states[s]}, ss ${oracle[s] ?? 0}`);

@@ -40,7 +40,8 @@ test('list, states and top give the same sockets, counts and owners through netl
   const ports = new Set([...fx.info.ports, holder.info.port]);
   const mine = (rows: h.JsonRow[]) => rows.filter((r: h.JsonRow) => ports.has(r.localPort) || ports.has(r.remotePort));
   // LISTEN's Send-Q is the backlog in netlink and unknown in the text.
-  const line = (r: h.JsonRow) => `${r.state} ${r.family} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort} ` +
+  const line = (r: h.JsonRow) =>
+    `${r.state} ${r.family} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort} ` +
     `${r.recvQ}/${r.state === 'LISTEN' ? '-' : r.sendQ} ${r.uid} ${r.inode} ${r.pid}`;
   let nl!: h.JsonRow[];
   let pf!: h.JsonRow[];
@@ -52,7 +53,10 @@ test('list, states and top give the same sockets, counts and owners through netl
   }
   assert.ok(nl.length >= 40, `only ${nl.length} fixture rows`);
   assert.deepEqual(pf.map(line).sort(), nl.map(line).sort());
-  assert.ok(pf.filter((r: h.JsonRow) => r.state === 'LISTEN').every((r: h.JsonRow) => r.sendQ === null), 'procfs LISTEN Send-Q is null, not 0');
+  assert.ok(
+    pf.filter((r: h.JsonRow) => r.state === 'LISTEN').every((r: h.JsonRow) => r.sendQ === null),
+    'procfs LISTEN Send-Q is null, not 0',
+  );
   assert.ok(nl.filter((r: h.JsonRow) => r.state === 'LISTEN').every((r: h.JsonRow) => typeof r.sendQ === 'number'));
   assert.equal(pf.filter((r: h.JsonRow) => r.pid === holder.info.pid).length, 7, 'the holder owns its listener and 6 CLOSE_WAIT through both');
 
@@ -68,17 +72,24 @@ test('list, states and top give the same sockets, counts and owners through netl
   // one moved in between.
   let t!: h.JsonRow[];
   for (let i = 0; i < 5; i++) {
-    t = await Promise.all(['netlink', 'procfs'].map((source) =>
-      json(['top', '-s', 'all', '--dport', String(holder.info.port), '--source', source, '--owners', 'proc'])));
+    t = await Promise.all(
+      ['netlink', 'procfs'].map((source) => json(['top', '-s', 'all', '--dport', String(holder.info.port), '--source', source, '--owners', 'proc'])),
+    );
     if (t[0]!.total === t[1]!.total) break;
   }
-  assert.deepEqual(t.map((x) => x.source), ['netlink', 'procfs']);
+  assert.deepEqual(
+    t.map((x) => x.source),
+    ['netlink', 'procfs'],
+  );
   assert.equal(t[1]!.total, t[0]!.total);
   assert.equal(t[1]!.unowned, t[0]!.unowned);
   assert.equal(t[1]!.unowned, t[1]!.total, 'no client end is owned');
   const both = await Promise.all(['netlink', 'procfs'].map((source) => json(['top', '--sport', String(holder.info.port), '--source', source])));
   assert.deepEqual(both[0].rows, both[1].rows);
-  assert.deepEqual(both[1].rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holder.info.pid, 6]]);
+  assert.deepEqual(
+    both[1].rows.map((r: h.JsonRow) => [r.pid, r.count]),
+    [[holder.info.pid, 6]],
+  );
 });
 
 test('what /proc/net/tcp cannot show is said, never a zero: CLOSE left out, unknown listed, a line in the text', async () => {
@@ -89,7 +100,7 @@ test('what /proc/net/tcp cannot show is said, never a zero: CLOSE left out, unkn
   assert.equal(s.sourceFallback, null, 'asked for, not fallen back to');
   const nl = await json(['states', '-s', 'all', '--source', 'netlink']);
   assert.deepEqual(nl.unknown, []);
-  assert.ok(nl.states.CLOSE >= 2, 'the fixture\'s two bound-inactive sockets');
+  assert.ok(nl.states.CLOSE >= 2, "the fixture's two bound-inactive sockets");
   // Without CLOSE asked for, nothing is unknown.
   assert.deepEqual((await json(['states', '--source', 'procfs'])).unknown, []);
 
@@ -115,10 +126,16 @@ test('a sandbox refusing netlink sockets: auto reads /proc/net/tcp and says why;
   assert.deepEqual([s.source, s.sourceFallback, s.states.CLOSE_WAIT, s.states.LISTEN], ['procfs', REFUSED, 6, 1]);
   const text = await run(['states']);
   assert.equal(text.code, 0, text.stderr);
-  assert.match(text.stdout, new RegExp(`^ {2}NETLINK_SOCK_DIAG was refused \\(${REFUSED.replace(/[()]/g, '\\$&')}\\): read /proc/net/tcp instead$`, 'm'));
+  assert.match(
+    text.stdout,
+    new RegExp(`^ {2}NETLINK_SOCK_DIAG was refused \\(${REFUSED.replace(/[()]/g, '\\$&')}\\): read /proc/net/tcp instead$`, 'm'),
+  );
   const top = JSON.parse((await run(['top', '--json', '--sport', String(holder.info.port)])).stdout);
   assert.deepEqual([top.source, top.sourceFallback], ['procfs', REFUSED]);
-  assert.deepEqual(top.rows.map((r: h.JsonRow) => [r.pid, r.count]), [[holder.info.pid, 6]]);
+  assert.deepEqual(
+    top.rows.map((r: h.JsonRow) => [r.pid, r.count]),
+    [[holder.info.pid, 6]],
+  );
   const rep = await run(['report']);
   assert.equal(rep.code, 0, rep.stderr);
   assert.equal([...rep.stdout.matchAll(/NETLINK_SOCK_DIAG was refused/g)].length, 2, 'both sections say it');
@@ -128,14 +145,23 @@ test('a sandbox refusing netlink sockets: auto reads /proc/net/tcp and says why;
   assert.equal(forced.stderr, `tcpcensus: ${REFUSED} (EPERM)\n`);
   const byCgroup = await run(['top', '--by', 'cgroup']);
   assert.equal(byCgroup.code, 1);
-  assert.equal(byCgroup.stderr, `tcpcensus: cannot group by cgroup: NETLINK_SOCK_DIAG was refused (${REFUSED}) and /proc/net/tcp has no cgroup ids\n`);
+  assert.equal(
+    byCgroup.stderr,
+    `tcpcensus: cannot group by cgroup: NETLINK_SOCK_DIAG was refused (${REFUSED}) and /proc/net/tcp has no cgroup ids\n`,
+  );
   const filter = await run(['states', '--cgroup', '/']);
   assert.equal(filter.code, 1);
-  assert.match(filter.stderr, /^tcpcensus: the procfs source cannot filter by cgroup: \/proc\/net\/tcp has no cgroup ids \(NETLINK_SOCK_DIAG was refused: socket/);
+  assert.match(
+    filter.stderr,
+    /^tcpcensus: the procfs source cannot filter by cgroup: \/proc\/net\/tcp has no cgroup ids \(NETLINK_SOCK_DIAG was refused: socket/,
+  );
   const lib = await h.callLibrary('topCgroupsByState', {}, { prefix: [noNetlink] });
   assert.equal(lib.error.code, 'ERR_TCPCENSUS_UNSUPPORTED');
   // Forcing procfs with cgroups is a contradiction in the options: exit 2.
   const both = await h.runCli(['top', '--by', 'cgroup', '--source', 'procfs']);
   assert.equal(both.code, 2);
-  assert.match(both.stderr, /^tcpcensus: --source "procfs" cannot group sockets by cgroup: \/proc\/net\/tcp has no cgroup ids; use --source auto or netlink\n/);
+  assert.match(
+    both.stderr,
+    /^tcpcensus: --source "procfs" cannot group sockets by cgroup: \/proc\/net\/tcp has no cgroup ids; use --source auto or netlink\n/,
+  );
 });

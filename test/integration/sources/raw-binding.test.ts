@@ -30,8 +30,10 @@ function keys(t: RawTable, ports: Set<number>): string[] {
     if (!ports.has(t.localPort[i]!) && !ports.has(t.remotePort[i]!)) continue;
     const sendQ = t.state[i] === S.LISTEN ? '?' : t.sendQ[i];
     const owner = t.owners ? ` pid ${t.owners.owner[i]}` : '';
-    out.push(`${t.state[i]} v${t.family[i]} ${hex(t.localAddr, i)}:${t.localPort[i]} ${hex(t.remoteAddr, i)}:${t.remotePort[i]} ` +
-      `q ${t.recvQ[i]}/${sendQ} uid ${t.uid[i]} ino ${t.inode[i]}${owner}`);
+    out.push(
+      `${t.state[i]} v${t.family[i]} ${hex(t.localAddr, i)}:${t.localPort[i]} ${hex(t.remoteAddr, i)}:${t.remotePort[i]} ` +
+        `q ${t.recvQ[i]}/${sendQ} uid ${t.uid[i]} ino ${t.inode[i]}${owner}`,
+    );
   }
   return out.sort();
 }
@@ -94,8 +96,10 @@ test('procfs and netlink give the same rows, owners, counts and filters on every
     assert.deepEqual(cp.missing, ['boundInactive']);
     assert.deepEqual(cn.missing, []);
     // The text has no cgroup ids: a cgroup filter on procfs is refused, not guessed.
-    assert.throws(() => native.sampleSync({ states: ALL, source: 'procfs', bytecode: compileCgroupFilter([1n]) }),
-      (e: h.Thrown) => e.code === 'ERR_TCPCENSUS_UNSUPPORTED' && /cgroup/.test(e.message));
+    assert.throws(
+      () => native.sampleSync({ states: ALL, source: 'procfs', bytecode: compileCgroupFilter([1n]) }),
+      (e: h.Thrown) => e.code === 'ERR_TCPCENSUS_UNSUPPORTED' && /cgroup/.test(e.message),
+    );
   } finally {
     await holder.stop();
     await fx.stop();
@@ -135,7 +139,10 @@ test('in a seccomp sandbox refusing netlink sockets, auto reads procfs and says 
     assert.equal(out.sample.sourceFallback, refused);
     assert.ok(out.sample.missing.includes('cgroupId'));
     // The same sockets, owners included, as outside the sandbox.
-    assert.deepEqual(out.sample.states.sort((x: number, y: number) => x - y), [S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.LISTEN]);
+    assert.deepEqual(
+      out.sample.states.sort((x: number, y: number) => x - y),
+      [S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.CLOSE_WAIT, S.LISTEN],
+    );
     assert.ok(out.sample.owners.every((p: number) => p === holder.info.pid));
     assert.deepEqual(out.count, { source: 'procfs', sourceFallback: refused, closeWait: 4, listen: 1 });
     for (const forced of [out.forced, out.forcedAsync]) {
@@ -184,7 +191,10 @@ test('a network namespace the test made: its sockets by name, path and pid, in l
         const k = keys(t, ports);
         assert.equal(k.length, 3);
         // Owners come from the host's /proc: the fixture's pid, as the host sees it.
-        assert.ok([...t.owners!.owner].every((p) => p === pid), `owners through ${netns} ${source}`);
+        assert.ok(
+          [...t.owners!.owner].every((p) => p === pid),
+          `owners through ${netns} ${source}`,
+        );
         expected ??= k;
         assert.deepEqual(k, expected);
         if (source === 'netlink') for (const c of t.cookie) cookies.add(c);
@@ -201,14 +211,20 @@ test('a network namespace the test made: its sockets by name, path and pid, in l
     // Cookies are unique across namespaces: none of these is in our own namespace's dump.
     const here = native.sampleSync({ states: ALL });
     assert.notEqual(here.netnsInode, nsIno);
-    assert.ok([...here.cookie].every((c) => !cookies.has(c)), 'a namespaced socket showed in the default namespace');
+    assert.ok(
+      [...here.cookie].every((c) => !cookies.has(c)),
+      'a namespaced socket showed in the default namespace',
+    );
 
     const list = await native.listNetns();
     const entry = list.namespaces.find((n) => n.inode === nsIno);
     assert.deepEqual(entry, { inode: nsIno, path: nsPath, name, pid, self: false });
     assert.equal(list.namespaces.filter((n) => n.self).length, 1);
     assert.equal(list.namespaces.find((n) => n.self)?.inode, here.netnsInode);
-    assert.deepEqual(native.listNetnsSync().namespaces.find((n) => n.inode === nsIno), entry);
+    assert.deepEqual(
+      native.listNetnsSync().namespaces.find((n) => n.inode === nsIno),
+      entry,
+    );
     // Every namespace in turn (what --all-netns will do): the fixture's sockets under its inode only.
     const seenUnder = new Set();
     for (const n of list.namespaces) {
@@ -224,17 +240,33 @@ test('a network namespace the test made: its sockets by name, path and pid, in l
     }
     assert.deepEqual([...seenUnder], [nsIno]);
 
-    assert.throws(() => native.sampleSync({ states: ALL, netns: 'tcpcensus-no-such-namespace' }),
-      (e: h.Thrown) => e.name === 'SystemError' && e.code === 'ENOENT' && e.syscall === 'open' && e.path === '/var/run/netns/tcpcensus-no-such-namespace');
-    await assert.rejects(native.count({ states: ALL, netns: 'pid:2147483647' }), (e: h.Thrown) => e.code === 'ENOENT' && e.path === '/proc/2147483647/ns/net');
+    assert.throws(
+      () => native.sampleSync({ states: ALL, netns: 'tcpcensus-no-such-namespace' }),
+      (e: h.Thrown) =>
+        e.name === 'SystemError' && e.code === 'ENOENT' && e.syscall === 'open' && e.path === '/var/run/netns/tcpcensus-no-such-namespace',
+    );
+    await assert.rejects(
+      native.count({ states: ALL, netns: 'pid:2147483647' }),
+      (e: h.Thrown) => e.code === 'ENOENT' && e.path === '/proc/2147483647/ns/net',
+    );
     assert.throws(() => native.countSync({ states: ALL, netns: 'no spaces' }), RangeError);
     assert.throws(() => native.countSync({ states: ALL, netns: 'pid:x' }), RangeError);
-    assert.throws(() => native.countSync({ states: ALL, netns: '/dev/null' }),
-      (e: h.Thrown) => e.code === 'EINVAL' && e.message === 'setns /dev/null failed: Invalid argument');
+    assert.throws(
+      () => native.countSync({ states: ALL, netns: '/dev/null' }),
+      (e: h.Thrown) => e.code === 'EINVAL' && e.message === 'setns /dev/null failed: Invalid argument',
+    );
     // Joining a namespace needs CAP_SYS_ADMIN.
-    const r = spawnSync(h.AS_NOBODY[0], [...h.AS_NOBODY.slice(1), process.execPath, '-e',
-      `try { require(${JSON.stringify(NATIVE)}).native.countSync({ states: 2, netns: ${JSON.stringify(name)} }); } ` +
-      'catch (e) { process.stdout.write(JSON.stringify({ message: e.message, code: e.code, syscall: e.syscall })); }'], { encoding: 'utf8' });
+    const r = spawnSync(
+      h.AS_NOBODY[0],
+      [
+        ...h.AS_NOBODY.slice(1),
+        process.execPath,
+        '-e',
+        `try { require(${JSON.stringify(NATIVE)}).native.countSync({ states: 2, netns: ${JSON.stringify(name)} }); } ` +
+          'catch (e) { process.stdout.write(JSON.stringify({ message: e.message, code: e.code, syscall: e.syscall })); }',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.deepEqual(JSON.parse(r.stdout), { message: `setns ${nsPath} failed: Operation not permitted`, code: 'EPERM', syscall: 'setns' });
   } finally {
     if (fx) await fx.stop();
@@ -284,8 +316,16 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
   // The shell moves itself into the cgroup, then becomes the holder, so
   // every socket the holder creates carries that cgroup.
   const start = async (r: string, title: string, n: number) => {
-    const fx = await h.startFixture('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', path.join(mount, r),
-      process.execPath, HOLDER, title, String(n), '0']);
+    const fx = await h.startFixture('sh', [
+      '-c',
+      'echo $$ > "$0/cgroup.procs" && exec "$@"',
+      path.join(mount, r),
+      process.execPath,
+      HOLDER,
+      title,
+      String(n),
+      '0',
+    ]);
     holders.push(fx);
     return fx;
   };
@@ -294,7 +334,13 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
     const ctr = await start(rel.container, 'tc-cg-ctr', 3);
     const ino = (r: string) => fs.statSync(path.join(mount, r), { bigint: true }).ino;
     const ids = { service: ino(rel.service), container: ino(rel.container) };
-    assert.equal(fs.readFileSync(`/proc/${svc.info.pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::')), `0::/${rel.service}`);
+    assert.equal(
+      fs
+        .readFileSync(`/proc/${svc.info.pid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('0::')),
+      `0::/${rel.service}`,
+    );
 
     // Every full socket a holder made carries its cgroup's id: the listener
     // and the accepted CLOSE_WAIT ends. Its closed clients are orphans in
@@ -304,7 +350,10 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
     const perCgroup = new Map();
     const withId = { service: 0, container: 0 };
     for (let i = 0; i < t.size; i++) {
-      for (const [which, fx] of [['service', svc], ['container', ctr]] as const) {
+      for (const [which, fx] of [
+        ['service', svc],
+        ['container', ctr],
+      ] as const) {
         if (t.localPort[i] !== fx.info.port && t.remotePort[i] !== fx.info.port) continue;
         const mini = t.cgroupId[i] === 0n && t.inode[i] === 0 && (t.state[i] === S.TIME_WAIT || t.state[i] === 5);
         assert.ok(mini || t.cgroupId[i] === ids[which], `row ${i} of the ${which} holder: state ${t.state[i]}, cgroup ${t.cgroupId[i]}`);
@@ -335,17 +384,43 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
       for (let i = 0; i < table.size; i++) out.push(`${table.state[i]} ${table.localPort[i]} ${table.remotePort[i]}`);
       return out.sort();
     };
-    const ssRows = (extra: string[]) => h.ss(['state', 'all', ...extra]).map((r) => {
-      const n = { ESTABLISHED: 1, SYN_SENT: 2, SYN_RECV: 3, FIN_WAIT1: 4, FIN_WAIT2: 5, TIME_WAIT: 6, CLOSE: 7, CLOSE_WAIT: 8, LAST_ACK: 9, LISTEN: 10, CLOSING: 11 }[r.state!];
-      return `${n} ${r.localPort} ${r.remotePort}`;
-    }).sort();
+    const ssRows = (extra: string[]) =>
+      h
+        .ss(['state', 'all', ...extra])
+        .map((r) => {
+          const n = {
+            ESTABLISHED: 1,
+            SYN_SENT: 2,
+            SYN_RECV: 3,
+            FIN_WAIT1: 4,
+            FIN_WAIT2: 5,
+            TIME_WAIT: 6,
+            CLOSE: 7,
+            CLOSE_WAIT: 8,
+            LAST_ACK: 9,
+            LISTEN: 10,
+            CLOSING: 11,
+          }[r.state!];
+          return `${n} ${r.localPort} ${r.remotePort}`;
+        })
+        .sort();
     const cases = [
       { ours: compileCgroupFilter([ids.service]), ss: ['cgroup', rel.service], size: withId.service },
-      { ours: compileCgroupFilter([ids.container, ids.service]), ss: ['(', 'cgroup', rel.container, 'or', 'cgroup', rel.service, ')'], size: withId.service + withId.container },
-      { ours: andPrograms(h.filterBytecode({ sport: svc.info.port }), compileCgroupFilter([ids.service])),
-        ss: ['(', 'sport', '=', `:${svc.info.port}`, ')', 'and', 'cgroup', rel.service], size: 6 },
-      { ours: andPrograms(h.filterBytecode({ sport: svc.info.port }), compileCgroupFilter([ids.container])),
-        ss: ['(', 'sport', '=', `:${svc.info.port}`, ')', 'and', 'cgroup', rel.container], size: 0 },
+      {
+        ours: compileCgroupFilter([ids.container, ids.service]),
+        ss: ['(', 'cgroup', rel.container, 'or', 'cgroup', rel.service, ')'],
+        size: withId.service + withId.container,
+      },
+      {
+        ours: andPrograms(h.filterBytecode({ sport: svc.info.port }), compileCgroupFilter([ids.service])),
+        ss: ['(', 'sport', '=', `:${svc.info.port}`, ')', 'and', 'cgroup', rel.service],
+        size: 6,
+      },
+      {
+        ours: andPrograms(h.filterBytecode({ sport: svc.info.port }), compileCgroupFilter([ids.container])),
+        ss: ['(', 'sport', '=', `:${svc.info.port}`, ')', 'and', 'cgroup', rel.container],
+        size: 0,
+      },
     ];
     for (const c of cases) {
       const mine = rows(native.sampleSync({ states: ALL, bytecode: c.ours }));
@@ -355,12 +430,17 @@ test('cgroups the test made: socket cgroup ids are their inodes, paths map back,
 
     // As nobody: the same ids, paths and filtered rows, no privilege needed.
     const ports = [svc.info.port, ctr.info.port];
-    const r = spawnSync(h.AS_NOBODY[0], [...h.AS_NOBODY.slice(1), process.execPath, '-e', NOBODY_CGROUP_JS(ports, [ids.service, ids.container])], { encoding: 'utf8' });
+    const r = spawnSync(h.AS_NOBODY[0], [...h.AS_NOBODY.slice(1), process.execPath, '-e', NOBODY_CGROUP_JS(ports, [ids.service, ids.container])], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const nobody = JSON.parse(r.stdout);
     assert.equal(nobody.uid, 65534);
     assert.deepEqual(nobody.byPort, { [svc.info.port]: Array(5).fill(String(ids.service)), [ctr.info.port]: Array(3).fill(String(ids.container)) });
-    assert.deepEqual(nobody.ids, [String(ids.service), String(ids.container)].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1)));
+    assert.deepEqual(
+      nobody.ids,
+      [String(ids.service), String(ids.container)].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1)),
+    );
     assert.deepEqual(new Set(nobody.paths), new Set([`/${rel.service}`, `/${rel.container}`]));
     assert.equal(nobody.filtered, withId.service);
     assert.deepEqual(nobody.missing, []);

@@ -13,8 +13,12 @@ import { Tmux } from '../../helpers/tmux';
 
 const HOST = '127.0.0.72';
 let server: h.HalfCloser;
-before(async () => { server = await h.startHalfCloser(HOST); });
-after(async () => { await server.close(); });
+before(async () => {
+  server = await h.startHalfCloser(HOST);
+});
+after(async () => {
+  await server.close();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,8 +26,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 import { WatchView, renderWatch, sparkline, sampleLine } from '../../../src/cli/watch/watch';
 
-function sample(seq: number, states: Partial<Record<tc.StateName, number>>, rows: Array<[number, string, number]>, extra: Partial<tc.Sample> = {}): tc.Sample {
-  const all: Record<string, number> = { ESTABLISHED: 0, SYN_SENT: 0, SYN_RECV: 0, FIN_WAIT1: 0, FIN_WAIT2: 0, TIME_WAIT: 0, CLOSE_WAIT: 0, LAST_ACK: 0, LISTEN: 0, CLOSING: 0, ...states };
+function sample(
+  seq: number,
+  states: Partial<Record<tc.StateName, number>>,
+  rows: Array<[number, string, number]>,
+  extra: Partial<tc.Sample> = {},
+): tc.Sample {
+  const all: Record<string, number> = {
+    ESTABLISHED: 0,
+    SYN_SENT: 0,
+    SYN_RECV: 0,
+    FIN_WAIT1: 0,
+    FIN_WAIT2: 0,
+    TIME_WAIT: 0,
+    CLOSE_WAIT: 0,
+    LAST_ACK: 0,
+    LISTEN: 0,
+    CLOSING: 0,
+    ...states,
+  };
   const total = Object.values(all).reduce((a, b) => a + b, 0);
   return {
     at: new Date(Date.UTC(2025, 0, 1, 12, 0, seq)),
@@ -32,8 +53,18 @@ function sample(seq: number, states: Partial<Record<tc.StateName, number>>, rows
     states: all,
     families: { ipv4: total, ipv6: 0 },
     delta: null,
-    top: { states: ['CLOSE_WAIT'], by: 'process', total: all.CLOSE_WAIT, owned: all.CLOSE_WAIT, unowned: 0, unattributed: 0, unreadableProcesses: 0, shared: 0,
-      rows: rows.map(([pid, command, count]) => ({ key: String(pid), pid, command, cmdline: `${command} --serve`, count })), tookMs: 1 },
+    top: {
+      states: ['CLOSE_WAIT'],
+      by: 'process',
+      total: all.CLOSE_WAIT,
+      owned: all.CLOSE_WAIT,
+      unowned: 0,
+      unattributed: 0,
+      unreadableProcesses: 0,
+      shared: 0,
+      rows: rows.map(([pid, command, count]) => ({ key: String(pid), pid, command, cmdline: `${command} --serve`, count })),
+      tookMs: 1,
+    },
     attribution: { source: 'proc', full: seq === 1, cached: 0, lookedUp: 0, probed: 0, walkedProcesses: 0, pending: 0 },
     skipped: 0,
     tookMs: 1.5,
@@ -82,8 +113,20 @@ test('the header: LAST is the time the samples drawn cover; a narrow terminal dr
 test('the screen: histogram with changes and bars, top owners with changes, within the terminal', () => {
   // One sample a minute: one sparkline character per sample.
   const view = new WatchView(60000, ['CLOSE_WAIT']);
-  view.push(sample(1, { ESTABLISHED: 40, CLOSE_WAIT: 10 }, [[100, 'billing', 7], [200, 'api', 3]]));
-  view.push({ ...sample(2, { ESTABLISHED: 38, CLOSE_WAIT: 14 }, [[100, 'billing', 9], [200, 'api', 3], [300, 'new-one', 2]]), delta: { ESTABLISHED: -2, CLOSE_WAIT: 4, LISTEN: 0 } });
+  view.push(
+    sample(1, { ESTABLISHED: 40, CLOSE_WAIT: 10 }, [
+      [100, 'billing', 7],
+      [200, 'api', 3],
+    ]),
+  );
+  view.push({
+    ...sample(2, { ESTABLISHED: 38, CLOSE_WAIT: 14 }, [
+      [100, 'billing', 9],
+      [200, 'api', 3],
+      [300, 'new-one', 2],
+    ]),
+    delta: { ESTABLISHED: -2, CLOSE_WAIT: 4, LISTEN: 0 },
+  });
   const st = { color: false, unicode: true };
   const lines = renderWatch(view, 100, 30, st, () => '12:00:02');
   const text = lines.join('\n');
@@ -106,7 +149,7 @@ test('the screen: histogram with changes and bars, top owners with changes, with
   assert.match(renderWatch(view, 100, 30, { color: true, unicode: true }).join('\n'), /\x1b\[31mCLOSE_WAIT/);
 });
 
-test('the screen says when procfs hides other users\' processes (hidepid)', () => {
+test("the screen says when procfs hides other users' processes (hidepid)", () => {
   const view = new WatchView(1000, ['CLOSE_WAIT']);
   const s1 = sample(1, { CLOSE_WAIT: 5 }, []);
   view.push({ ...s1, top: { ...s1.top!, owned: 0, unattributed: 5, procHidden: 'hidepid=invisible' } });
@@ -127,8 +170,14 @@ test('one line per sample when not on a terminal', () => {
 test('not on a terminal: NDJSON with --json, one line per sample, --count stops it', async () => {
   const r = await h.runCli(['watch', '--json', '--count', '3', '--interval', '100ms', '--dst', HOST, '--dport', String(server.port)]);
   assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((s) => s.seq), [1, 2, 3]);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((s) => s.seq),
+    [1, 2, 3],
+  );
   assert.equal(lines[0].delta, null);
   assert.deepEqual(Object.keys(lines[1]), ['at', 'seq', 'total', 'states', 'families', 'delta', 'top', 'attribution', 'skipped', 'tookMs']);
   assert.ok(Date.parse(lines[2].at) - Date.parse(lines[1].at) >= 90);
@@ -160,7 +209,8 @@ test('bad watch flags exit 2 with one line', async () => {
 // A shell on a 120x40 terminal (or as asked) in a tmux server of its own (its socket in a
 // temporary directory, so no one else's tmux is touched); the server is
 // killed and the directory removed after each test.
-const watchCmd = (extra = '') => `cd ${h.ROOT} && ${extra}${process.execPath} dist/cli.js watch --interval 300ms --dst ${HOST} --dport ${server.port}`;
+const watchCmd = (extra = '') =>
+  `cd ${h.ROOT} && ${extra}${process.execPath} dist/cli.js watch --interval 300ms --dst ${HOST} --dport ${server.port}`;
 
 test('watch under tmux: a live screen that follows sockets made and closed, q quits and restores the terminal', async () => {
   const t = new Tmux(`tc-watch-${process.pid}`);
@@ -215,7 +265,8 @@ function lastSpan(screen: string) {
   return ((Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 60 + Number(m[4] ?? 0)) * 1000;
 }
 
-const HEADER_120 = /^tcpcensus watch {2}every 300ms {2}\d\d:\d\d:\d\d {2}sample (\d+) \([\d.]+ ms\) {2}owners: (bpf|proc)(, full|, \d+ looked up) +q quits$/;
+const HEADER_120 =
+  /^tcpcensus watch {2}every 300ms {2}\d\d:\d\d:\d\d {2}sample (\d+) \([\d.]+ ms\) {2}owners: (bpf|proc)(, full|, \d+ looked up) +q quits$/;
 // Narrower: whole parts left out, never a word cut.
 const HEADER_70 = /^(every 300ms {2})?\d\d:\d\d:\d\d {2}sample (\d+)( \([\d.]+ ms\))?( {2}owners: (bpf|proc)(, full|, \d+ looked up)?)? +q quits$/;
 

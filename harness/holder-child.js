@@ -1,5 +1,5 @@
 // holder-child.js: a child process that holds a known number of TCP sockets in a
-// known state (started by holder.js's startHolder; a copy of the tests' holder fixture).
+// known state, for the bench (holder.js's startHolder) and the owner tests (test/helpers/holders.ts).
 //
 //   node holder-child.js <title> <closeWait> [timeWait] [host] [clientHost]
 //

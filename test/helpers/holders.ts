@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { buildFixture, startFixture, type Fixture } from './fixture';
-import { FIXTURES, PYTHON } from './paths';
+import { FIXTURES, HOLDER, PYTHON } from './paths';
 
 /**
  * test/fixtures/leaderless.c: a process whose main thread has exited while
@@ -41,7 +41,7 @@ export function startSharer(): Promise<Fixture> {
   );
 }
 
-/** A node child holding closeWait CLOSE_WAIT and timeWait TIME_WAIT sockets (see fixtures/holder.js). */
+/** A node child holding closeWait CLOSE_WAIT and timeWait TIME_WAIT sockets (see harness/holder-child.js). */
 export function startHolder(
   title: string,
   closeWait: number,
@@ -49,7 +49,7 @@ export function startHolder(
   host = '4',
   { clientHost, prefix }: { clientHost?: string; prefix?: string[] } = {},
 ): Promise<Fixture> {
-  const args = [path.join(FIXTURES, 'holder.js'), title, String(closeWait), String(timeWait), host];
+  const args = [HOLDER, title, String(closeWait), String(timeWait), host];
   if (clientHost) args.push(clientHost);
   // prefix: a command to run node under, e.g. setpriv to another user.
   return prefix ? startFixture(prefix[0]!, [...prefix.slice(1), process.execPath, ...args]) : startFixture(process.execPath, args);

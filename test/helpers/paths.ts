@@ -11,4 +11,6 @@ export const CLI = path.join(ROOT, 'dist', 'cli.js');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 /** harness/: the socket farm and serve attacks shared by test/ and bench/. */
 export const HARNESS = path.join(ROOT, 'harness');
+/** The CLOSE_WAIT holder process the tests and the bench share (harness/holder-child.js). */
+export const HOLDER = path.join(HARNESS, 'holder-child.js');
 export const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();

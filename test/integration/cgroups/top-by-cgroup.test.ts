@@ -41,7 +41,7 @@ before(async () => {
       'echo $$ > "$0/cgroup.procs" && exec "$@"',
       `${MOUNT}${c.path}`,
       process.execPath,
-      path.join(h.FIXTURES, 'holder.js'),
+      h.HOLDER,
       `tc-cg-${which}`,
       String(c.closeWait),
       '1',

@@ -36,7 +36,7 @@ before(async () => {
   fs.mkdirSync(cgroupDir);
   // The holder joins the cgroup before it makes its sockets, so the kernel tags them with it.
   const join = 'echo $$ > "$0/cgroup.procs" && exec "$@"';
-  holder = await h.startFixture('/bin/sh', ['-c', join, cgroupDir, process.execPath, path.join(h.FIXTURES, 'holder.js'), EVIL, '3', '0', '4']);
+  holder = await h.startFixture('/bin/sh', ['-c', join, cgroupDir, process.execPath, h.HOLDER, EVIL, '3', '0', '4']);
   execFileSync('ip', ['netns', 'add', ns]);
   execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   inside = await h.startHolder(EVIL, 2, 0, '4', { prefix: ['ip', 'netns', 'exec', ns] });

@@ -18,7 +18,7 @@ import { cgroupShortName } from '../../../src/report/cgroup-name';
 
 const ALL = 0xffe; // states 1..11
 const S = { ESTABLISHED: 1, TIME_WAIT: 6, CLOSE: 7, CLOSE_WAIT: 8, LISTEN: 10 };
-const HOLDER = path.join(h.FIXTURES, 'holder.js');
+const HOLDER = h.HOLDER;
 const NATIVE = path.join(h.ROOT, 'dist', 'core/addon');
 
 const hex = (a: Uint8Array, i: number) => Buffer.from(a.subarray(16 * i, 16 * i + 16)).toString('hex');
